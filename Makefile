@@ -1,0 +1,103 @@
+# trapeze: `make` builds build/trapeze; `make test` installs what is missing,
+# builds and runs every test; `make run` boots the default guest.
+#
+# Every .c file under cpu/ mmu/ devices/ bios/ vmm/ is part of the emulator
+# library; frontend/ holds main(). Each tests/unit/test_*.c is a libcheck
+# program linked against the library built with ASan and UBSan.
+
+BUILD ?= build
+CC ?= gcc
+PKG_CONFIG ?= pkg-config
+
+WARN := -Wall -Wextra -Werror
+CFLAGS_BASE := -std=gnu11 -g $(WARN) -MMD -MP -I. -D_GNU_SOURCE
+OPT ?= -O2
+SAN := -fsanitize=address,undefined -fno-sanitize-recover=all -fno-omit-frame-pointer
+LIBS := -lZydis -lpthread -lm
+CHECK_CFLAGS = $(shell $(PKG_CONFIG) --cflags check 2>/dev/null)
+CHECK_LIBS = $(shell $(PKG_CONFIG) --libs check 2>/dev/null)
+
+LIB_SRC := $(sort $(wildcard cpu/*.c mmu/*.c devices/*.c bios/*.c vmm/*.c))
+FE_SRC := $(sort $(wildcard frontend/*.c))
+TEST_SRC := $(sort $(wildcard tests/unit/test_*.c))
+TEST_SUPPORT := $(sort $(filter-out $(TEST_SRC),$(wildcard tests/unit/*.c)))
+
+# Scaffold: weak #UD handlers for every handler named in the opcode table, so
+# the emulator links while handler families are written. A real definition
+# always wins; `make check-handlers` lists the ones still missing.
+GEN_WEAK := $(BUILD)/gen/weak_handlers.c
+
+OBJ := $(patsubst %.c,$(BUILD)/obj/%.o,$(LIB_SRC)) $(BUILD)/obj/gen/weak_handlers.o
+FE_OBJ := $(patsubst %.c,$(BUILD)/obj/%.o,$(FE_SRC))
+SAN_OBJ := $(patsubst %.c,$(BUILD)/san/%.o,$(LIB_SRC) $(TEST_SUPPORT)) $(BUILD)/san/gen/weak_handlers.o
+TEST_BIN := $(patsubst tests/unit/%.c,$(BUILD)/tests/%,$(TEST_SRC))
+
+SHELL := /bin/bash
+
+.PHONY: all deps test test-unit test-guests test-sst286 run clean check-handlers format
+
+all: $(BUILD)/trapeze
+
+deps:
+	@bash scripts/install-deps.sh
+
+$(GEN_WEAK): cpu/opcodes.def scripts/gen-weak-handlers.sh scripts/list-handlers.sh
+	@mkdir -p $(dir $@)
+	@bash scripts/gen-weak-handlers.sh $< > $@
+
+$(BUILD)/obj/gen/weak_handlers.o: $(GEN_WEAK)
+	@mkdir -p $(dir $@)
+	$(CC) $(CFLAGS_BASE) $(OPT) -c $< -o $@
+$(BUILD)/san/gen/weak_handlers.o: $(GEN_WEAK)
+	@mkdir -p $(dir $@)
+	$(CC) $(CFLAGS_BASE) -O1 $(SAN) -c $< -o $@
+
+$(BUILD)/obj/%.o: %.c
+	@mkdir -p $(dir $@)
+	$(CC) $(CFLAGS_BASE) $(OPT) -c $< -o $@
+
+$(BUILD)/san/%.o: %.c
+	@mkdir -p $(dir $@)
+	$(CC) $(CFLAGS_BASE) -O1 $(SAN) $(CHECK_CFLAGS) -c $< -o $@
+
+$(BUILD)/libtrapeze.a: $(OBJ)
+	@rm -f $@
+	ar rcs $@ $^
+
+$(BUILD)/libtrapeze-san.a: $(SAN_OBJ)
+	@rm -f $@
+	ar rcs $@ $^
+
+$(BUILD)/trapeze: $(FE_OBJ) $(BUILD)/libtrapeze.a
+	$(CC) $(OPT) -o $@ $(FE_OBJ) -Wl,--whole-archive $(BUILD)/libtrapeze.a -Wl,--no-whole-archive $(LIBS)
+
+$(BUILD)/tests/%: tests/unit/%.c $(BUILD)/libtrapeze-san.a
+	@mkdir -p $(dir $@)
+	$(CC) $(CFLAGS_BASE) -O1 $(SAN) $(CHECK_CFLAGS) -o $@ $< -Wl,--whole-archive $(BUILD)/libtrapeze-san.a -Wl,--no-whole-archive $(CHECK_LIBS) $(LIBS)
+
+test: deps
+	@$(MAKE) --no-print-directory test-unit test-guests test-sst286
+
+test-unit: $(TEST_BIN)
+	@bash scripts/run-unit-tests.sh $(TEST_BIN)
+
+test-guests: $(BUILD)/trapeze
+	@bash tests/run-guests.sh $(BUILD)
+
+test-sst286: $(BUILD)/tests/sst286
+	@$(BUILD)/tests/sst286 ../shared/sst286
+
+check-handlers: $(BUILD)/trapeze
+	@nm $(BUILD)/trapeze | awk '$$2 == "W" {print $$3}' | sort | \
+	  comm -12 - <(bash scripts/list-handlers.sh)
+
+run: deps $(BUILD)/trapeze
+	@bash scripts/run-default.sh $(BUILD)
+
+format:
+	clang-format -i $(LIB_SRC) $(FE_SRC) $(wildcard cpu/*.h mmu/*.h devices/*.h bios/*.h vmm/*.h frontend/*.h)
+
+clean:
+	rm -rf $(BUILD)
+
+-include $(shell find $(BUILD) -name '*.d' 2>/dev/null)

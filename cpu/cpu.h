@@ -1,0 +1,287 @@
+/*
+ * The IA-32 CPU state and its interface to the world.
+ *
+ * cpu/ never names a device or the VMM: it reaches memory and ports through
+ * the bus (mmu/bus.h) and everything else through struct cpu_env's function
+ * pointers. It returns from cpu_run() with an exit reason.
+ *
+ * Execution model: an instruction is decoded into a struct insn (cpu/insn.h),
+ * EIP is advanced past it, then its handler runs. A fault anywhere inside a
+ * handler calls cpu_fault(), which longjmps back to the run loop; the loop
+ * restores EIP and ESP from the values saved at the instruction's start
+ * (prev_eip, prev_esp) and delivers the exception. Handlers therefore must
+ * write architectural state only after the accesses that can fault, or write
+ * it in a form that restarting the instruction repairs (string instructions
+ * update ECX/ESI/EDI per element, which is exactly the architected restart
+ * state).
+ */
+#ifndef TRAPEZE_CPU_CPU_H
+#define TRAPEZE_CPU_CPU_H
+
+#include <setjmp.h>
+#include <stdbool.h>
+#include <stdint.h>
+
+#include "../mmu/bus.h"
+#include "../mmu/mmu.h"
+
+struct cpu;
+struct insn;
+
+enum { R_EAX, R_ECX, R_EDX, R_EBX, R_ESP, R_EBP, R_ESI, R_EDI };
+enum { S_ES, S_CS, S_SS, S_DS, S_FS, S_GS, S_NONE = 7 };
+
+/* EFLAGS bits */
+enum {
+    F_CF = 1u << 0,
+    F_RES1 = 1u << 1, /* always 1 */
+    F_PF = 1u << 2,
+    F_AF = 1u << 4,
+    F_ZF = 1u << 6,
+    F_SF = 1u << 7,
+    F_TF = 1u << 8,
+    F_IF = 1u << 9,
+    F_DF = 1u << 10,
+    F_OF = 1u << 11,
+    F_IOPL = 3u << 12,
+    F_NT = 1u << 14,
+    F_RF = 1u << 16,
+    F_VM = 1u << 17,
+    F_AC = 1u << 18,
+    F_ID = 1u << 21,
+};
+#define F_ARITH (F_CF | F_PF | F_AF | F_ZF | F_SF | F_OF)
+/* Bits a P6 lets software change at CPL 0 (VIF/VIP exist only with VME). */
+#define F_WRITABLE (F_ARITH | F_TF | F_IF | F_DF | F_IOPL | F_NT | F_RF | F_VM | F_AC | F_ID)
+
+/* CR0 bits */
+enum {
+    CR0_PE = 1u << 0,
+    CR0_MP = 1u << 1,
+    CR0_EM = 1u << 2,
+    CR0_TS = 1u << 3,
+    CR0_ET = 1u << 4,
+    CR0_NE = 1u << 5,
+    CR0_WP = 1u << 16,
+    CR0_AM = 1u << 18,
+    CR0_NW = 1u << 29,
+    CR0_CD = 1u << 30,
+    CR0_PG = 1u << 31,
+};
+/* CR4 bits the CPU implements (advertised in CPUID accordingly). */
+enum {
+    CR4_VME = 1u << 0, /* not implemented: writing 1 is #GP */
+    CR4_PVI = 1u << 1, /* not implemented */
+    CR4_TSD = 1u << 2,
+    CR4_DE = 1u << 3,
+    CR4_PSE = 1u << 4,
+    CR4_PAE = 1u << 5, /* not implemented */
+    CR4_MCE = 1u << 6,
+    CR4_PGE = 1u << 7,
+    CR4_PCE = 1u << 8,
+};
+
+/* Exception vectors */
+enum {
+    EX_DE = 0, EX_DB = 1, EX_NMI = 2, EX_BP = 3, EX_OF = 4, EX_BR = 5, EX_UD = 6, EX_NM = 7,
+    EX_DF = 8, EX_TS = 10, EX_NP = 11, EX_SS = 12, EX_GP = 13, EX_PF = 14, EX_MF = 16,
+    EX_AC = 17, EX_MC = 18,
+};
+
+/*
+ * A segment register with its hidden descriptor cache. 'ar' holds the
+ * descriptor's access-rights bits in the positions of the high dword, bits
+ * 8..23 (type, S, DPL, P, AVL, D/B, G), exactly what LAR returns; 'limit' is
+ * the byte-granular limit after G scaling. lo/hi is the precomputed range of
+ * valid offsets (expand-down handled), so a check is two compares.
+ */
+struct seg {
+    uint16_t sel;
+    uint32_t base;
+    uint32_t limit;
+    uint32_t ar;
+    uint32_t lo, hi; /* valid offsets: lo <= off && off + size - 1 <= hi */
+    bool valid;      /* false for a null selector loaded in protected mode */
+    uint8_t rw;      /* SEG_R | SEG_W: what data accesses may do (derived from ar) */
+};
+
+/* ar bit positions (shifted down by 8 from the descriptor's high dword) */
+enum {
+    AR_TYPE = 0x0f00, AR_A = 0x0100, AR_S = 0x1000, AR_DPL = 0x6000, AR_P = 0x8000,
+    AR_AVL = 0x100000, AR_DB = 0x400000, AR_G = 0x800000,
+};
+#define AR_DPL_OF(ar) (((ar) >> 13) & 3)
+enum { SEG_R = 1, SEG_W = 2 };
+
+/* Recomputes lo, hi and rw from base/limit/ar (cpu/segment.c). Real mode and
+ * V86 segments are always readable and writable. */
+void seg_update_cache(struct cpu *c, struct seg *s);
+
+struct dtr {
+    uint32_t base;
+    uint16_t limit;
+};
+
+/* Why cpu_run() returned. */
+enum cpu_exit {
+    CPU_EXIT_NONE = 0,
+    CPU_EXIT_BUDGET,   /* instruction budget used up */
+    CPU_EXIT_HLT,      /* HLT executed; the caller decides whether interrupts can wake it */
+    CPU_EXIT_SHUTDOWN, /* triple fault: the processor entered shutdown */
+    CPU_EXIT_REQUEST,  /* env->request_exit asked (exit device, user, VMM) */
+};
+
+/*
+ * The CPU's view of its environment. All pointers may be NULL except where
+ * noted; ctx is passed back.
+ */
+struct cpu_env {
+    void *ctx;
+    /* External interrupt acknowledge: returns the vector of the highest
+     * pending interrupt (the PIC's INTA cycle). Called only when
+     * cpu->intr_line is set and EFLAGS.IF allows it. */
+    int (*intr_ack)(void *ctx);
+    /* Called before each instruction executes when set (--trace). */
+    void (*trace)(void *ctx, struct cpu *c, const struct insn *i);
+};
+
+/* MSRs the P6 model implements. */
+struct msrs {
+    uint32_t sysenter_cs, sysenter_esp, sysenter_eip;
+    uint64_t apic_base;
+    uint64_t mtrr_cap, mtrr_def_type;
+    uint64_t mtrr_fixed[11];
+    uint64_t mtrr_var[16];
+    uint64_t pat;
+    uint64_t bios_sign_id;
+    uint64_t misc_enable;
+};
+
+/* Lazy flags: the last flag-setting operation, from which CF..OF are derived
+ * on demand (cpu/flags.c). op == LF_NONE means eflags holds them already. */
+struct lazy_flags {
+    uint32_t res, a, b; /* result and operands, zero-extended */
+    uint8_t op;         /* enum lf_op in cpu/flags.h */
+    uint8_t size;       /* 1, 2 or 4 */
+    uint8_t cf_in;      /* carry-in for ADC/SBB, old CF for INC/DEC */
+};
+
+struct cpu {
+    uint32_t r[8];
+    uint32_t eip;
+    uint32_t eflags; /* non-arithmetic bits always valid; arithmetic bits valid when lf.op == 0 */
+    struct lazy_flags lf;
+    struct seg seg[6];
+    struct seg ldtr, tr; /* tr.ar type distinguishes 16/32-bit TSS */
+    struct dtr gdtr, idtr;
+    uint32_t cr0, cr2, cr3, cr4;
+    uint32_t dr[8];
+    uint8_t cpl;
+    uint64_t tsc;
+    struct msrs msr;
+
+    /* Execution state */
+    uint32_t prev_eip, prev_esp; /* at the start of the current instruction */
+    uint64_t icount;             /* instructions retired */
+    uint64_t budget;             /* instructions left in this cpu_run() */
+    bool halted;
+    bool intr_line;          /* INTR pin (set by the interrupt controller) */
+    bool nmi_pending;
+    bool inhibit_intr;       /* interrupt shadow after MOV SS / POP SS / STI */
+    bool in_event_delivery;  /* delivering an exception: for #DF/triple fault */
+    int  delivering_vector;  /* vector being delivered, -1 if none */
+    uint8_t exit_request;    /* set by env/devices: stop at the next boundary */
+    enum cpu_exit exit_reason;
+    uint8_t shutdown_on_triple; /* 1: shut down; 0: reset (per the VM's flag) */
+    bool a20_cached;
+
+    /* Faults: cpu_fault() stores these and longjmps to fault_jmp. */
+    jmp_buf fault_jmp;
+    int fault_vector;
+    int fault_has_err;
+    uint32_t fault_err;
+
+    struct bus *bus;
+    struct mmu mmu;
+    const struct cpu_env *env;
+
+    /* --- protection layer (segment.c, interrupt.c, task.c, farxfer.c) --- */
+
+    /* --- system instructions (system.c, io.c, cpuid.c, msr.c) --- */
+
+    /* --- statistics and the VMM's hooks (later) --- */
+
+    /* x87 state; opaque here, owned by cpu/x87.c once it lands. */
+    void *fpu;
+};
+
+/* Lifecycle */
+void cpu_init(struct cpu *c, struct bus *b, const struct cpu_env *env);
+void cpu_reset(struct cpu *c); /* power-on/RESET state: real mode, CS:IP = F000:FFF0 */
+enum cpu_exit cpu_run(struct cpu *c, uint64_t max_insns);
+
+/* Puts the CPU in the Multiboot entry state: 32-bit flat protected mode. */
+void cpu_set_flat32(struct cpu *c, uint32_t eip);
+
+/* Faults: never return. */
+__attribute__((noreturn)) void cpu_fault(struct cpu *c, int vector, uint32_t err);
+__attribute__((noreturn)) void cpu_fault_noerr(struct cpu *c, int vector);
+__attribute__((noreturn)) void cpu_page_fault(struct cpu *c, uint32_t lin, uint32_t err);
+
+/* Exception/interrupt delivery (cpu/interrupt.c). is_sw: INT n/INT3/INTO
+ * (checks gate DPL against CPL; pushes next EIP). has_err: push err. */
+void cpu_deliver(struct cpu *c, int vector, bool is_sw, bool has_err, uint32_t err);
+
+/* Is vector one whose exceptions push an error code? */
+bool cpu_vector_has_error_code(int vector);
+
+/* Mode tests */
+static inline bool cpu_pmode(const struct cpu *c) { return (c->cr0 & CR0_PE) != 0; }
+static inline bool cpu_v86(const struct cpu *c) { return (c->eflags & F_VM) != 0; }
+static inline bool cpu_code32(const struct cpu *c) { return (c->seg[S_CS].ar & AR_DB) != 0; }
+static inline bool cpu_stack32(const struct cpu *c) { return (c->seg[S_SS].ar & AR_DB) != 0; }
+static inline unsigned cpu_iopl(const struct cpu *c) { return (c->eflags >> 12) & 3; }
+
+/* Full EFLAGS with the lazy arithmetic flags folded in (cpu/flags.c). */
+uint32_t cpu_get_eflags(struct cpu *c);
+/* Writes EFLAGS bits selected by mask (arith bits cancel any lazy state). */
+void cpu_set_eflags(struct cpu *c, uint32_t val, uint32_t mask);
+
+/* Control registers: each write keeps the MMU informed (cpu/system.c). */
+void cpu_write_cr0(struct cpu *c, uint32_t v);
+void cpu_write_cr3(struct cpu *c, uint32_t v);
+void cpu_write_cr4(struct cpu *c, uint32_t v);
+
+/* Register access */
+static inline uint8_t cpu_reg8(const struct cpu *c, int r)
+{
+    return r < 4 ? (uint8_t)c->r[r] : (uint8_t)(c->r[r - 4] >> 8);
+}
+static inline void cpu_set_reg8(struct cpu *c, int r, uint8_t v)
+{
+    if (r < 4)
+        c->r[r] = (c->r[r] & ~0xffu) | v;
+    else
+        c->r[r - 4] = (c->r[r - 4] & ~0xff00u) | ((uint32_t)v << 8);
+}
+static inline uint16_t cpu_reg16(const struct cpu *c, int r) { return (uint16_t)c->r[r]; }
+static inline void cpu_set_reg16(struct cpu *c, int r, uint16_t v)
+{
+    c->r[r] = (c->r[r] & ~0xffffu) | v;
+}
+/* Register of operand size 'size' bytes (1, 2, 4) */
+static inline uint32_t cpu_reg(const struct cpu *c, int r, int size)
+{
+    return size == 4 ? c->r[r] : size == 2 ? cpu_reg16(c, r) : cpu_reg8(c, r);
+}
+static inline void cpu_set_reg(struct cpu *c, int r, int size, uint32_t v)
+{
+    if (size == 4)
+        c->r[r] = v;
+    else if (size == 2)
+        cpu_set_reg16(c, r, (uint16_t)v);
+    else
+        cpu_set_reg8(c, r, (uint8_t)v);
+}
+
+#endif

@@ -1,0 +1,320 @@
+/*
+ * The run loop: events between instructions, fetch and decode, dispatch,
+ * faults and their delivery (double fault, triple fault), single-step and
+ * instruction-breakpoint debug exceptions.
+ */
+#include <string.h>
+
+#include "cpu.h"
+#include "decode.h"
+#include "mem.h"
+
+/* Exception classes for the double-fault rules (SDM vol. 3, table 6-5). */
+enum { XC_BENIGN, XC_CONTRIB, XC_PF };
+
+static int exc_class(int v)
+{
+    switch (v) {
+    case EX_DE: case EX_TS: case EX_NP: case EX_SS: case EX_GP: return XC_CONTRIB;
+    case EX_PF: return XC_PF;
+    default: return XC_BENIGN;
+    }
+}
+
+bool cpu_vector_has_error_code(int v)
+{
+    return v == EX_DF || v == EX_TS || v == EX_NP || v == EX_SS || v == EX_GP || v == EX_PF ||
+           v == EX_AC;
+}
+
+__attribute__((noreturn)) void cpu_fault(struct cpu *c, int vector, uint32_t err)
+{
+    c->fault_vector = vector;
+    c->fault_has_err = cpu_vector_has_error_code(vector);
+    c->fault_err = err;
+    longjmp(c->fault_jmp, 1);
+}
+
+__attribute__((noreturn)) void cpu_fault_noerr(struct cpu *c, int vector)
+{
+    cpu_fault(c, vector, 0);
+}
+
+__attribute__((noreturn)) void cpu_page_fault(struct cpu *c, uint32_t lin, uint32_t err)
+{
+    c->cr2 = lin;
+    cpu_fault(c, EX_PF, err);
+}
+
+/*
+ * Delivers an event with the double-fault rules. delivering_vector tells,
+ * when a fault interrupts a delivery, what was being delivered; -2 marks a
+ * benign event (external or software interrupt).
+ */
+static void deliver_event(struct cpu *c, int vector, bool is_sw, bool has_err, uint32_t err,
+                          bool external)
+{
+    c->delivering_vector = (is_sw || external) ? -2 : vector;
+    c->in_event_delivery = true;
+    cpu_deliver(c, vector, is_sw, has_err, err);
+    c->in_event_delivery = false;
+    c->delivering_vector = -1;
+    c->halted = false;
+}
+
+/* Called in the run loop after a longjmp from cpu_fault(). */
+static void handle_fault(struct cpu *c)
+{
+    int v = c->fault_vector;
+    bool has_err = c->fault_has_err;
+    uint32_t err = c->fault_err;
+
+    c->eip = c->prev_eip;
+    c->r[R_ESP] = c->prev_esp;
+    if (c->in_event_delivery) {
+        int first = c->delivering_vector;
+        c->in_event_delivery = false;
+        if (first == EX_DF) {
+            c->exit_reason = CPU_EXIT_SHUTDOWN;
+            c->delivering_vector = -1;
+            return;
+        }
+        if (first >= 0) {
+            int a = exc_class(first), b = exc_class(v);
+            if ((a == XC_CONTRIB && b == XC_CONTRIB) || (a == XC_PF && b != XC_BENIGN)) {
+                v = EX_DF;
+                has_err = true;
+                err = 0;
+            }
+        }
+    }
+    deliver_event(c, v, false, has_err, err, false);
+}
+
+/*
+ * Fetches and decodes the instruction at CS:EIP. Bytes are taken only as far
+ * as the decoder needs them: a fault on a byte beyond the instruction's end
+ * (next page not present, CS limit) does not happen.
+ */
+static void fetch_decode(struct cpu *c, struct insn *i)
+{
+    const struct seg *cs = &c->seg[S_CS];
+    uint32_t eip = c->eip;
+    int acc = ACC_EXEC | cpu_acc_user(c);
+    uint8_t buf[16];
+    size_t room = eip > cs->hi ? 0 : (size_t)(cs->hi - eip) + 1;
+    if (room > 15)
+        room = 15;
+    uint32_t lin = cs->base + eip;
+    size_t avail = 0;
+    int pending_pf = 0;
+    uint32_t pf_lin = 0, pf_err = 0;
+
+    while (avail < room) {
+        uint32_t l = lin + (uint32_t)avail;
+        size_t chunk = PAGE_SIZE - (l & ~PAGE_MASK);
+        if (chunk > room - avail)
+            chunk = room - avail;
+        struct tlb_entry *e = mmu_lookup(&c->mmu, l, acc);
+        if (!e) {
+            e = mmu_fill(&c->mmu, l, acc, &pf_err);
+            if (!e) {
+                pending_pf = 1;
+                pf_lin = l;
+                break;
+            }
+        }
+        if (e->host)
+            memcpy(buf + avail, e->host + (l & ~PAGE_MASK), chunk);
+        else
+            for (size_t k = 0; k < chunk; k++)
+                buf[avail + k] = (uint8_t)bus_read(c->bus, e->ppage | ((l + k) & ~PAGE_MASK), 1);
+        avail += chunk;
+    }
+
+    switch (decode(buf, avail, cpu_code32(c), i)) {
+    case DEC_OK: return;
+    case DEC_INVALID: cpu_fault(c, EX_UD, 0);
+    case DEC_TOO_LONG: cpu_fault(c, EX_GP, 0);
+    case DEC_NEED_MORE:
+        if (pending_pf)
+            cpu_page_fault(c, pf_lin, pf_err);
+        cpu_fault(c, EX_GP, 0); /* CS limit */
+    }
+}
+
+/* Instruction breakpoints: DR0-3 with R/W = 00 and enabled in DR7 (L or G). */
+static bool insn_breakpoint(struct cpu *c)
+{
+    uint32_t dr7 = c->dr[7];
+    if (!(dr7 & 0xff) || (c->eflags & F_RF))
+        return false;
+    uint32_t lin = c->seg[S_CS].base + c->eip;
+    uint32_t hit = 0;
+    for (int n = 0; n < 4; n++)
+        if ((dr7 >> (2 * n)) & 3 && ((dr7 >> (16 + 4 * n)) & 3) == 0 && c->dr[n] == lin)
+            hit |= 1u << n;
+    if (!hit)
+        return false;
+    c->dr[6] = (c->dr[6] & ~0xfu) | hit;
+    return true;
+}
+
+enum cpu_exit cpu_run(struct cpu *c, uint64_t max_insns)
+{
+    c->budget = max_insns;
+    c->exit_reason = CPU_EXIT_NONE;
+    if (setjmp(c->fault_jmp)) {
+        /* A fault costs one step of the budget, so a guest stuck in a
+         * fault loop still returns. */
+        if (c->budget)
+            c->budget--;
+        handle_fault(c);
+    }
+
+    while (c->exit_reason == CPU_EXIT_NONE) {
+        if (c->exit_request) {
+            c->exit_request = 0;
+            c->exit_reason = CPU_EXIT_REQUEST;
+            break;
+        }
+        if (!c->budget) {
+            c->exit_reason = CPU_EXIT_BUDGET;
+            break;
+        }
+        if (c->mmu.bus_generation != c->bus->map_generation)
+            mmu_flush_all(&c->mmu);
+
+        /* Events between instructions, in priority order. */
+        if (!c->inhibit_intr) {
+            if (c->nmi_pending) {
+                c->nmi_pending = false;
+                deliver_event(c, EX_NMI, false, false, 0, true);
+                continue;
+            }
+            if (c->intr_line && (c->eflags & F_IF) && c->env && c->env->intr_ack) {
+                int vec = c->env->intr_ack(c->env->ctx);
+                if (vec >= 0) {
+                    c->prev_eip = c->eip;
+                    c->prev_esp = c->r[R_ESP];
+                    deliver_event(c, vec, false, false, 0, true);
+                    continue;
+                }
+            }
+        }
+        c->inhibit_intr = false;
+        if (c->halted) {
+            c->exit_reason = CPU_EXIT_HLT;
+            break;
+        }
+
+        c->prev_eip = c->eip;
+        c->prev_esp = c->r[R_ESP];
+        if (insn_breakpoint(c))
+            cpu_fault(c, EX_DB, 0);
+
+        struct insn i;
+        bool tf = (c->eflags & F_TF) != 0;
+        fetch_decode(c, &i);
+        if (c->env && c->env->trace)
+            c->env->trace(c->env->ctx, c, &i);
+        c->eip = c->eip + i.len;
+        if (!cpu_code32(c))
+            c->eip &= 0xffff;
+        i.fn(c, &i);
+        c->icount++;
+        c->budget--;
+        c->eflags &= ~F_RF;
+        if (tf && !c->inhibit_intr) {
+            /* Single-step trap after the instruction (BS in DR6). */
+            c->dr[6] |= 1u << 14;
+            c->prev_eip = c->eip;
+            c->prev_esp = c->r[R_ESP];
+            deliver_event(c, EX_DB, false, false, 0, false);
+        }
+    }
+    return c->exit_reason;
+}
+
+/* Loads a segment register with a flat descriptor image (no checks). */
+static void set_flat(struct cpu *c, int s, uint16_t sel, uint32_t ar)
+{
+    struct seg *g = &c->seg[s];
+    g->sel = sel;
+    g->base = 0;
+    g->limit = 0xffffffffu;
+    g->ar = ar;
+    g->valid = true;
+    seg_update_cache(c, g);
+}
+
+void cpu_set_flat32(struct cpu *c, uint32_t eip)
+{
+    c->cr0 |= CR0_PE;
+    mmu_set_cr0(&c->mmu, c->cr0);
+    c->cpl = 0;
+    c->eflags = F_RES1;
+    c->lf.op = 0;
+    /* code: present, DPL 0, S, type 1011 (exec/read, accessed), D, G */
+    set_flat(c, S_CS, 0x08, AR_P | AR_S | 0x0b00 | AR_DB | AR_G);
+    for (int s = 0; s < 6; s++)
+        if (s != S_CS)
+            set_flat(c, s, 0x10, AR_P | AR_S | 0x0300 | AR_DB | AR_G);
+    c->eip = eip;
+}
+
+static void set_real_seg(struct cpu *c, int s, uint16_t sel, uint32_t base)
+{
+    struct seg *g = &c->seg[s];
+    g->sel = sel;
+    g->base = base;
+    g->limit = 0xffff;
+    /* present, S, data read/write accessed (code: exec/read accessed) */
+    g->ar = AR_P | AR_S | (s == S_CS ? 0x0b00 : 0x0300);
+    g->valid = true;
+    seg_update_cache(c, g);
+}
+
+void cpu_reset(struct cpu *c)
+{
+    void *fpu = c->fpu;
+    struct bus *b = c->bus;
+    const struct cpu_env *env = c->env;
+    uint8_t shutdown_on_triple = c->shutdown_on_triple;
+    uint64_t tsc = c->tsc;
+    memset(c, 0, sizeof(*c));
+    c->fpu = fpu;
+    c->bus = b;
+    c->env = env;
+    c->shutdown_on_triple = shutdown_on_triple;
+    c->tsc = tsc;
+    mmu_init(&c->mmu, b);
+
+    c->eflags = F_RES1;
+    c->eip = 0xfff0;
+    c->cr0 = CR0_ET | CR0_CD | CR0_NW;
+    mmu_set_cr0(&c->mmu, c->cr0);
+    c->r[R_EDX] = 0x0633; /* family 6, model 3, stepping 3 (see cpu/cpuid.c) */
+    c->dr[6] = 0xffff0ff0u;
+    c->dr[7] = 0x400;
+    for (int s = 0; s < 6; s++)
+        set_real_seg(c, s, 0, 0);
+    set_real_seg(c, S_CS, 0xf000, 0xffff0000u);
+    c->gdtr.limit = c->idtr.limit = 0xffff;
+    c->ldtr.limit = c->tr.limit = 0xffff;
+    c->ldtr.ar = AR_P | 0x0200;
+    c->tr.ar = AR_P | 0x0b00;
+    c->ldtr.valid = c->tr.valid = true;
+    c->delivering_vector = -1;
+    c->msr.apic_base = 0;
+}
+
+void cpu_init(struct cpu *c, struct bus *b, const struct cpu_env *env)
+{
+    decode_init();
+    memset(c, 0, sizeof(*c));
+    c->bus = b;
+    c->env = env;
+    c->shutdown_on_triple = 1;
+    cpu_reset(c);
+}

@@ -1,0 +1,69 @@
+/*
+ * Lazy arithmetic flags. A flag-setting operation records its operands and
+ * result in cpu->lf (cost: four stores); CF, PF, AF, ZF, SF and OF are
+ * computed only when something reads them (Jcc, PUSHF, ADC, ...). Handlers
+ * never touch eflags' arithmetic bits directly: they call the ALU helpers
+ * below or lf_set().
+ *
+ * Undefined flags follow a real P6 where known (docs/architecture.md lists
+ * each choice).
+ */
+#ifndef TRAPEZE_CPU_FLAGS_H
+#define TRAPEZE_CPU_FLAGS_H
+
+#include "cpu.h"
+
+enum lf_op {
+    LF_NONE = 0, /* eflags holds the arithmetic flags */
+    LF_ADD,   /* res = a + b */
+    LF_ADC,   /* res = a + b + cf_in */
+    LF_SUB,   /* res = a - b (CMP, NEG as 0 - b) */
+    LF_SBB,   /* res = a - b - cf_in */
+    LF_LOGIC, /* AND OR XOR TEST: CF = OF = AF = 0 */
+    LF_INC,   /* res = a + 1; CF = cf_in (INC preserves CF) */
+    LF_DEC,   /* res = a - 1; CF = cf_in */
+    LF_MUL,   /* CF = OF = cf_in; SF ZF PF from res; AF = 0 */
+    LF_OP_COUNT
+};
+
+static inline void lf_set(struct cpu *c, enum lf_op op, int size, uint32_t res, uint32_t a,
+                          uint32_t b)
+{
+    c->lf.op = (uint8_t)op;
+    c->lf.size = (uint8_t)size;
+    c->lf.res = res;
+    c->lf.a = a;
+    c->lf.b = b;
+}
+static inline void lf_set_cf(struct cpu *c, enum lf_op op, int size, uint32_t res, uint32_t a,
+                             uint32_t b, bool cf_in)
+{
+    lf_set(c, op, size, res, a, b);
+    c->lf.cf_in = cf_in;
+}
+/* Sets all six arithmetic flags at once (shifts, BCD, ... compute them eagerly). */
+static inline void flags_set_arith(struct cpu *c, uint32_t f)
+{
+    c->lf.op = LF_NONE;
+    c->eflags = (c->eflags & ~F_ARITH) | (f & F_ARITH);
+}
+/* Parity flag of the low byte of v (PF = 1 when the count of ones is even). */
+static inline uint32_t flags_pf(uint32_t v)
+{
+    return (__builtin_popcount(v & 0xff) & 1) ? 0 : F_PF;
+}
+
+/* Folds the lazy state into eflags (op becomes LF_NONE). */
+void flags_materialize(struct cpu *c);
+/* Individual flags, computed from the lazy state without materializing. */
+bool flags_cf(const struct cpu *c);
+bool flags_zf(const struct cpu *c);
+/* Condition code cc (0-15, the low nibble of Jcc/SETcc/CMOVcc). */
+bool cpu_cond(const struct cpu *c, unsigned cc);
+
+/* The eight ALU operations of opcodes 00-3F and group 1, in encoding order:
+ * ADD OR ADC SBB AND SUB XOR CMP. Sets the flags, returns the result (CMP
+ * returns the difference; the caller does not store it). */
+uint32_t alu_op(struct cpu *c, unsigned op, uint32_t a, uint32_t b, int size);
+
+#endif

@@ -1,0 +1,97 @@
+/*
+ * Slow paths of guest memory access (see mem.h): misaligned and
+ * page-crossing accesses, TLB misses, MMIO/ROM/unbacked pages, #AC and #PF.
+ */
+#include "mem.h"
+
+__attribute__((noreturn)) void seg_fault(struct cpu *c, int s)
+{
+    cpu_fault(c, s == S_SS ? EX_SS : EX_GP, 0);
+}
+
+/* Alignment check: CR0.AM, EFLAGS.AC and a CPL 3 access (SDM 6.15, #AC). */
+static void check_alignment(struct cpu *c, uint32_t lin, int size, int acc)
+{
+    if ((acc & ACC_USER) && (lin & (uint32_t)(size - 1)) && (c->cr0 & CR0_AM) &&
+        (c->eflags & F_AC))
+        cpu_fault(c, EX_AC, 0);
+}
+
+/* Translates one page for acc or raises #PF. */
+static struct tlb_entry *translate(struct cpu *c, uint32_t lin, int acc)
+{
+    struct tlb_entry *e = mmu_lookup(&c->mmu, lin, acc);
+    if (e)
+        return e;
+    uint32_t err;
+    e = mmu_fill(&c->mmu, lin, acc, &err);
+    if (!e)
+        cpu_page_fault(c, lin, err);
+    return e;
+}
+
+static uint32_t read_within_page(struct cpu *c, uint32_t lin, int size, int acc)
+{
+    struct tlb_entry *e = translate(c, lin, acc);
+    uint32_t off = lin & ~PAGE_MASK;
+    if (e->host) {
+        uint32_t v = 0;
+        memcpy(&v, e->host + off, (size_t)size);
+        return v;
+    }
+    return bus_read(c->bus, e->ppage | off, size);
+}
+
+static void write_within_page(struct cpu *c, struct tlb_entry *e, uint32_t lin, int size,
+                              uint32_t v)
+{
+    uint32_t off = lin & ~PAGE_MASK;
+    if (e->host_writable)
+        memcpy(e->host + off, &v, (size_t)size);
+    else
+        bus_write(c->bus, e->ppage | off, size, v);
+}
+
+uint32_t lin_read_slow(struct cpu *c, uint32_t lin, int size, int acc)
+{
+    check_alignment(c, lin, size, acc);
+    uint32_t off = lin & ~PAGE_MASK;
+    if (off + (uint32_t)size <= PAGE_SIZE)
+        return read_within_page(c, lin, size, acc);
+    /* Crosses a page: translate both pages before reading either. */
+    int first = (int)(PAGE_SIZE - off);
+    translate(c, lin, acc);
+    translate(c, lin + (uint32_t)first, acc);
+    uint32_t lo = read_within_page(c, lin, first, acc);
+    uint32_t hi = read_within_page(c, lin + (uint32_t)first, size - first, acc);
+    return lo | (hi << (8 * first));
+}
+
+void lin_write_slow(struct cpu *c, uint32_t lin, int size, uint32_t v, int acc)
+{
+    acc |= ACC_WRITE;
+    check_alignment(c, lin, size, acc);
+    uint32_t off = lin & ~PAGE_MASK;
+    if (off + (uint32_t)size <= PAGE_SIZE) {
+        write_within_page(c, translate(c, lin, acc), lin, size, v);
+        return;
+    }
+    int first = (int)(PAGE_SIZE - off);
+    translate(c, lin, acc);
+    struct tlb_entry *e2 = translate(c, lin + (uint32_t)first, acc);
+    /* The second translation may have evicted the first (same TLB slot):
+     * re-translate the first; it cannot fault now. */
+    struct tlb_entry *e1 = translate(c, lin, acc);
+    struct tlb_entry t1 = *e1, t2 = *e2;
+    write_within_page(c, &t1, lin, first, v);
+    write_within_page(c, &t2, lin + (uint32_t)first, size - first, v >> (8 * first));
+}
+
+void lin_prepare_write(struct cpu *c, uint32_t lin, int size, int acc)
+{
+    acc |= ACC_WRITE;
+    check_alignment(c, lin, size, acc);
+    translate(c, lin, acc);
+    if ((lin & ~PAGE_MASK) + (uint32_t)size > PAGE_SIZE)
+        translate(c, (lin | ~PAGE_MASK) + 1, acc);
+}

@@ -1,0 +1,173 @@
+/*
+ * Guest memory as the CPU sees it: segment checks, then linear accesses
+ * through the software TLB (mmu/mmu.h), then the bus.
+ *
+ * Cost of the common case (aligned, within one page, TLB hit, RAM): two
+ * compares for the segment, one index and two compares for the TLB, one
+ * host load or store. Everything else goes to the out-of-line slow path in
+ * cpu/mem.c, which also handles page-crossing accesses (both pages are
+ * translated before any byte is written, so a fault leaves memory
+ * untouched), alignment checks (#AC), MMIO and ROM.
+ *
+ * 'acc' is ACC_READ/ACC_WRITE/ACC_EXEC, plus ACC_USER when the access is
+ * made at CPL 3. Implicit supervisor accesses (descriptor tables, TSS,
+ * interrupt stacks built during delivery through ring 0) pass no ACC_USER.
+ */
+#ifndef TRAPEZE_CPU_MEM_H
+#define TRAPEZE_CPU_MEM_H
+
+#include <string.h>
+
+#include "cpu.h"
+
+uint32_t lin_read_slow(struct cpu *c, uint32_t lin, int size, int acc);
+void lin_write_slow(struct cpu *c, uint32_t lin, int size, uint32_t v, int acc);
+/* Translates lin..lin+size-1 for writing (both pages if it crosses), without
+ * writing: lets a read-modify-write fault with W set before anything changes. */
+void lin_prepare_write(struct cpu *c, uint32_t lin, int size, int acc);
+
+static inline int cpu_acc_user(const struct cpu *c) { return c->cpl == 3 ? ACC_USER : 0; }
+
+static inline uint32_t lin_read(struct cpu *c, uint32_t lin, int size, int acc)
+{
+    if (((lin & (uint32_t)(size - 1)) == 0)) {
+        struct tlb_entry *e = mmu_lookup(&c->mmu, lin, acc);
+        if (e && e->host) {
+            const uint8_t *p = e->host + (lin & ~PAGE_MASK);
+            if (size == 1)
+                return *p;
+            if (size == 2) {
+                uint16_t v;
+                memcpy(&v, p, 2);
+                return v;
+            }
+            uint32_t v;
+            memcpy(&v, p, 4);
+            return v;
+        }
+    }
+    return lin_read_slow(c, lin, size, acc);
+}
+
+static inline void lin_write(struct cpu *c, uint32_t lin, int size, uint32_t v, int acc)
+{
+    if (((lin & (uint32_t)(size - 1)) == 0)) {
+        struct tlb_entry *e = mmu_lookup(&c->mmu, lin, acc | ACC_WRITE);
+        if (e && e->host_writable) {
+            uint8_t *p = e->host + (lin & ~PAGE_MASK);
+            if (size == 1)
+                *p = (uint8_t)v;
+            else if (size == 2) {
+                uint16_t w = (uint16_t)v;
+                memcpy(p, &w, 2);
+            } else
+                memcpy(p, &v, 4);
+            return;
+        }
+    }
+    lin_write_slow(c, lin, size, v, acc | ACC_WRITE);
+}
+
+/* Segment faults: #SS(0) for the stack segment, #GP(0) otherwise. */
+__attribute__((noreturn)) void seg_fault(struct cpu *c, int s);
+
+/* Checks a data access of size bytes at off in segment s and returns the
+ * linear address. write selects the write-permission check. */
+static inline uint32_t seg_lin(struct cpu *c, int s, uint32_t off, int size, bool write)
+{
+    const struct seg *sg = &c->seg[s];
+    if (__builtin_expect(!(sg->rw & (write ? SEG_W : SEG_R)) || off < sg->lo ||
+                             (uint64_t)off + (uint32_t)(size - 1) > sg->hi,
+                         0))
+        seg_fault(c, s);
+    return sg->base + off;
+}
+
+static inline uint32_t cpu_read(struct cpu *c, int s, uint32_t off, int size)
+{
+    return lin_read(c, seg_lin(c, s, off, size, false), size, cpu_acc_user(c));
+}
+static inline void cpu_write(struct cpu *c, int s, uint32_t off, int size, uint32_t v)
+{
+    lin_write(c, seg_lin(c, s, off, size, true), size, v, cpu_acc_user(c));
+}
+static inline uint8_t cpu_read8(struct cpu *c, int s, uint32_t off)
+{
+    return (uint8_t)cpu_read(c, s, off, 1);
+}
+static inline uint16_t cpu_read16(struct cpu *c, int s, uint32_t off)
+{
+    return (uint16_t)cpu_read(c, s, off, 2);
+}
+static inline uint32_t cpu_read32(struct cpu *c, int s, uint32_t off)
+{
+    return cpu_read(c, s, off, 4);
+}
+static inline void cpu_write8(struct cpu *c, int s, uint32_t off, uint8_t v) { cpu_write(c, s, off, 1, v); }
+static inline void cpu_write16(struct cpu *c, int s, uint32_t off, uint16_t v) { cpu_write(c, s, off, 2, v); }
+static inline void cpu_write32(struct cpu *c, int s, uint32_t off, uint32_t v) { cpu_write(c, s, off, 4, v); }
+
+/* Read-modify-write: checks the segment for writing and translates the page(s)
+ * for writing before reading, as the P6's locked/RMW cycles do; returns the
+ * value and the linear address to hand to cpu_rmw_end. */
+static inline uint32_t cpu_rmw_begin(struct cpu *c, int s, uint32_t off, int size, uint32_t *lin)
+{
+    *lin = seg_lin(c, s, off, size, true);
+    int acc = cpu_acc_user(c);
+    if (((*lin & (uint32_t)(size - 1)) != 0) || !mmu_lookup(&c->mmu, *lin, acc | ACC_WRITE))
+        lin_prepare_write(c, *lin, size, acc);
+    return lin_read(c, *lin, size, acc);
+}
+static inline void cpu_rmw_end(struct cpu *c, uint32_t lin, int size, uint32_t v)
+{
+    lin_write(c, lin, size, v, cpu_acc_user(c));
+}
+
+/* Supervisor (implicit) linear accesses: descriptor tables, TSS, IDT. */
+static inline uint32_t sys_read(struct cpu *c, uint32_t lin, int size)
+{
+    return lin_read(c, lin, size, ACC_READ);
+}
+static inline void sys_write(struct cpu *c, uint32_t lin, int size, uint32_t v)
+{
+    lin_write(c, lin, size, v, ACC_READ);
+}
+
+/* Stack: push/pop of 2 or 4 bytes with SS's B bit choosing SP or ESP. ESP is
+ * written only after the memory access succeeds. */
+static inline uint32_t cpu_sp(const struct cpu *c)
+{
+    return cpu_stack32(c) ? c->r[R_ESP] : (c->r[R_ESP] & 0xffff);
+}
+static inline void cpu_set_sp(struct cpu *c, uint32_t v)
+{
+    if (cpu_stack32(c))
+        c->r[R_ESP] = v;
+    else
+        c->r[R_ESP] = (c->r[R_ESP] & 0xffff0000u) | (v & 0xffff);
+}
+static inline void cpu_push(struct cpu *c, uint32_t v, int size)
+{
+    uint32_t sp = cpu_sp(c) - (uint32_t)size;
+    if (!cpu_stack32(c))
+        sp &= 0xffff;
+    cpu_write(c, S_SS, sp, size, v);
+    cpu_set_sp(c, sp);
+}
+static inline uint32_t cpu_pop(struct cpu *c, int size)
+{
+    uint32_t sp = cpu_sp(c);
+    uint32_t v = cpu_read(c, S_SS, sp, size);
+    cpu_set_sp(c, sp + (uint32_t)size);
+    return v;
+}
+/* Reads the stack at ESP+offset (offset in bytes) without popping. */
+static inline uint32_t cpu_peek(struct cpu *c, uint32_t offset, int size)
+{
+    uint32_t sp = cpu_sp(c) + offset;
+    if (!cpu_stack32(c))
+        sp &= 0xffff;
+    return cpu_read(c, S_SS, sp, size);
+}
+
+#endif

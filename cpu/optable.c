@@ -1,0 +1,12 @@
+/*
+ * The opcode table (cpu/opcodes.def) as data.
+ */
+#include "handlers.h"
+
+const struct opdesc op_table[] = {
+#define OP(opc, ext, mn, ops, fn, cls, attr) {opc, ext, mn, ops, fn, #fn, cls, attr},
+#include "opcodes.def"
+#undef OP
+};
+
+const int op_table_size = sizeof(op_table) / sizeof(op_table[0]);

@@ -1,0 +1,196 @@
+/*
+ * Guest-physical memory and port dispatch for one VM (see bus.h).
+ */
+#include "bus.h"
+
+#include <errno.h>
+#include <stdlib.h>
+#include <string.h>
+
+#define NPAGES (1u << (32 - PAGE_SHIFT))
+
+int bus_init(struct bus *b, uint32_t ram_size)
+{
+    memset(b, 0, sizeof(*b));
+    if (ram_size == 0 || (ram_size & (PAGE_SIZE - 1)) || ram_size > 0xf0000000u) {
+        errno = EINVAL;
+        return -1;
+    }
+    b->ram = calloc(1, ram_size);
+    b->page_kind = calloc(1, NPAGES);
+    b->page_index = calloc(1, NPAGES);
+    if (!b->ram || !b->page_kind || !b->page_index) {
+        bus_free(b);
+        errno = ENOMEM;
+        return -1;
+    }
+    b->ram_size = ram_size;
+    b->a20_mask = 0xffffffffu;
+    memset(b->page_kind, PAGE_RAM, ram_size >> PAGE_SHIFT);
+    return 0;
+}
+
+void bus_free(struct bus *b)
+{
+    free(b->ram);
+    free(b->page_kind);
+    free(b->page_index);
+    for (int i = 0; i < b->nroms; i++)
+        free(b->roms[i].data);
+    memset(b, 0, sizeof(*b));
+}
+
+int bus_add_rom(struct bus *b, uint32_t base, const void *data, uint32_t size)
+{
+    if (b->nroms == BUS_MAX_ROMS || size == 0 || (base | size) & (PAGE_SIZE - 1) ||
+        (uint64_t)base + size > 0x100000000ull)
+        return -1;
+    struct rom_region *r = &b->roms[b->nroms];
+    r->data = malloc(size);
+    if (!r->data)
+        return -1;
+    memcpy(r->data, data, size);
+    r->base = base;
+    r->size = size;
+    for (uint32_t p = base >> PAGE_SHIFT; p < (base >> PAGE_SHIFT) + (size >> PAGE_SHIFT); p++) {
+        b->page_kind[p] = PAGE_ROM;
+        b->page_index[p] = (uint8_t)b->nroms;
+    }
+    b->nroms++;
+    b->map_generation++;
+    return 0;
+}
+
+int bus_add_mmio(struct bus *b, uint32_t base, uint32_t size, mmio_read_fn rd, mmio_write_fn wr,
+                 void *ctx)
+{
+    if (b->nmmio == BUS_MAX_MMIO || size == 0 || (base | size) & (PAGE_SIZE - 1) ||
+        (uint64_t)base + size > 0x100000000ull)
+        return -1;
+    struct mmio_region *m = &b->mmio[b->nmmio];
+    *m = (struct mmio_region){base, size, rd, wr, ctx};
+    for (uint32_t p = base >> PAGE_SHIFT; p < (base >> PAGE_SHIFT) + (size >> PAGE_SHIFT); p++) {
+        b->page_kind[p] = PAGE_MMIO;
+        b->page_index[p] = (uint8_t)b->nmmio;
+    }
+    b->nmmio++;
+    b->map_generation++;
+    return 0;
+}
+
+void bus_add_ports(struct bus *b, uint16_t base, unsigned count, port_read_fn rd,
+                   port_write_fn wr, void *ctx)
+{
+    for (unsigned i = 0; i < count && base + i < 65536; i++)
+        b->ports[base + i] = (struct port_handler){rd, wr, ctx};
+}
+
+void bus_set_a20(struct bus *b, bool enabled)
+{
+    uint32_t m = enabled ? 0xffffffffu : 0xffefffffu;
+    if (m != b->a20_mask) {
+        b->a20_mask = m;
+        b->map_generation++;
+    }
+}
+
+uint8_t *bus_page_ptr(struct bus *b, uint32_t pa, bool write)
+{
+    pa &= b->a20_mask;
+    uint32_t p = pa >> PAGE_SHIFT;
+    switch (b->page_kind[p]) {
+    case PAGE_RAM: return b->ram + (pa & PAGE_MASK);
+    case PAGE_ROM:
+        if (write)
+            return NULL;
+        {
+            struct rom_region *r = &b->roms[b->page_index[p]];
+            return r->data + ((pa & PAGE_MASK) - r->base);
+        }
+    default: return NULL;
+    }
+}
+
+uint32_t bus_read(struct bus *b, uint32_t pa, int size)
+{
+    pa &= b->a20_mask;
+    uint32_t p = pa >> PAGE_SHIFT;
+    uint32_t v = 0;
+    switch (b->page_kind[p]) {
+    case PAGE_RAM: memcpy(&v, b->ram + pa, (size_t)size); return v;
+    case PAGE_ROM: {
+        struct rom_region *r = &b->roms[b->page_index[p]];
+        memcpy(&v, r->data + (pa - r->base), (size_t)size);
+        return v;
+    }
+    case PAGE_MMIO: {
+        struct mmio_region *m = &b->mmio[b->page_index[p]];
+        return m->read ? m->read(m->ctx, pa, size) : 0xffffffffu >> (32 - 8 * size);
+    }
+    default: return 0xffffffffu >> (32 - 8 * size);
+    }
+}
+
+void bus_write(struct bus *b, uint32_t pa, int size, uint32_t val)
+{
+    pa &= b->a20_mask;
+    uint32_t p = pa >> PAGE_SHIFT;
+    switch (b->page_kind[p]) {
+    case PAGE_RAM: memcpy(b->ram + pa, &val, (size_t)size); return;
+    case PAGE_MMIO: {
+        struct mmio_region *m = &b->mmio[b->page_index[p]];
+        if (m->write)
+            m->write(m->ctx, pa, size, val);
+        return;
+    }
+    default: return; /* ROM and unbacked: writes are ignored */
+    }
+}
+
+void bus_read_bytes(struct bus *b, uint32_t pa, void *dst, size_t n)
+{
+    uint8_t *d = dst;
+    for (size_t i = 0; i < n; i++)
+        d[i] = (uint8_t)bus_read(b, pa + (uint32_t)i, 1);
+}
+
+void bus_write_bytes(struct bus *b, uint32_t pa, const void *src, size_t n)
+{
+    const uint8_t *s = src;
+    for (size_t i = 0; i < n; i++)
+        bus_write(b, pa + (uint32_t)i, 1, s[i]);
+}
+
+uint32_t bus_port_read(struct bus *b, uint16_t port, int size)
+{
+    struct port_handler *h = &b->ports[port];
+    if (h->read)
+        return h->read(h->ctx, port, size);
+    /* Unclaimed ports float high; a multi-byte access to partly claimed ports
+     * is split so each byte reaches its own handler. */
+    if (size > 1 && (b->ports[(uint16_t)(port + 1)].read ||
+                     (size == 4 && (b->ports[(uint16_t)(port + 2)].read ||
+                                    b->ports[(uint16_t)(port + 3)].read)))) {
+        uint32_t v = 0;
+        for (int i = 0; i < size; i++)
+            v |= bus_port_read(b, (uint16_t)(port + i), 1) << (8 * i);
+        return v;
+    }
+    b->unclaimed_port_reads++;
+    return 0xffffffffu >> (32 - 8 * size);
+}
+
+void bus_port_write(struct bus *b, uint16_t port, int size, uint32_t val)
+{
+    struct port_handler *h = &b->ports[port];
+    if (h->write) {
+        h->write(h->ctx, port, size, val);
+        return;
+    }
+    if (size > 1)
+        for (int i = 0; i < size; i++)
+            if (b->ports[(uint16_t)(port + i)].write)
+                b->ports[(uint16_t)(port + i)].write(b->ports[(uint16_t)(port + i)].ctx,
+                                                     (uint16_t)(port + i), 1,
+                                                     (val >> (8 * i)) & 0xff);
+}

@@ -1,0 +1,101 @@
+/*
+ * The bus: one VM's guest-physical address space (RAM, ROM, MMIO) and its
+ * I/O port space. Devices register ranges here; the CPU reaches memory and
+ * ports only through this API. Nothing here knows about the CPU.
+ *
+ * Invariants:
+ *  - RAM is one host allocation of ram_size bytes at guest-physical 0.
+ *  - A physical address is masked with a20_mask before any lookup.
+ *  - A page (4 KiB) is either entirely RAM, entirely ROM, entirely one MMIO
+ *    region, or unbacked (reads all ones, writes ignored). page_kind[] holds
+ *    that, so a TLB fill costs one array index.
+ */
+#ifndef TRAPEZE_MMU_BUS_H
+#define TRAPEZE_MMU_BUS_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#define PAGE_SHIFT 12
+#define PAGE_SIZE (1u << PAGE_SHIFT)
+#define PAGE_MASK (~(PAGE_SIZE - 1))
+
+typedef uint32_t (*port_read_fn)(void *ctx, uint16_t port, int size);
+typedef void (*port_write_fn)(void *ctx, uint16_t port, int size, uint32_t val);
+typedef uint32_t (*mmio_read_fn)(void *ctx, uint32_t addr, int size);
+typedef void (*mmio_write_fn)(void *ctx, uint32_t addr, int size, uint32_t val);
+
+enum page_kind { PAGE_UNBACKED = 0, PAGE_RAM, PAGE_ROM, PAGE_MMIO };
+
+struct port_handler {
+    port_read_fn read;
+    port_write_fn write;
+    void *ctx;
+};
+
+struct mmio_region {
+    uint32_t base, size;
+    mmio_read_fn read;
+    mmio_write_fn write;
+    void *ctx;
+};
+
+#define BUS_MAX_MMIO 16
+#define BUS_MAX_ROMS 8
+
+struct rom_region {
+    uint32_t base, size;
+    uint8_t *data; /* owned by the bus */
+};
+
+struct bus {
+    uint8_t *ram;
+    uint32_t ram_size;
+    uint32_t a20_mask; /* 0xffffffff when A20 is enabled, 0xffefffff when not */
+    /* Incremented whenever the physical map or A20 changes: TLBs that cached
+     * host pointers compare it and flush. */
+    uint32_t map_generation;
+
+    uint8_t *page_kind;  /* one byte per 4 KiB page of the 4 GiB space: enum page_kind */
+    uint8_t *page_index; /* ROM or MMIO region index for that page */
+
+    struct rom_region roms[BUS_MAX_ROMS];
+    int nroms;
+    struct mmio_region mmio[BUS_MAX_MMIO];
+    int nmmio;
+
+    struct port_handler ports[65536];
+    /* Unclaimed port reads return all ones; this counts them for diagnostics. */
+    uint64_t unclaimed_port_reads;
+};
+
+/* Allocates RAM (zeroed). Returns 0, or -1 with errno set. */
+int bus_init(struct bus *b, uint32_t ram_size);
+void bus_free(struct bus *b);
+
+/* Maps a copy of data at [base, base+size) as ROM; size a multiple of 4 KiB.
+ * A ROM over RAM hides that RAM. Returns 0 or -1 (no slot / bad range). */
+int bus_add_rom(struct bus *b, uint32_t base, const void *data, uint32_t size);
+int bus_add_mmio(struct bus *b, uint32_t base, uint32_t size, mmio_read_fn rd, mmio_write_fn wr,
+                 void *ctx);
+void bus_add_ports(struct bus *b, uint16_t base, unsigned count, port_read_fn rd,
+                   port_write_fn wr, void *ctx);
+void bus_set_a20(struct bus *b, bool enabled);
+
+/* Host pointer to the page holding physical address pa, for reading (RAM or
+ * ROM) or writing (RAM only); NULL when the access needs the slow path. */
+uint8_t *bus_page_ptr(struct bus *b, uint32_t pa, bool write);
+
+/* Slow-path physical accesses of 1, 2 or 4 bytes that do not cross a page. */
+uint32_t bus_read(struct bus *b, uint32_t pa, int size);
+void bus_write(struct bus *b, uint32_t pa, int size, uint32_t val);
+
+/* Byte-granular helpers for loaders and tests (cross pages freely). */
+void bus_read_bytes(struct bus *b, uint32_t pa, void *dst, size_t n);
+void bus_write_bytes(struct bus *b, uint32_t pa, const void *src, size_t n);
+
+uint32_t bus_port_read(struct bus *b, uint16_t port, int size);
+void bus_port_write(struct bus *b, uint16_t port, int size, uint32_t val);
+
+#endif

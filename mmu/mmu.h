@@ -1,0 +1,101 @@
+/*
+ * Linear-to-physical translation: the IA-32 two-level page walk (4 KiB and
+ * 4 MiB PSE pages, global pages, CR0.WP, accessed/dirty bits) and a software
+ * TLB that holds host pointers.
+ *
+ * The CPU owns the control registers and tells the MMU whenever one that
+ * matters to translation changes (mmu_set_cr0/cr3/cr4). The MMU never raises
+ * exceptions itself: a failed translation returns a page-fault error code and
+ * the CPU turns it into #PF with CR2.
+ *
+ * TLB invariants (what the architecture allows us to cache, and no more):
+ *  - An entry is filled only from a successful walk; it records the rights of
+ *    the combined PDE/PTE, so a later access with fewer rights hits and one
+ *    with more rights misses and re-walks (and may fault).
+ *  - Write permission is only cached once the walk has set the dirty bit, so a
+ *    write through a clean entry always walks and sets D.
+ *  - MOV CR3 flushes non-global entries, MOV CR0/CR4 changes to PG, WP, PSE or
+ *    PGE flush all, INVLPG flushes the page's entry (global or not).
+ *  - A bus map change (A20, ROM/MMIO registration) flushes all.
+ *  - Cost: a hit is one array index and two compares.
+ */
+#ifndef TRAPEZE_MMU_MMU_H
+#define TRAPEZE_MMU_MMU_H
+
+#include "bus.h"
+
+/* Access kinds; combine ACC_USER with one of the others. */
+enum {
+    ACC_READ = 0,
+    ACC_WRITE = 1,
+    ACC_EXEC = 2,
+    ACC_USER = 4, /* CPL 3 access (not for implicit supervisor accesses) */
+};
+
+/* Page-fault error code bits (Intel SDM vol. 3, 4.7). */
+enum { PF_P = 1, PF_W = 2, PF_U = 4, PF_RSVD = 8 };
+
+#define TLB_ENTRIES 1024
+
+/* perm bits of a TLB entry */
+enum {
+    TLBP_SUP_R = 1,
+    TLBP_SUP_W = 2,
+    TLBP_USR_R = 4,
+    TLBP_USR_W = 8,
+    TLBP_GLOBAL = 16,
+};
+
+struct tlb_entry {
+    uint32_t lpage; /* linear address & PAGE_MASK, or 1 (never matches) when empty */
+    uint32_t ppage; /* physical page address (after A20) */
+    uint8_t *host;  /* host pointer to the page, NULL for MMIO/unbacked (slow path) */
+    uint8_t perm;
+    uint8_t host_writable; /* host page may be written directly (RAM) */
+};
+
+struct mmu {
+    struct bus *bus;
+    uint32_t cr0, cr3, cr4; /* copies, kept current by the CPU */
+    uint32_t bus_generation;
+    struct tlb_entry tlb[TLB_ENTRIES];
+    uint64_t tlb_misses, tlb_flushes, walks;
+};
+
+void mmu_init(struct mmu *m, struct bus *b);
+void mmu_set_cr0(struct mmu *m, uint32_t cr0);
+void mmu_set_cr3(struct mmu *m, uint32_t cr3);
+void mmu_set_cr4(struct mmu *m, uint32_t cr4);
+void mmu_flush_all(struct mmu *m);
+void mmu_flush_nonglobal(struct mmu *m);
+void mmu_invlpg(struct mmu *m, uint32_t lin);
+
+static inline bool mmu_paging(const struct mmu *m) { return (m->cr0 & 0x80000000u) != 0; }
+
+/*
+ * Translates lin for an access of kind acc (ACC_*). On success fills the TLB
+ * and returns a pointer to that entry; on a page fault returns NULL and stores
+ * the #PF error code in *pf_err. With paging off the translation is the
+ * identity (after A20).
+ */
+struct tlb_entry *mmu_fill(struct mmu *m, uint32_t lin, int acc, uint32_t *pf_err);
+
+/* Inline TLB lookup: the entry for lin if it grants acc, else NULL. */
+static inline struct tlb_entry *mmu_lookup(struct mmu *m, uint32_t lin, int acc)
+{
+    struct tlb_entry *e = &m->tlb[(lin >> PAGE_SHIFT) & (TLB_ENTRIES - 1)];
+    if (e->lpage != (lin & PAGE_MASK))
+        return NULL;
+    static const uint8_t need[8] = {
+        [ACC_READ] = TLBP_SUP_R, [ACC_WRITE] = TLBP_SUP_W, [ACC_EXEC] = TLBP_SUP_R,
+        [ACC_USER | ACC_READ] = TLBP_USR_R, [ACC_USER | ACC_WRITE] = TLBP_USR_W,
+        [ACC_USER | ACC_EXEC] = TLBP_USR_R,
+    };
+    return (e->perm & need[acc & 7]) ? e : NULL;
+}
+
+/* Walks without filling the TLB or setting A/D bits (debuggers, traces).
+ * Returns 0 and the physical address, or -1 when not mapped. */
+int mmu_probe(struct mmu *m, uint32_t lin, uint32_t *pa);
+
+#endif
