@@ -89,6 +89,9 @@ struct bus {
     uint64_t (*clock)(void *ctx); /* virtual time in ns */
     void *clock_ctx;
     struct vtimer *timers; /* armed timers, earliest first */
+    /* System reset requested by a device (8042 pulse, port 0x92, 0xCF9). */
+    void (*reset_request)(void *ctx);
+    void *reset_ctx;
 
     struct port_handler ports[65536];
     /* Unclaimed port reads return all ones; this counts them for diagnostics. */
@@ -124,6 +127,12 @@ static inline void bus_set_irq(struct bus *b, int line, int level)
 {
     if (b->irq_sink)
         b->irq_sink(b->irq_ctx, line, level);
+}
+
+static inline void bus_request_reset(struct bus *b)
+{
+    if (b->reset_request)
+        b->reset_request(b->reset_ctx);
 }
 
 static inline uint64_t bus_now_ns(const struct bus *b) { return b->clock ? b->clock(b->clock_ctx) : 0; }
