@@ -363,11 +363,12 @@ void x87_arith_st(struct x87 *x, enum x87_arith op, int dst, int src, bool pop_)
 
 /* A denormal float32/64 memory operand raises DE unless a NaN or unsupported
  * ST(0) decides the result first. */
-static bool mem_denormal(floatx80 st0, bool den, struct fx80_env *e)
+static bool mem_denormal(enum x87_arith op, floatx80 st0, bool den, struct fx80_env *e)
 {
     if (!den) return false;
     enum fx80_class c = fx80_classify(st0);
     if (c == FX_QNAN || c == FX_SNAN || c == FX_UNSUPPORTED) return false;
+    if (op == X87_FDIVR && c == FX_ZERO) return false; /* ZE wins over DE */
     e->flags |= X87_DE;
     return fx80_aborts(e);
 }
@@ -381,7 +382,7 @@ void x87_arith_mem(struct x87 *x, enum x87_arith op, enum x87_mfmt f, const uint
     struct fx80_env e = env_of(x);
     bool den;
     floatx80 b = mem_operand(f, m, &den), a = x87_st(x, 0);
-    if (mem_denormal(a, den, &e)) {
+    if (mem_denormal(op, a, den, &e)) {
         commit(x, &e);
         return;
     }
@@ -454,7 +455,10 @@ void x87_fprem(struct x87 *x, bool ieee)
     floatx80 r = fx80_rem(x87_st(x, 0), x87_st(x, 1), ieee, &cc, &e);
     commit(x, &e);
     if (fx80_aborts(&e)) return;
-    x->sw = (uint16_t)((x->sw & ~(X87_C0 | X87_C1 | X87_C2 | X87_C3)) | cc);
+    if (cc == FX80_CC_KEEP) /* invalid operands: C0 and C3 survive */
+        x->sw &= (uint16_t) ~(X87_C1 | X87_C2);
+    else
+        x->sw = (uint16_t)((x->sw & ~(X87_C0 | X87_C1 | X87_C2 | X87_C3)) | cc);
     set_st(x, 0, r);
 }
 

@@ -75,11 +75,7 @@ static uint64_t to_binary(floatx80 a, int p, int ebits, struct fx80_env *e)
     case FX_QNAN: return s | inf | qbit | ((a.mant >> (64 - p)) & fmask);
     case FX_INF: return s | inf;
     case FX_ZERO: return s;
-    case FX_DENORMAL:
-        e->flags |= X87_DE;
-        if (!(e->cw & X87_DE)) return 0;
-        break;
-    default: break;
+    default: break; /* no DE on stores: the host x87 raises none (docs/x87.md) */
     }
     int32_t E;
     uint64_t m;
@@ -90,15 +86,17 @@ static uint64_t to_binary(floatx80 a, int p, int ebits, struct fx80_env *e)
     bool inexact, up, carry;
     uint64_t r;
     if (exp <= 0) {
-        if (!(e->cw & X87_UE)) {
+        /* tiny: below the smallest normal after rounding with unbounded exponent */
+        fx_round_sig(sign, sig, drop, rc, &inexact, &up, &carry);
+        bool tiny = exp + carry <= 0;
+        if (tiny && !(e->cw & X87_UE)) {
             e->flags |= X87_UE; /* no store: the caller checks fx80_store_aborts */
-            fx_round_sig(sign, sig, drop, rc, &inexact, &up, &carry);
             fx_note_rounding(inexact, up, e);
             return 0;
         }
         sig = fx_shr_jam(sig, 1 - exp);
         r = fx_round_sig(sign, sig, drop, rc, &inexact, &up, &carry) >> (64 - p);
-        if (inexact) e->flags |= X87_UE;
+        if (inexact && tiny) e->flags |= X87_UE;
         fx_note_rounding(inexact, up, e);
         return s | r; /* a carry into the hidden bit yields exponent field 1 */
     }
@@ -158,10 +156,6 @@ int64_t fx80_to_int(floatx80 a, int bits, bool truncate, struct fx80_env *e)
         e->flags |= X87_IE;
         return indefinite;
     }
-    if (c == FX_DENORMAL) {
-        e->flags |= X87_DE;
-        if (!(e->cw & X87_DE)) return 0;
-    }
     struct fx80_env t = *e;
     uint64_t mag;
     int sign = fx80_sign(a);
@@ -194,10 +188,6 @@ void fx80_to_bcd(floatx80 a, uint8_t bcd[10], struct fx80_env *e)
     if (c == FX_UNSUPPORTED || c == FX_QNAN || c == FX_SNAN || c == FX_INF) {
         e->flags |= X87_IE;
         return;
-    }
-    if (c == FX_DENORMAL) {
-        e->flags |= X87_DE;
-        if (!(e->cw & X87_DE)) return;
     }
     if (c != FX_ZERO) {
         struct fx80_env t = *e;

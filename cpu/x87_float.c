@@ -66,20 +66,23 @@ floatx80 fx_round_pack(int sign, int32_t exp, u128 sig, int prec, struct fx80_en
     uint64_t m;
 
     if (exp <= 0) {
-        if (!(e->cw & X87_UE)) {
-            /* Unmasked underflow: round as if the range were unbounded, bias up. */
+        /* Tininess is judged on the result rounded to PC with an unbounded
+         * exponent (SDM 8.5.5): only exp == 0 rounding up to 2^-16382 escapes. */
+        m = fx_round_sig(sign, sig, drop, rc, &inexact, &up, &carry);
+        bool tiny = exp + carry <= 0;
+        if (tiny && !(e->cw & X87_UE)) {
+            /* Unmasked underflow: keep that rounding, bias the exponent up. */
             e->flags |= X87_UE;
-            m = fx_round_sig(sign, sig, drop, rc, &inexact, &up, &carry);
-            exp += carry;
             fx_note_rounding(inexact, up, e);
-            exp += FX80_BIAS_ADJUST;
+            exp += carry + FX80_BIAS_ADJUST;
             if (exp <= 0) return fx_zero(sign); /* beyond even the biased range */
             return fx80_make(sign, exp, m);
         }
-        /* Masked: denormalize (rounding position in the significand is fixed by PC). */
+        /* Masked: denormalize (the rounding position in the significand stays
+         * where PC puts it); UE only when tiny and inexact. */
         sig = fx_shr_jam(sig, 1 - exp);
         m = fx_round_sig(sign, sig, drop, rc, &inexact, &up, &carry);
-        if (inexact) e->flags |= X87_UE;
+        if (inexact && tiny) e->flags |= X87_UE;
         fx_note_rounding(inexact, up, e);
         return fx80_make(sign, (m & FX_INT_BIT) ? 1 : 0, m);
     }
@@ -123,9 +126,14 @@ floatx80 fx_nan2(floatx80 a, floatx80 b, struct fx80_env *e)
     bool an = fx80_is_nan(a), bn = fx80_is_nan(b);
     if ((an && !(a.mant & FX_QUIET_BIT)) || (bn && !(b.mant & FX_QUIET_BIT))) e->flags |= X87_IE;
     if (an && bn) {
-        /* Both NaNs: the larger significand wins (quiet bit included), ties go to a. */
-        uint64_t ma = a.mant | FX_QUIET_BIT, mb = b.mant | FX_QUIET_BIT;
-        if (ma < mb || (ma == mb && fx80_sign(a) && !fx80_sign(b))) a = b;
+        /* Both NaNs: a QNaN beats an SNaN, else the larger significand wins,
+         * ties go to the positive one. */
+        uint64_t ma = a.mant, mb = b.mant;
+        if ((ma ^ mb) & FX_QUIET_BIT) {
+            if (mb & FX_QUIET_BIT) a = b;
+        } else if (ma < mb || (ma == mb && fx80_sign(a) && !fx80_sign(b))) {
+            a = b;
+        }
     } else if (!an) {
         a = b;
     }
@@ -137,9 +145,6 @@ bool fx_prologue2(floatx80 a, floatx80 b, floatx80 *r, struct fx80_env *e)
 {
     enum fx80_class ca = fx80_classify(a), cb = fx80_classify(b);
     if (ca == FX_UNSUPPORTED || cb == FX_UNSUPPORTED) {
-        if (ca == FX_SNAN || cb == FX_SNAN || ca == FX_QNAN || cb == FX_QNAN) {
-            /* a NaN beside an unsupported operand: invalid, indefinite */
-        }
         *r = fx_invalid(e);
         return true;
     }
@@ -147,14 +152,14 @@ bool fx_prologue2(floatx80 a, floatx80 b, floatx80 *r, struct fx80_env *e)
         *r = fx_nan2(a, b, e);
         return true;
     }
-    if (ca == FX_DENORMAL || cb == FX_DENORMAL) {
-        e->flags |= X87_DE;
-        if (!(e->cw & X87_DE)) {
-            *r = a;
-            return true;
-        }
-    }
     return false;
+}
+
+bool fx_denormal(floatx80 a, floatx80 b, struct fx80_env *e)
+{
+    if (fx80_classify(a) != FX_DENORMAL && fx80_classify(b) != FX_DENORMAL) return false;
+    e->flags |= X87_DE;
+    return !(e->cw & X87_DE);
 }
 
 bool fx_prologue1(floatx80 a, floatx80 *r, struct fx80_env *e)
@@ -168,13 +173,6 @@ bool fx_prologue1(floatx80 a, floatx80 *r, struct fx80_env *e)
         *r = fx_nan1(a, e);
         return true;
     }
-    if (ca == FX_DENORMAL) {
-        e->flags |= X87_DE;
-        if (!(e->cw & X87_DE)) {
-            *r = a;
-            return true;
-        }
-    }
     return false;
 }
 
@@ -185,6 +183,7 @@ static floatx80 addsub(floatx80 a, floatx80 b, int negb, struct fx80_env *e)
 {
     floatx80 r;
     if (fx_prologue2(a, b, &r, e)) return r;
+    if (fx_denormal(a, b, e)) return a;
     b.sign_exp ^= (uint16_t)(negb << 15);
     int sa = fx80_sign(a), sb = fx80_sign(b);
     if (is_inf(a)) {
@@ -228,6 +227,7 @@ floatx80 fx80_mul(floatx80 a, floatx80 b, struct fx80_env *e)
 {
     floatx80 r;
     if (fx_prologue2(a, b, &r, e)) return r;
+    if (fx_denormal(a, b, e)) return a;
     int s = fx80_sign(a) ^ fx80_sign(b);
     if (is_inf(a) || is_inf(b)) {
         if (is_zero(a) || is_zero(b)) return fx_invalid(e);
@@ -247,16 +247,17 @@ floatx80 fx80_div(floatx80 a, floatx80 b, struct fx80_env *e)
     floatx80 r;
     if (fx_prologue2(a, b, &r, e)) return r;
     int s = fx80_sign(a) ^ fx80_sign(b);
+    if (is_zero(b) && !is_inf(a)) { /* ZE and 0/0 take precedence over DE */
+        if (is_zero(a)) return fx_invalid(e);
+        e->flags |= X87_ZE;
+        return fx_inf(s);
+    }
+    if (fx_denormal(a, b, e)) return a;
     if (is_inf(a)) {
         if (is_inf(b)) return fx_invalid(e);
         return fx_inf(s);
     }
     if (is_inf(b)) return fx_zero(s);
-    if (is_zero(b)) {
-        if (is_zero(a)) return fx_invalid(e);
-        e->flags |= X87_ZE;
-        return fx_inf(s);
-    }
     if (is_zero(a)) return fx_zero(s);
     int sa, sb;
     int32_t ea, eb;
@@ -295,7 +296,8 @@ floatx80 fx80_sqrt(floatx80 a, struct fx80_env *e)
     floatx80 r;
     if (fx_prologue1(a, &r, e)) return r;
     if (is_zero(a)) return a;
-    if (fx80_sign(a)) return fx_invalid(e);
+    if (fx80_sign(a)) return fx_invalid(e); /* before DE */
+    if (fx_denormal(a, a, e)) return a;
     if (is_inf(a)) return a;
     int s;
     int32_t ea;

@@ -108,7 +108,9 @@ floatx80 fx80_sqrt(floatx80 a, struct fx80_env *e);
 
 /* FPREM (ieee=false) / FPREM1 (ieee=true): partial remainder a rem b.
  * *cc receives the condition bits C0/C1/C2/C3 to merge into SW (mask
- * X87_C0|X87_C1|X87_C2|X87_C3); C2 set means "incomplete, run again". */
+ * X87_C0|X87_C1|X87_C2|X87_C3); C2 set means "incomplete, run again".
+ * FX80_CC_KEEP: invalid/NaN operands, C0/C3 stay as they were, C1/C2 clear. */
+#define FX80_CC_KEEP 0xffff
 floatx80 fx80_rem(floatx80 a, floatx80 b, bool ieee, uint16_t *cc, struct fx80_env *e);
 floatx80 fx80_round_to_int(floatx80 a, struct fx80_env *e); /* FRNDINT */
 floatx80 fx80_scale(floatx80 a, floatx80 b, struct fx80_env *e); /* FSCALE: a*2^trunc(b) */

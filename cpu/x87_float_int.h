@@ -79,11 +79,13 @@ floatx80 fx_nan2(floatx80 a, floatx80 b, struct fx80_env *e);
 floatx80 fx_nan1(floatx80 a, struct fx80_env *e);
 
 /* Common prologue for two-operand operations: unsupported formats and NaNs
- * decide the result, denormals raise DE (aborting when unmasked).  Returns
- * true when *r holds the final result. */
+ * decide the result.  Returns true when *r holds the final result. */
 bool fx_prologue2(floatx80 a, floatx80 b, floatx80 *r, struct fx80_env *e);
 /* Same for one operand. */
 bool fx_prologue1(floatx80 a, floatx80 *r, struct fx80_env *e);
+/* DE for a denormal a or b (called after the operation's own IE/ZE checks,
+ * which take precedence).  True when DE is unmasked: abort. */
+bool fx_denormal(floatx80 a, floatx80 b, struct fx80_env *e);
 
 static inline floatx80 fx_inf(int sign) { return fx80_make(sign, 0x7fff, FX_INT_BIT); }
 static inline floatx80 fx_zero(int sign) { return fx80_make(sign, 0, 0); }

@@ -14,14 +14,17 @@ static bool is_inf(floatx80 a) { return fx80_classify(a) == FX_INF; }
 floatx80 fx80_rem(floatx80 a, floatx80 b, bool ieee, uint16_t *cc, struct fx80_env *e)
 {
     floatx80 r;
-    *cc = 0;
+    *cc = FX80_CC_KEEP;
     if (fx_prologue2(a, b, &r, e)) return r;
     if (is_inf(a) || is_zero(b)) return fx_invalid(e);
-    if (is_inf(b) || is_zero(a)) return a;
+    if (fx_denormal(a, b, e)) return a;
+    *cc = 0;
+    if (is_zero(a)) return a;
     int sa, sb;
     int32_t ea, eb;
     uint64_t ma, mb;
     fx_unpack(a, &sa, &ea, &ma);
+    if (is_inf(b)) return fx_round_pack(sa, ea, (u128)ma << 64, 64, e);
     fx_unpack(b, &sb, &eb, &mb);
     int32_t d = ea - eb;
     bool partial = d >= 64;
@@ -35,7 +38,7 @@ floatx80 fx80_rem(floatx80 a, floatx80 b, bool ieee, uint16_t *cc, struct fx80_e
     int rsign = sa;
     if (d < 0) {
         /* quotient 0 (a is the remainder) unless FPREM1 with |b|/2 < |a| < |b| */
-        if (!(ieee && d == -1 && ma > mb)) return a;
+        if (!(ieee && d == -1 && ma > mb)) return fx_round_pack(sa, ea, (u128)ma << 64, 64, e);
         q = 1;
         rm = ((u128)mb << 1) - ma; /* at scale eb - 1 */
         rsign ^= 1;
@@ -68,6 +71,7 @@ floatx80 fx80_round_to_int(floatx80 a, struct fx80_env *e)
 {
     floatx80 r;
     if (fx_prologue1(a, &r, e)) return r;
+    if (fx_denormal(a, a, e)) return a;
     if (is_zero(a) || is_inf(a)) return a;
     int sign;
     int32_t E;
@@ -88,14 +92,9 @@ floatx80 fx80_scale(floatx80 a, floatx80 b, struct fx80_env *e)
 {
     floatx80 r;
     if (fx_prologue2(a, b, &r, e)) return r;
-    if (is_inf(b)) {
-        if (!fx80_sign(b)) {
-            if (is_zero(a)) return fx_invalid(e);
-            return fx_inf(fx80_sign(a));
-        }
-        if (is_inf(a)) return fx_invalid(e);
-        return fx_zero(fx80_sign(a));
-    }
+    if (is_inf(b) && (fx80_sign(b) ? is_inf(a) : is_zero(a))) return fx_invalid(e);
+    if (fx_denormal(a, b, e)) return a;
+    if (is_inf(b)) return fx80_sign(b) ? fx_zero(fx80_sign(a)) : fx_inf(fx80_sign(a));
     if (is_inf(a) || is_zero(a)) return a;
     int32_t n = 0;
     if (!is_zero(b)) {
@@ -122,6 +121,10 @@ void fx80_xtract(floatx80 a, floatx80 *sig, floatx80 *exp, struct fx80_env *e)
     floatx80 r;
     if (fx_prologue1(a, &r, e)) {
         *sig = *exp = r;
+        return;
+    }
+    if (!is_zero(a) && fx_denormal(a, a, e)) {
+        *sig = *exp = a;
         return;
     }
     if (is_zero(a)) {
