@@ -321,7 +321,7 @@ static void run_case(const struct dcase *c)
 {
     const char *only = getenv("X87_DIFF_ONLY");
     if (only && strcmp(only, c->name)) return;
-    long n = cases_per_insn(), exact = 0, tol = 0, bad = 0;
+    long n = cases_per_insn(), exact = 0, tol = 0, bad = 0, skipped = 0;
     uint64_t maxdist = 0;
     gen_state = 0x243f6a8885a308d3ull ^ (uint64_t)(uintptr_t)c->name[0] * 0x100000001b3ull ^
                 (uint64_t)strlen(c->name) << 40;
@@ -353,6 +353,13 @@ static void run_case(const struct dcase *c)
         c->emu(&x, em);
         x87_fsave(&x, es, true, true);
 
+        /* FYL2XP1 is undefined outside |x| < 1 - sqrt(2)/2: not compared */
+        if (c->emu == emu_fyl2xp1 && fx80_classify(ab[0]) == FX_NORMAL &&
+            (fx80_exp(ab[0]) > 0x3ffd ||
+             (fx80_exp(ab[0]) == 0x3ffd && ab[0].mant > 0x95f619980c4336f7ull))) {
+            skipped++;
+            continue;
+        }
         int r = compare(c, hs, es, hm, em);
         if (r == 0) {
             exact++;
@@ -384,8 +391,9 @@ static void run_case(const struct dcase *c)
         }
     }
     if (c->ulps)
-        printf("x87 diff: %s %ld/%ld bit-exact, %ld within %d ulp (max %" PRIu64 ")%s\n", c->name,
-               exact, n, tol, c->ulps, maxdist, bad ? " FAIL" : "");
+        printf("x87 diff: %s %ld/%ld bit-exact, %ld within %d ulp (max %" PRIu64 ")%s%s\n",
+               c->name, exact, n - skipped, tol, c->ulps, maxdist, bad ? " FAIL" : "",
+               skipped ? " (out-of-domain operands skipped)" : "");
     else
         printf("x87 diff: %s %ld/%ld%s\n", c->name, exact, n, bad ? " FAIL" : "");
     fflush(stdout);
