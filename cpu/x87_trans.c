@@ -358,6 +358,7 @@ floatx80 fx80_yl2x(floatx80 x, floatx80 y, struct fx80_env *e)
         struct fx80_env t = {(uint16_t)(e->cw | (X87_PC_64 << X87_CW_PC_SHIFT)), 0};
         floatx80 p = fx80_mul(fx80_from_i64(E - FX80_BIAS), y, &t);
         e->flags |= t.flags | X87_PE;
+        if (fx80_exp(p) == 0 && p.mant) e->flags |= X87_UE; /* tiny and "inexact" */
         return p;
     }
     return xf_to_fx_inexact(xf_mul(log2_xf(xf_from_fx(x)), xf_from_fx(y)), e);
@@ -370,12 +371,10 @@ floatx80 fx80_yl2xp1(floatx80 x, floatx80 y, struct fx80_env *e)
     enum fx80_class cx = fx80_classify(x), cy = fx80_classify(y);
     int sx = fx80_sign(x), sy = fx80_sign(y);
     /* the x87 defines |x| < 1 - sqrt(2)/2; outside, log2(1+x) is used as is */
-    if (cx == FX_INF) {
-        if (sx || cy == FX_ZERO) return fx_invalid(e);
-        return fx_inf(sy);
-    }
+    if (cx == FX_INF && (sx || cy == FX_ZERO)) return fx_invalid(e);
     if (cx == FX_ZERO && cy == FX_INF) return fx_invalid(e);
     if (fx_denormal(x, y, e)) return y;
+    if (cx == FX_INF) return fx_inf(sy);
     if (cx == FX_ZERO || cy == FX_ZERO) {
         if (cy == FX_INF) return fx_invalid(e);
         return fx80_make(sx ^ sy, 0, 0);
