@@ -447,6 +447,7 @@ void x87_fscale(struct x87 *x)
 void x87_fprem(struct x87 *x, bool ieee)
 {
     if (empty(x, 0) || empty(x, 1)) {
+        x->sw &= (uint16_t)~X87_C2;
         underflow(x, 0);
         return;
     }
@@ -490,6 +491,7 @@ void x87_fxtract(struct x87 *x)
 /* FSIN/FCOS/FPTAN family: C2 set and operand unchanged when out of range. */
 static void range_op(struct x87 *x, int which)
 {
+    x->sw &= (uint16_t)~X87_C2; /* also on stack faults */
     if (empty(x, 0)) {
         if (!underflow(x, 0)) return;
         if (which >= 2) push(x, fx80_indefinite());

@@ -30,16 +30,26 @@ typedef void (*host_fn)(const uint8_t *env, const void *a, const void *b, uint8_
                         uint8_t *save);
 typedef void (*emu_fn)(struct x87 *x, uint8_t *mem);
 
-/* Host side: one asm block per instruction; %3 is the memory operand. */
-#define HOST(name, insn)                                                                          \
+/* Host side: one asm block per instruction; %3 is the memory operand.
+ * LOADS2 is the normal prologue; the stack-fault cases load 0, 1 or 8 values. */
+/* Every case first fills the physical registers (a in even, b in odd ones)
+ * so that stale contents of empty registers (FXAM's C1) agree. */
+#define FILL "fninit\n\tfldt (%2)\n\tfldt (%1)\n\tfldt (%2)\n\tfldt (%1)\n\tfldt (%2)\n\t" \
+             "fldt (%1)\n\tfldt (%2)\n\tfldt (%1)\n\t"
+#define LOADS0 ""
+#define LOADS1 "fldt (%1)\n\t"
+#define LOADS2 "fldt (%2)\n\tfldt (%1)\n\t"
+#define LOADS8 LOADS2 LOADS2 LOADS2 LOADS2
+#define HOSTL(name, loads, insn)                                                                  \
     static void host_##name(const uint8_t *env, const void *a, const void *b, uint8_t *mem,     \
                             uint8_t *save)                                                        \
     {                                                                                             \
-        __asm__ volatile("fldenv (%0)\n\tfldt (%2)\n\tfldt (%1)\n\t" insn "\n\tfnsave (%4)"       \
+        __asm__ volatile(FILL "fldenv (%0)\n\t" loads insn "\n\tfnsave (%4)"                           \
                          :                                                                        \
                          : "r"(env), "r"(a), "r"(b), "r"(mem), "r"(save)                          \
                          : "memory", "cc");                                                       \
     }
+#define HOST(name, insn) HOSTL(name, LOADS2, insn)
 #define DEF(name, insn, stmt)                                                                     \
     HOST(name, insn)                                                                              \
     static void emu_##name(struct x87 *x, uint8_t *m)                                             \
@@ -115,9 +125,56 @@ DEF(f2xm1, "f2xm1", x87_f2xm1(x))
 DEF(fyl2x, "fyl2x", x87_fyl2x(x))
 DEF(fyl2xp1, "fyl2xp1", x87_fyl2xp1(x))
 
+/* Stack faults: the name's suffix gives the depth loaded before the instruction. */
+#define DEFL(name, loads, insn, stmt)                                                             \
+    HOSTL(name, loads, insn)                                                                      \
+    static void emu_##name(struct x87 *x, uint8_t *m)                                             \
+    {                                                                                             \
+        (void)m;                                                                                  \
+        stmt;                                                                                     \
+    }
+DEFL(fadd_d1, LOADS1, ".byte 0xd8,0xc1", x87_arith_st(x, X87_FADD, 0, 1, false))
+DEFL(fsubp_d1, LOADS1, ".byte 0xde,0xe9", x87_arith_st(x, X87_FSUB, 1, 0, true))
+DEFL(fmul_m64_d0, LOADS0, "fmull (%3)", x87_arith_mem(x, X87_FMUL, X87_M64FP, m))
+DEFL(fsqrt_d0, LOADS0, "fsqrt", x87_fsqrt(x))
+DEFL(fchs_d0, LOADS0, "fchs", x87_fchs(x))
+DEFL(fxam_d0, LOADS0, "fxam", x87_fxam(x))
+DEFL(fst_m32_d0, LOADS0, "fsts (%3)", x87_fst_mem(x, X87_M32FP, m, false, false))
+DEFL(fstp_m64_d0, LOADS0, "fstpl (%3)", x87_fst_mem(x, X87_M64FP, m, true, false))
+DEFL(fstp_m80_d0, LOADS0, "fstpt (%3)", x87_fst_mem(x, X87_M80FP, m, true, false))
+DEFL(fistp_m16_d0, LOADS0, "fistps (%3)", x87_fst_mem(x, X87_M16INT, m, true, false))
+DEFL(fistp_m64_d0, LOADS0, "fistpll (%3)", x87_fst_mem(x, X87_M64INT, m, true, false))
+DEFL(fbstp_d0, LOADS0, "fbstp (%3)", x87_fst_mem(x, X87_M80BCD, m, true, false))
+DEFL(fcom_d1, LOADS1, ".byte 0xd8,0xd1", x87_fcom_st(x, 1, false, 0))
+DEFL(fcompp_d1, LOADS1, ".byte 0xde,0xd9", x87_fcom_st(x, 1, false, 2))
+DEFL(ftst_d0, LOADS0, "ftst", x87_ftst(x))
+DEFL(fxch_d1, LOADS1, ".byte 0xd9,0xc9", x87_fxch(x, 1))
+DEFL(fprem_d1, LOADS1, "fprem", x87_fprem(x, false))
+DEFL(fscale_d1, LOADS1, "fscale", x87_fscale(x))
+DEFL(fpatan_d1, LOADS1, "fpatan", x87_fpatan(x))
+DEFL(fyl2x_d1, LOADS1, "fyl2x", x87_fyl2x(x))
+DEFL(fsin_d0, LOADS0, "fsin", x87_fsin(x))
+DEFL(fptan_d0, LOADS0, "fptan", x87_fptan(x))
+DEFL(fsincos_d0, LOADS0, "fsincos", x87_fsincos(x))
+DEFL(fxtract_d0, LOADS0, "fxtract", x87_fxtract(x))
+DEFL(fld_st1_d1, LOADS1, ".byte 0xd9,0xc1", x87_fld_st(x, 1))
+DEFL(fst_st1_d1, LOADS1, ".byte 0xdd,0xd1", x87_fst_st(x, 1, false))
+DEFL(fld_m32_d8, LOADS8, "flds (%3)", x87_fld_mem(x, X87_M32FP, m))
+DEFL(fild_m16_d8, LOADS8, "filds (%3)", x87_fld_mem(x, X87_M16INT, m))
+DEFL(fld_m80_d8, LOADS8, "fldt (%3)", x87_fld_mem(x, X87_M80FP, m))
+DEFL(fldpi_d8, LOADS8, "fldpi", x87_fld_const(x, X87_FLDPI))
+DEFL(fld_st3_d8, LOADS8, ".byte 0xd9,0xc3", x87_fld_st(x, 3))
+DEFL(fxtract_d8, LOADS8, "fxtract", x87_fxtract(x))
+DEFL(fptan_d8, LOADS8, "fptan", x87_fptan(x))
+DEFL(fsincos_d8, LOADS8, "fsincos", x87_fsincos(x))
+DEFL(fdecstp_d8, LOADS8, "fdecstp", x87_fdecstp(x))
+DEFL(fincstp_d1, LOADS1, "fincstp", x87_fincstp(x))
+DEFL(ffree_d2, LOADS2, ".byte 0xdd,0xc1", x87_ffree(x, 1, false))
+DEFL(ffreep_d2, LOADS2, ".byte 0xdf,0xc0", x87_ffree(x, 0, true))
+
 /* FCOMI/FUCOMI also report ZF, PF, CF (in mem[0..2]). */
-#define DEF_COMI(name, bytes, quiet, pop_)                                                        \
-    HOST(name, ".byte " bytes "\n\tsetz (%3)\n\tsetp 1(%3)\n\tsetc 2(%3)")                          \
+#define DEF_COMI(name, loads, bytes, quiet, pop_)                                                 \
+    HOSTL(name, loads, ".byte " bytes "\n\tsetz (%3)\n\tsetp 1(%3)\n\tsetc 2(%3)")                  \
     static void emu_##name(struct x87 *x, uint8_t *m)                                             \
     {                                                                                             \
         uint32_t f = x87_fcomi(x, 1, quiet, pop_);                                                \
@@ -125,8 +182,9 @@ DEF(fyl2xp1, "fyl2xp1", x87_fyl2xp1(x))
         m[1] = !!(f & X87_EFL_PF);                                                                \
         m[2] = !!(f & X87_EFL_CF);                                                                \
     }
-DEF_COMI(fcomi, "0xdb,0xf1", false, false)
-DEF_COMI(fucomip, "0xdf,0xe9", true, true)
+DEF_COMI(fcomi, LOADS2, "0xdb,0xf1", false, false)
+DEF_COMI(fucomip, LOADS2, "0xdf,0xe9", true, true)
+DEF_COMI(fcomip_d1, LOADS1, "0xdf,0xf1", false, true)
 
 /* --- operand generators ------------------------------------------------------ */
 
@@ -249,6 +307,7 @@ struct dcase {
     enum memkind mem; /* generated input operand kind */
     int outmem;       /* bytes of memory to compare after the instruction */
     int ulps;         /* 0: bit-exact; 1: transcendental tolerance (see docs/x87.md) */
+    int depth;        /* values loaded before the instruction (2 normally) */
 };
 
 static void make_env(uint8_t env[28], uint16_t cw, uint16_t sw)
@@ -321,7 +380,7 @@ static void run_case(const struct dcase *c)
 {
     const char *only = getenv("X87_DIFF_ONLY");
     if (only && strcmp(only, c->name)) return;
-    long n = cases_per_insn(), exact = 0, tol = 0, bad = 0, skipped = 0;
+    long n = c->depth == 2 ? cases_per_insn() : cases_per_insn() / 20 + 1, exact = 0, tol = 0, bad = 0, skipped = 0;
     uint64_t maxdist = 0;
     gen_state = 0x243f6a8885a308d3ull ^ (uint64_t)(uintptr_t)c->name[0] * 0x100000001b3ull ^
                 (uint64_t)strlen(c->name) << 40;
@@ -343,13 +402,15 @@ static void run_case(const struct dcase *c)
         struct x87 x;
         uint8_t m80[10];
         x87_reset(&x);
+        for (int p = 0; p < 8; p++) x.st[p] = ab[(p & 1) ? 1 : 0];
         x87_fldenv(&x, env, true, true);
-        memcpy(m80, &ab[1].mant, 8);
-        memcpy(m80 + 8, &ab[1].sign_exp, 2);
-        x87_fld_mem(&x, X87_M80FP, m80);
-        memcpy(m80, &ab[0].mant, 8);
-        memcpy(m80 + 8, &ab[0].sign_exp, 2);
-        x87_fld_mem(&x, X87_M80FP, m80);
+        for (int k = 0; k < c->depth; k++) {
+            const floatx80 *v = &ab[(c->depth - k) & 1 ? 0 : 1]; /* ... b, a: a on top */
+            if (c->depth == 1) v = &ab[0];
+            memcpy(m80, &v->mant, 8);
+            memcpy(m80 + 8, &v->sign_exp, 2);
+            x87_fld_mem(&x, X87_M80FP, m80);
+        }
         c->emu(&x, em);
         x87_fsave(&x, es, true, true);
 
@@ -400,7 +461,8 @@ static void run_case(const struct dcase *c)
     ck_assert_msg(bad == 0, "%s: %ld of %ld cases differ from the host x87", c->name, bad, n);
 }
 
-#define C(nm, ops, mem, out, ulps) {#nm, host_##nm, emu_##nm, ops, mem, out, ulps}
+#define C(nm, ops, mem, out, ulps) {#nm, host_##nm, emu_##nm, ops, mem, out, ulps, 2}
+#define D(nm, depth, mem, out) {#nm, host_##nm, emu_##nm, O_PAIR, mem, out, 0, depth}
 static const struct dcase cases[] = {
     C(fadd, O_PAIR, M_NONE, 0, 0),        C(fsub, O_PAIR, M_NONE, 0, 0),
     C(fsubr, O_PAIR, M_NONE, 0, 0),       C(fmul, O_PAIR, M_NONE, 0, 0),
@@ -435,6 +497,26 @@ static const struct dcase cases[] = {
     C(fsincos, O_TRIG, M_NONE, 0, 1),     C(fptan, O_TRIG, M_NONE, 0, 1),
     C(fpatan, O_PAIR, M_NONE, 0, 1),      C(f2xm1, O_F2XM1, M_NONE, 0, 1),
     C(fyl2x, O_LOG, M_NONE, 0, 1),        C(fyl2xp1, O_LOGP1, M_NONE, 0, 1),
+    D(fadd_d1, 1, M_NONE, 0),            D(fsubp_d1, 1, M_NONE, 0),
+    D(fmul_m64_d0, 0, M_F64, 8),         D(fsqrt_d0, 0, M_NONE, 0),
+    D(fchs_d0, 0, M_NONE, 0),            D(fxam_d0, 0, M_NONE, 0),
+    D(fst_m32_d0, 0, M_NONE, 4),         D(fstp_m64_d0, 0, M_NONE, 8),
+    D(fstp_m80_d0, 0, M_NONE, 10),       D(fistp_m16_d0, 0, M_NONE, 2),
+    D(fistp_m64_d0, 0, M_NONE, 8),       D(fbstp_d0, 0, M_NONE, 10),
+    D(fcom_d1, 1, M_NONE, 0),            D(fcompp_d1, 1, M_NONE, 0),
+    D(ftst_d0, 0, M_NONE, 0),            D(fxch_d1, 1, M_NONE, 0),
+    D(fprem_d1, 1, M_NONE, 0),           D(fscale_d1, 1, M_NONE, 0),
+    D(fpatan_d1, 1, M_NONE, 0),          D(fyl2x_d1, 1, M_NONE, 0),
+    D(fsin_d0, 0, M_NONE, 0),            D(fptan_d0, 0, M_NONE, 0),
+    D(fsincos_d0, 0, M_NONE, 0),         D(fxtract_d0, 0, M_NONE, 0),
+    D(fld_st1_d1, 1, M_NONE, 0),         D(fst_st1_d1, 1, M_NONE, 0),
+    D(fld_m32_d8, 8, M_F32, 4),          D(fild_m16_d8, 8, M_I16, 2),
+    D(fld_m80_d8, 8, M_X80, 10),         D(fldpi_d8, 8, M_NONE, 0),
+    D(fld_st3_d8, 8, M_NONE, 0),         D(fxtract_d8, 8, M_NONE, 0),
+    D(fptan_d8, 8, M_NONE, 0),           D(fsincos_d8, 8, M_NONE, 0),
+    D(fdecstp_d8, 8, M_NONE, 0),         D(fincstp_d1, 1, M_NONE, 0),
+    D(ffree_d2, 2, M_NONE, 0),           D(ffreep_d2, 2, M_NONE, 0),
+    D(fcomip_d1, 1, M_NONE, 3),
 };
 #define NCASES ((int)(sizeof cases / sizeof cases[0]))
 
