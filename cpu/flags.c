@@ -38,9 +38,10 @@ static bool flags_sf(const struct cpu *c)
 static bool flags_of(const struct cpu *c)
 {
     const struct lazy_flags *l = &c->lf;
+    if (l->op == LF_NONE) /* lf.size may be 0 then (after reset): no sign_bit() */
+        return c->eflags & F_OF;
     uint32_t sb = sign_bit(l->size);
     switch (l->op) {
-    case LF_NONE: return c->eflags & F_OF;
     case LF_ADD: case LF_ADC: return ((l->a ^ l->res) & (l->b ^ l->res)) & sb;
     case LF_SUB: case LF_SBB: return ((l->a ^ l->b) & (l->a ^ l->res)) & sb;
     case LF_INC: return l->res == sb;
