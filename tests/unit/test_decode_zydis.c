@@ -23,8 +23,9 @@
  * Then 1,000,000 random byte strings, half biased towards prefixes and the
  * 0F map. Cost: ~28 M decodes by each decoder, about 2 s under ASan.
  *
- * The register-deferred rule is verified by execution: each such register
- * form is run in real mode and must raise #UD.
+ * The rules that claim #UD (register-deferred, UD0/UD1/UD2, RSM) are
+ * verified by execution: short forms that hit them are run in real mode and
+ * must raise #UD.
  *
  * Both-invalid inputs where only one decoder says "over 15 bytes" (#GP)
  * and the other #UD are counted, not failed: which fault wins when an
@@ -105,10 +106,10 @@ static bool isa_in_p6(ZydisISASet s)
 static bool explore;
 
 /*
- * The register-deferred rule is a claim about the handlers: they raise #UD.
- * The register forms (mod = 3) of at most three bytes (so with no prefix or,
- * for the one-byte map, one prefix) that hit the rule in 16-bit mode are
- * kept here and executed in real mode at the end of exhaustive_opcodes.
+ * The register-deferred, UD0/UD1/UD2 and RSM rules are claims that the
+ * instruction raises #UD when run. The forms of at most three bytes that hit
+ * them in 16-bit mode (register forms only for the register-deferred rule)
+ * are kept here and executed in real mode at the end of exhaustive_opcodes.
  */
 #define MAX_DEFERRED 512
 static uint8_t deferred[MAX_DEFERRED][4];
@@ -199,7 +200,8 @@ static enum rule check_one(struct dec *d, const uint8_t *buf, int code32, struct
         r = R_X87_RESERVED;
 
     st->n[r]++;
-    if (r == R_REG_DEFERRED && !code32 && ti.len <= 3 && ti.mod == 3)
+    if (!code32 && ti.len <= 3 &&
+        ((r == R_REG_DEFERRED && ti.mod == 3) || r == R_ALWAYS_UD || r == R_RSM))
         note_deferred(buf, ti.len);
     if (explore && r >= R_POST_P6_ISA && r != R_FAIL) {
         /* Audit aid (DECODE_ZYDIS_EXPLORE=1): one example of every Zydis
@@ -300,7 +302,7 @@ START_TEST(exhaustive_opcodes)
     print_stats("exhaustive opcode x prefix x ModRM x SIB", &st);
     ck_assert_uint_eq(st.n[R_FAIL], 0);
 
-    /* Execute each register-deferred form in real mode: it must #UD. */
+    /* Execute each form a #UD-claiming rule accepted: it must #UD. */
     int ud = 0;
     struct tmachine *tm = tm_new(1024);
     for (int k = 0; k < ndeferred; k++) {
@@ -313,11 +315,12 @@ START_TEST(exhaustive_opcodes)
         if (tm_last_vector(tm) == EX_UD)
             ud++;
         else
-            printf("  deferred form %02x %02x %02x did not raise #UD (vector %d)\n", code[0],
+            printf("  form %02x %02x %02x did not raise #UD (vector %d)\n", code[0],
                    code[1], code[2], tm_last_vector(tm));
     }
     tm_free(tm);
-    printf("  register-deferred forms executed: %d, #UD: %d\n", ndeferred, ud);
+    printf("  forms accepted by #UD-claiming rules, executed: %d, raised #UD: %d\n", ndeferred,
+           ud);
     ck_assert_int_gt(ndeferred, 0);
     ck_assert_int_eq(ud, ndeferred);
 }
