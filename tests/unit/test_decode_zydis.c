@@ -3,7 +3,8 @@
  * Zydis 4, in 32-bit and 16-bit legacy modes.
  *
  * For every input both decoders give a verdict: valid with a length, or
- * invalid (#UD or over-long). Both valid -> the lengths must be equal; both
+ * invalid (#UD or over-long). Both valid -> the lengths and the address
+ * sizes must be equal; both
  * invalid -> agreement. Any other outcome must be explained by one of the
  * rules in classify() below, each a property of the decoded instruction (its
  * ISA set, mnemonic, Zydis' error status), never a list of byte strings.
@@ -51,7 +52,7 @@ enum { V_VALID, V_INVALID };
 
 /* The documented reasons a disagreement is allowed. */
 enum rule {
-    R_AGREE_VALID,   /* both valid, same length */
+    R_AGREE_VALID,   /* both valid, same length and address size */
     R_AGREE_INVALID, /* both invalid */
     R_POST_P6_ISA,   /* Zydis: an extension trapeze's P6 does not implement:
                         anything after the Pentium Pro's set (MMX, SSE*, 3DNow!,
@@ -69,7 +70,7 @@ enum rule {
 };
 
 static const char *const rule_name[R_COUNT] = {
-    [R_AGREE_VALID] = "agree: valid, same length",
+    [R_AGREE_VALID] = "agree: valid, same length and address size",
     [R_AGREE_INVALID] = "agree: invalid",
     [R_POST_P6_ISA] = "rule extension beyond the P6 model (trapeze #UD)",
     [R_ALWAYS_UD] = "rule UD0/UD1/UD2 (#UD either way)",
@@ -175,7 +176,8 @@ static enum rule check_one(struct dec *d, const uint8_t *buf, int code32, struct
     int zv = ZYAN_SUCCESS(zs) ? V_VALID : V_INVALID;
     enum rule r = R_FAIL;
 
-    if (tv == V_VALID && zv == V_VALID && ti.len == zi.length)
+    if (tv == V_VALID && zv == V_VALID && ti.len == zi.length &&
+        ti.addrsize * 8 == zi.address_width)
         r = R_AGREE_VALID;
     else if (tv == V_INVALID && zv == V_INVALID) {
         r = R_AGREE_INVALID;
