@@ -195,9 +195,7 @@ void int3(struct cpu *c, const struct insn *i)
 void into(struct cpu *c, const struct insn *i)
 {
     (void)i;
-    /* (cpu_get_eflags rather than cpu_cond: flags_of() in cpu/flags.c
-     * computes sign_bit(lf.size) before testing lf.op, UB when size = 0.) */
-    if (cpu_get_eflags(c) & F_OF)
+    if (cpu_cond(c, 0))
         cpu_deliver(c, EX_OF, true, false, 0);
 }
 

@@ -617,6 +617,81 @@ START_TEST(int3_into_icebp)
 }
 END_TEST
 
+/* Linux's i386 pattern: #DF through a task gate to a dedicated TSS. */
+START_TEST(double_fault_task_gate)
+{
+    struct tmachine *tm = pm_new();
+    struct cpu *c = &tm->cpu;
+    static const uint8_t insn[] = {0x8e, 0xd8}; /* mov ds, ax: #NP(NOTP) */
+    code(tm, insn, sizeof(insn));
+    tm_poke(tm, CALLEE, "\xf4", 1);
+    setup_tss_b(tm, CALLEE);
+    c->r[R_EAX] = NOTP;
+    wr(tm, IDT + 8 * EX_NP + 4, rd(tm, IDT + 8 * EX_NP + 4) & ~0x8000u);
+    put_gate(tm, IDT + 8 * EX_DF, TSSB, 0, DT_TASKGATE, 0, 0);
+    ck_assert_int_eq(tm_run(tm, 20), CPU_EXIT_HLT);
+    ck_assert_uint_eq(c->tr.sel, TSSB);
+    ck_assert_uint_eq(c->eip, CALLEE + 1);
+    ck_assert(c->eflags & F_NT);
+    ck_assert_uint_eq(tm_peek(tm, TSS_B, 2), TSSA);
+    ck_assert_uint_eq(c->r[R_ESP], STACK0 - 0x800 - 4);
+    ck_assert_uint_eq(rd(tm, c->r[R_ESP]), 0); /* #DF error code on the new stack */
+    ck_assert_uint_eq(rd(tm, TSS_A + 0x20), CODE); /* the faulting instruction */
+    tm_free(tm);
+}
+END_TEST
+
+/* LDS/LSS in protected mode: the register changes only if the load works. */
+START_TEST(load_far_pointer)
+{
+    struct tmachine *tm = pm_new();
+    struct cpu *c = &tm->cpu;
+    static const uint8_t insn[] = {0xc5, 0x03, 0xc5, 0x0e}; /* lds eax,[ebx] ; lds ecx,[esi] */
+    code(tm, insn, sizeof(insn));
+    c->r[R_EBX] = 0x40000;
+    wr(tm, 0x40000, 0x12345678u);
+    wr(tm, 0x40004, DATA3);
+    c->r[R_ESI] = 0x40010;
+    wr(tm, 0x40010, 0x9abcdef0u);
+    wr(tm, 0x40014, NOTP);
+    ck_assert_int_eq(tm_run(tm, 1), CPU_EXIT_BUDGET);
+    ck_assert_uint_eq(c->r[R_EAX], 0x12345678u);
+    ck_assert_uint_eq(c->seg[S_DS].sel, DATA3);
+    c->r[R_ECX] = 7;
+    ck_assert_int_eq(run_to_handler(tm), EX_NP);
+    ck_assert_uint_eq(c->r[R_ECX], 7);
+    ck_assert_uint_eq(c->seg[S_DS].sel, DATA3);
+    tm_free(tm);
+}
+END_TEST
+
+/* Real mode: INT n through the IVT, IRET back; a vector beyond IDTR.limit
+ * is #GP. */
+START_TEST(real_mode_int_iret)
+{
+    struct tmachine *tm = tm_new(1024);
+    struct cpu *c = &tm->cpu;
+    static const uint8_t insn[] = {0xcd, 0x21, 0xf4};
+    tm_real(tm, 0x7c00, insn, sizeof(insn));
+    uint32_t vec = (0x0800u << 16) | 0x0010; /* 0800:0010 = 0x8010 */
+    tm_poke(tm, 0x21 * 4, &vec, 4);
+    tm_poke(tm, 0x8010, "\xcf", 1);
+    c->eflags = F_RES1 | F_IF;
+    ck_assert_int_eq(tm_run(tm, 1), CPU_EXIT_BUDGET);
+    ck_assert_uint_eq(c->seg[S_CS].sel, 0x0800);
+    ck_assert_uint_eq(c->eip, 0x10);
+    ck_assert(!(c->eflags & F_IF));
+    ck_assert_uint_eq(tm_peek(tm, 0xfffe - 2, 2), F_RES1 | F_IF); /* FLAGS */
+    ck_assert_uint_eq(tm_peek(tm, 0xfffe - 4, 2), 0);      /* CS */
+    ck_assert_uint_eq(tm_peek(tm, 0xfffe - 6, 2), 0x7c02); /* IP */
+    ck_assert_int_eq(tm_run(tm, 5), CPU_EXIT_HLT);
+    ck_assert_uint_eq(c->eip, 0x7c03);
+    ck_assert(c->eflags & F_IF);
+    ck_assert_uint_eq(c->r[R_ESP], 0xfffe);
+    tm_free(tm);
+}
+END_TEST
+
 int main(void)
 {
     Suite *s = suite_create("protect");
@@ -636,6 +711,9 @@ int main(void)
     tcase_add_test(t, task_switch_call_and_iret);
     tcase_add_test(t, double_and_triple_fault);
     tcase_add_test(t, int3_into_icebp);
+    tcase_add_test(t, double_fault_task_gate);
+    tcase_add_test(t, load_far_pointer);
+    tcase_add_test(t, real_mode_int_iret);
     suite_add_tcase(s, t);
     SRunner *r = srunner_create(s);
     srunner_run_all(r, CK_NORMAL);
