@@ -692,6 +692,31 @@ START_TEST(real_mode_int_iret)
 }
 END_TEST
 
+/* A 16-bit interrupt gate pushes a 6-byte frame (FLAGS, CS, IP) plus a
+ * word error code; the handler offset is the gate's low word. */
+START_TEST(int_gate16_frame)
+{
+    struct tmachine *tm = pm_new();
+    struct cpu *c = &tm->cpu;
+    static const uint8_t insn[] = {0x8e, 0xd8}; /* mov ds, ax: #GP(XONLY) */
+    code(tm, insn, sizeof(insn));
+    /* handler at 0x8000 in a 16-bit gate */
+    put_gate(tm, IDT + 8 * EX_GP, CODE0, 0x8000, DT_INTGATE16, 0, 0);
+    tm_poke(tm, 0x8000, "\xf4", 1);
+    c->r[R_EAX] = XONLY;
+    c->eflags = F_RES1 | F_IF;
+    ck_assert_int_eq(tm_run(tm, 5), CPU_EXIT_HLT);
+    ck_assert_uint_eq(c->eip, 0x8001);
+    ck_assert_uint_eq(c->r[R_ESP], STACK0 - 8);
+    ck_assert_uint_eq(tm_peek(tm, STACK0 - 8, 2), XONLY);
+    ck_assert_uint_eq(tm_peek(tm, STACK0 - 6, 2), CODE & 0xffff);
+    ck_assert_uint_eq(tm_peek(tm, STACK0 - 4, 2), CODE0);
+    ck_assert_uint_eq(tm_peek(tm, STACK0 - 2, 2), F_RES1 | F_IF);
+    ck_assert(!(c->eflags & F_IF));
+    tm_free(tm);
+}
+END_TEST
+
 int main(void)
 {
     Suite *s = suite_create("protect");
@@ -714,6 +739,7 @@ int main(void)
     tcase_add_test(t, double_fault_task_gate);
     tcase_add_test(t, load_far_pointer);
     tcase_add_test(t, real_mode_int_iret);
+    tcase_add_test(t, int_gate16_frame);
     suite_add_tcase(s, t);
     SRunner *r = srunner_create(s);
     srunner_run_all(r, CK_NORMAL);
