@@ -1,0 +1,94 @@
+/*
+ * Near control flow: Jcc, JMP, CALL, RET (near forms), LOOP/LOOPcc, JCXZ.
+ * Far transfers, INT and IRET belong to the protection layer.
+ *
+ * Targets: branch_rel/branch_abs (operand.h) truncate to 16 bits when the
+ * operand size is 16 and raise #GP(0) when the target lies beyond CS's
+ * limit, before EIP changes. A branch is checked before anything else is
+ * written (the counter of LOOP, the return address of CALL is pushed after
+ * the check but the run loop restores ESP if the push faults).
+ */
+#include "handlers.h"
+#include "operand.h"
+
+/* The condition is the low nibble of the opcode (70-7F, 0F 80-8F). */
+void jcc_Jb(struct cpu *c, const struct insn *i)
+{
+    if (cpu_cond(c, i->b & 0xf))
+        branch_rel(c, i, i->imm);
+}
+void jcc_Jz(struct cpu *c, const struct insn *i)
+{
+    if (cpu_cond(c, i->b & 0xf))
+        branch_rel(c, i, i->imm);
+}
+
+void jmp_Jb(struct cpu *c, const struct insn *i) { branch_rel(c, i, i->imm); }
+void jmp_Jz(struct cpu *c, const struct insn *i) { branch_rel(c, i, i->imm); }
+void jmp_Ev(struct cpu *c, const struct insn *i) { branch_abs(c, i, read_E(c, i, i->opsize)); }
+
+/* CALL: the target is checked against CS's limit first (#GP(0)), then the
+ * return address is pushed (#SS/#PF restore EIP and ESP via the run loop). */
+void call_Jz(struct cpu *c, const struct insn *i)
+{
+    uint32_t ret = c->eip;
+    branch_rel(c, i, i->imm);
+    cpu_push(c, ret, i->opsize);
+}
+
+/* CALL r/m: the operand is read (an ESP-based address uses ESP before the
+ * push) before anything is pushed. */
+void call_Ev(struct cpu *c, const struct insn *i)
+{
+    uint32_t ret = c->eip;
+    uint32_t t = read_E(c, i, i->opsize);
+    branch_abs(c, i, t);
+    cpu_push(c, ret, i->opsize);
+}
+
+/* RET: pop, check the target, then (RET imm16) release imm16 more bytes. */
+void ret(struct cpu *c, const struct insn *i)
+{
+    uint32_t t = cpu_pop(c, i->opsize);
+    branch_abs(c, i, t);
+}
+void ret_Iw(struct cpu *c, const struct insn *i)
+{
+    uint32_t t = cpu_pop(c, i->opsize);
+    branch_abs(c, i, t);
+    cpu_set_sp(c, cpu_sp(c) + (i->imm & 0xffff));
+}
+
+/* The counter of LOOP/JCXZ is CX or ECX by address size. */
+static inline uint32_t count_reg(const struct cpu *c, const struct insn *i)
+{
+    return i->addrsize == 2 ? (c->r[R_ECX] & 0xffff) : c->r[R_ECX];
+}
+
+/* LOOP/LOOPE/LOOPNE: decrement the counter (no flags change); jump when it
+ * is not zero and the ZF condition holds. The counter is written after the
+ * branch check, so a #GP on the target leaves it unchanged. */
+static void loop_common(struct cpu *c, const struct insn *i, int zf_need)
+{
+    uint32_t n = count_reg(c, i) - 1;
+    if (i->addrsize == 2)
+        n &= 0xffff;
+    bool take = n != 0;
+    if (take && zf_need >= 0)
+        take = flags_zf(c) == (zf_need != 0);
+    if (take)
+        branch_rel(c, i, i->imm);
+    if (i->addrsize == 2)
+        cpu_set_reg16(c, R_ECX, (uint16_t)n);
+    else
+        c->r[R_ECX] = n;
+}
+void loop_Jb(struct cpu *c, const struct insn *i) { loop_common(c, i, -1); }
+void loope_Jb(struct cpu *c, const struct insn *i) { loop_common(c, i, 1); }
+void loopne_Jb(struct cpu *c, const struct insn *i) { loop_common(c, i, 0); }
+
+void jcxz_Jb(struct cpu *c, const struct insn *i)
+{
+    if (count_reg(c, i) == 0)
+        branch_rel(c, i, i->imm);
+}
