@@ -685,11 +685,42 @@ START_TEST(io_breakpoint_trap)
     c->dr[0] = 0x61;
     c->dr[7] = 0x400 | 0x1 | (2u << 16); /* L0, R/W0 = I/O, LEN0 = 1 */
     ck_assert_int_eq(X(tm, 0xe4, 0x60), -1);
-    uint32_t start = c->eip;
-    ck_assert_int_eq(X(tm, 0x66, 0xe5, 0x60), EX_DB); /* in ax, 0x60 touches 0x61 */
-    ck_assert_uint_eq(c->eip, start + 3); /* a trap: after the instruction */
+    ck_assert(!c->data_bp_hit);
+    ck_assert_int_eq(X(tm, 0x66, 0xe5, 0x60), -1); /* in ax, 0x60 touches 0x61 */
+    ck_assert(c->data_bp_hit);                     /* the run loop's #DB trap */
     ck_assert_uint_eq(c->r[R_EAX] & 0xffff, 0x3360);
     ck_assert_uint_eq(c->dr[6] & 0xf, 1);
+    /* without CR4.DE, R/W = 10 is not an I/O breakpoint */
+    c->data_bp_hit = false;
+    cpu_write_cr4(c, 0);
+    ck_assert_int_eq(X(tm, 0xe6, 0x61), -1);
+    ck_assert(!c->data_bp_hit);
+    tm_free(tm);
+}
+END_TEST
+
+/* Through the run loop: real mode, MOV CR4 / MOV DR set up an I/O
+ * breakpoint on port 0x61; OUT to it traps with the IP after the OUT. */
+START_TEST(io_breakpoint_run_loop)
+{
+    struct tmachine *tm = tm_new(1024);
+    static const uint8_t code[] = {
+        0x66, 0xb8, 0x08, 0, 0, 0,       /* mov eax, CR4_DE */
+        0x0f, 0x22, 0xe0,                /* mov cr4, eax */
+        0x66, 0xb8, 0x61, 0, 0, 0,       /* mov eax, 0x61 */
+        0x0f, 0x23, 0xc0,                /* mov dr0, eax */
+        0x66, 0xb8, 0x01, 0x04, 0x02, 0, /* mov eax, 0x20401: L0, R/W0 = 10 */
+        0x0f, 0x23, 0xf8,                /* mov dr7, eax */
+        0xe6, 0x60,                      /* out 0x60, al: no match */
+        0xe6, 0x61,                      /* out 0x61, al: trap */
+        0xf4,
+    };
+    tm_real(tm, 0x7c00, code, sizeof(code));
+    tm_trap_all_vectors(tm);
+    ck_assert_int_eq(tm_run(tm, 100), CPU_EXIT_HLT);
+    ck_assert_int_eq(tm_last_vector(tm), EX_DB);
+    ck_assert_uint_eq(tm_peek(tm, 0xfffe - 6, 2), 0x7c00 + sizeof(code) - 1);
+    ck_assert_uint_eq(tm->cpu.dr[6] & 0xf, 1);
     tm_free(tm);
 }
 END_TEST
@@ -869,6 +900,7 @@ int main(void)
     tcase_add_test(t, sti_shadow_in_run_loop);
     tcase_add_test(t, io_bitmap);
     tcase_add_test(t, io_breakpoint_trap);
+    tcase_add_test(t, io_breakpoint_run_loop);
     tcase_add_test(t, cpuid_values);
     tcase_add_test(t, msrs_and_tsc);
     tcase_add_test(t, sysenter_sysexit);
