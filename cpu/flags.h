@@ -5,7 +5,7 @@
  * never touch eflags' arithmetic bits directly: they call the ALU helpers
  * below or lf_set().
  *
- * Undefined flags follow a real P6 where known (docs/architecture.md lists
+ * Undefined flags follow a real P6 where known (docs/cpu-flags.md lists
  * each choice).
  */
 #ifndef TRAPEZE_CPU_FLAGS_H
@@ -22,9 +22,13 @@ enum lf_op {
     LF_LOGIC, /* AND OR XOR TEST: CF = OF = AF = 0 */
     LF_INC,   /* res = a + 1; CF = cf_in (INC preserves CF) */
     LF_DEC,   /* res = a - 1; CF = cf_in */
-    LF_MUL,   /* CF = OF = cf_in; SF ZF PF from res; AF = 0 */
+    LF_MUL,   /* CF = OF = cf_in; SF ZF PF from res; AF = 0 (the P4's MUL flags; the P6
+                 model leaves SF ZF AF PF unchanged instead and does not use this op) */
     LF_OP_COUNT
 };
+
+/* Folds the lazy state into eflags (op becomes LF_NONE). */
+void flags_materialize(struct cpu *c);
 
 static inline void lf_set(struct cpu *c, enum lf_op op, int size, uint32_t res, uint32_t a,
                           uint32_t b)
@@ -47,14 +51,22 @@ static inline void flags_set_arith(struct cpu *c, uint32_t f)
     c->lf.op = LF_NONE;
     c->eflags = (c->eflags & ~F_ARITH) | (f & F_ARITH);
 }
+/*
+ * Replaces the arithmetic flags selected by mask with those in f and keeps
+ * the others as they are: for instructions that leave some flags unchanged
+ * (MUL, BT, BSF, rotates, shifts on the P6). Costs one materialization.
+ */
+static inline void flags_update(struct cpu *c, uint32_t mask, uint32_t f)
+{
+    flags_materialize(c);
+    c->eflags = (c->eflags & ~mask) | (f & mask);
+}
 /* Parity flag of the low byte of v (PF = 1 when the count of ones is even). */
 static inline uint32_t flags_pf(uint32_t v)
 {
     return (__builtin_popcount(v & 0xff) & 1) ? 0 : F_PF;
 }
 
-/* Folds the lazy state into eflags (op becomes LF_NONE). */
-void flags_materialize(struct cpu *c);
 /* Individual flags, computed from the lazy state without materializing. */
 bool flags_cf(const struct cpu *c);
 bool flags_zf(const struct cpu *c);

@@ -194,3 +194,39 @@ void bus_port_write(struct bus *b, uint16_t port, int size, uint32_t val)
                                                      (uint16_t)(port + i), 1,
                                                      (val >> (8 * i)) & 0xff);
 }
+
+void bus_timer_cancel(struct bus *b, struct vtimer *t)
+{
+    if (!t->armed)
+        return;
+    for (struct vtimer **p = &b->timers; *p; p = &(*p)->next)
+        if (*p == t) {
+            *p = t->next;
+            break;
+        }
+    t->armed = false;
+    t->next = NULL;
+}
+
+void bus_timer_arm(struct bus *b, struct vtimer *t, uint64_t deadline_ns)
+{
+    bus_timer_cancel(b, t);
+    t->deadline_ns = deadline_ns;
+    struct vtimer **p = &b->timers;
+    while (*p && (*p)->deadline_ns <= deadline_ns)
+        p = &(*p)->next;
+    t->next = *p;
+    *p = t;
+    t->armed = true;
+}
+
+void bus_run_timers(struct bus *b, uint64_t now_ns)
+{
+    while (b->timers && b->timers->deadline_ns <= now_ns) {
+        struct vtimer *t = b->timers;
+        b->timers = t->next;
+        t->next = NULL;
+        t->armed = false;
+        t->fire(t->ctx, now_ns);
+    }
+}

@@ -41,6 +41,25 @@ struct mmio_region {
     void *ctx;
 };
 
+/* Interrupt request lines: devices raise and lower them; the interrupt
+ * controller that the machine registers as the sink receives them. */
+typedef void (*irq_sink_fn)(void *ctx, int line, int level);
+
+/*
+ * Timers on the VM's virtual clock. The clock itself is the machine's
+ * (instructions retired, or host time): devices only read it through
+ * bus_now_ns() and arm deadlines. The machine runs the CPU no further than
+ * the earliest deadline, then calls bus_run_timers(). Timers are kept in a
+ * short list ordered by deadline (a PC has a handful).
+ */
+struct vtimer {
+    uint64_t deadline_ns;
+    void (*fire)(void *ctx, uint64_t now_ns);
+    void *ctx;
+    struct vtimer *next;
+    bool armed;
+};
+
 #define BUS_MAX_MMIO 16
 #define BUS_MAX_ROMS 8
 
@@ -64,6 +83,15 @@ struct bus {
     int nroms;
     struct mmio_region mmio[BUS_MAX_MMIO];
     int nmmio;
+
+    irq_sink_fn irq_sink;
+    void *irq_ctx;
+    uint64_t (*clock)(void *ctx); /* virtual time in ns */
+    void *clock_ctx;
+    struct vtimer *timers; /* armed timers, earliest first */
+    /* System reset requested by a device (8042 pulse, port 0x92, 0xCF9). */
+    void (*reset_request)(void *ctx);
+    void *reset_ctx;
 
     struct port_handler ports[65536];
     /* Unclaimed port reads return all ones; this counts them for diagnostics. */
@@ -94,6 +122,29 @@ void bus_write(struct bus *b, uint32_t pa, int size, uint32_t val);
 /* Byte-granular helpers for loaders and tests (cross pages freely). */
 void bus_read_bytes(struct bus *b, uint32_t pa, void *dst, size_t n);
 void bus_write_bytes(struct bus *b, uint32_t pa, const void *src, size_t n);
+
+static inline void bus_set_irq(struct bus *b, int line, int level)
+{
+    if (b->irq_sink)
+        b->irq_sink(b->irq_ctx, line, level);
+}
+
+static inline void bus_request_reset(struct bus *b)
+{
+    if (b->reset_request)
+        b->reset_request(b->reset_ctx);
+}
+
+static inline uint64_t bus_now_ns(const struct bus *b) { return b->clock ? b->clock(b->clock_ctx) : 0; }
+void bus_timer_arm(struct bus *b, struct vtimer *t, uint64_t deadline_ns);
+void bus_timer_cancel(struct bus *b, struct vtimer *t);
+/* Earliest armed deadline, or UINT64_MAX. */
+static inline uint64_t bus_next_deadline(const struct bus *b)
+{
+    return b->timers ? b->timers->deadline_ns : UINT64_MAX;
+}
+/* Fires every timer whose deadline is <= now (a callback may re-arm). */
+void bus_run_timers(struct bus *b, uint64_t now_ns);
 
 uint32_t bus_port_read(struct bus *b, uint16_t port, int size);
 void bus_port_write(struct bus *b, uint16_t port, int size, uint32_t val);

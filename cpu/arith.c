@@ -1,0 +1,157 @@
+/*
+ * Integer arithmetic and logic: ADD OR ADC SBB AND SUB XOR CMP in all their
+ * forms, TEST, INC, DEC, NOT, NEG.
+ *
+ * Flags are lazy (cpu/flags.h): each operation records its operands and
+ * result, nothing more. Memory destinations use the read-modify-write
+ * helpers, which check the segment for writing and translate the page for
+ * writing before the read, so a fault leaves memory, registers and flags as
+ * they were; the write-back cannot fault after that. LOCK changes nothing
+ * here (one CPU per thread, and the access is already atomic with respect to
+ * this CPU). CMP and TEST only read their operands: no write check.
+ */
+#include "handlers.h"
+#include "operand.h"
+
+enum { OP_ADD, OP_OR, OP_ADC, OP_SBB, OP_AND, OP_SUB, OP_XOR, OP_CMP };
+
+/* r/m operand op= src. CMP reads only. */
+static inline void alu_E(struct cpu *c, const struct insn *i, unsigned op, int size, uint32_t src)
+{
+    if (op == OP_CMP) {
+        alu_op(c, op, read_E(c, i, size), src, size);
+        return;
+    }
+    uint32_t lin;
+    uint32_t a = rmw_E_begin(c, i, size, &lin);
+    uint32_t r = alu_op(c, op, a, src, size);
+    rmw_E_end(c, i, size, lin, r);
+}
+
+/* reg operand op= src (src already read: a fault happened before this). */
+static inline void alu_G(struct cpu *c, const struct insn *i, unsigned op, int size, uint32_t src)
+{
+    uint32_t r = alu_op(c, op, read_G(c, i, size), src, size);
+    if (op != OP_CMP)
+        write_G(c, i, size, r);
+}
+
+/* AL / eAX op= src */
+static inline void alu_A(struct cpu *c, unsigned op, int size, uint32_t src)
+{
+    uint32_t r = alu_op(c, op, cpu_reg(c, R_EAX, size), src, size);
+    if (op != OP_CMP)
+        cpu_set_reg(c, R_EAX, size, r);
+}
+
+/*
+ * One operation in its nine forms. Immediates: Ib of the 0x80/0x82/0x83
+ * groups and of AL,Ib is sign-extended by the decoder; alu_op masks to the
+ * operand size, so 0x83's Ev,Ib is sign-extended to 16 or 32 bits as the
+ * SDM requires.
+ */
+#define ALU_FORMS(name, op)                                                                        \
+    void name##_Eb_Gb(struct cpu *c, const struct insn *i) { alu_E(c, i, op, 1, read_G(c, i, 1)); } \
+    void name##_Ev_Gv(struct cpu *c, const struct insn *i)                                         \
+    {                                                                                              \
+        alu_E(c, i, op, i->opsize, read_G(c, i, i->opsize));                                       \
+    }                                                                                              \
+    void name##_Gb_Eb(struct cpu *c, const struct insn *i) { alu_G(c, i, op, 1, read_E(c, i, 1)); } \
+    void name##_Gv_Ev(struct cpu *c, const struct insn *i)                                         \
+    {                                                                                              \
+        alu_G(c, i, op, i->opsize, read_E(c, i, i->opsize));                                       \
+    }                                                                                              \
+    void name##_AL_Ib(struct cpu *c, const struct insn *i) { alu_A(c, op, 1, i->imm); }            \
+    void name##_eAX_Iz(struct cpu *c, const struct insn *i) { alu_A(c, op, i->opsize, i->imm); }   \
+    void name##_Eb_Ib(struct cpu *c, const struct insn *i) { alu_E(c, i, op, 1, i->imm); }         \
+    void name##_Ev_Iz(struct cpu *c, const struct insn *i) { alu_E(c, i, op, i->opsize, i->imm); } \
+    void name##_Ev_Ib(struct cpu *c, const struct insn *i) { alu_E(c, i, op, i->opsize, i->imm); }
+
+ALU_FORMS(add, OP_ADD)
+ALU_FORMS(or, OP_OR)
+ALU_FORMS(adc, OP_ADC)
+ALU_FORMS(sbb, OP_SBB)
+ALU_FORMS(and, OP_AND)
+ALU_FORMS(sub, OP_SUB)
+ALU_FORMS(xor, OP_XOR)
+ALU_FORMS(cmp, OP_CMP)
+
+/* TEST: AND without the store. AF = 0 as on the Pentium II and later (the
+ * Pentium Pro alone left it unchanged, per sandpile.org). */
+void test_Eb_Gb(struct cpu *c, const struct insn *i)
+{
+    alu_op(c, OP_AND, read_E(c, i, 1), read_G(c, i, 1), 1);
+}
+void test_Ev_Gv(struct cpu *c, const struct insn *i)
+{
+    alu_op(c, OP_AND, read_E(c, i, i->opsize), read_G(c, i, i->opsize), i->opsize);
+}
+void test_AL_Ib(struct cpu *c, const struct insn *i)
+{
+    alu_op(c, OP_AND, cpu_reg(c, R_EAX, 1), i->imm, 1);
+}
+void test_eAX_Iz(struct cpu *c, const struct insn *i)
+{
+    alu_op(c, OP_AND, cpu_reg(c, R_EAX, i->opsize), i->imm, i->opsize);
+}
+void test_Eb_Ib(struct cpu *c, const struct insn *i)
+{
+    alu_op(c, OP_AND, read_E(c, i, 1), i->imm, 1);
+}
+void test_Ev_Iz(struct cpu *c, const struct insn *i)
+{
+    alu_op(c, OP_AND, read_E(c, i, i->opsize), i->imm, i->opsize);
+}
+
+/* INC/DEC: CF is preserved, so the lazy record carries the old CF. */
+static inline uint32_t inc_dec(struct cpu *c, uint32_t a, int size, bool dec)
+{
+    bool cf = flags_cf(c);
+    uint32_t r = (dec ? a - 1 : a + 1) & size_mask(size);
+    lf_set_cf(c, dec ? LF_DEC : LF_INC, size, r, a, 1, cf);
+    return r;
+}
+
+static inline void inc_dec_E(struct cpu *c, const struct insn *i, int size, bool dec)
+{
+    uint32_t lin;
+    uint32_t a = rmw_E_begin(c, i, size, &lin);
+    uint32_t r = inc_dec(c, a, size, dec);
+    rmw_E_end(c, i, size, lin, r);
+}
+
+void inc_Zv(struct cpu *c, const struct insn *i)
+{
+    int r = reg_Z(i);
+    cpu_set_reg(c, r, i->opsize, inc_dec(c, cpu_reg(c, r, i->opsize), i->opsize, false));
+}
+void dec_Zv(struct cpu *c, const struct insn *i)
+{
+    int r = reg_Z(i);
+    cpu_set_reg(c, r, i->opsize, inc_dec(c, cpu_reg(c, r, i->opsize), i->opsize, true));
+}
+void inc_Eb(struct cpu *c, const struct insn *i) { inc_dec_E(c, i, 1, false); }
+void dec_Eb(struct cpu *c, const struct insn *i) { inc_dec_E(c, i, 1, true); }
+void inc_Ev(struct cpu *c, const struct insn *i) { inc_dec_E(c, i, i->opsize, false); }
+void dec_Ev(struct cpu *c, const struct insn *i) { inc_dec_E(c, i, i->opsize, true); }
+
+/* NOT: no flags. */
+static inline void not_E(struct cpu *c, const struct insn *i, int size)
+{
+    uint32_t lin;
+    uint32_t a = rmw_E_begin(c, i, size, &lin);
+    rmw_E_end(c, i, size, lin, ~a & size_mask(size));
+}
+void not_Eb(struct cpu *c, const struct insn *i) { not_E(c, i, 1); }
+void not_Ev(struct cpu *c, const struct insn *i) { not_E(c, i, i->opsize); }
+
+/* NEG: 0 - x with SUB's flags (CF = x != 0). */
+static inline void neg_E(struct cpu *c, const struct insn *i, int size)
+{
+    uint32_t lin;
+    uint32_t a = rmw_E_begin(c, i, size, &lin);
+    uint32_t r = alu_op(c, OP_SUB, 0, a, size);
+    rmw_E_end(c, i, size, lin, r);
+}
+void neg_Eb(struct cpu *c, const struct insn *i) { neg_E(c, i, 1); }
+void neg_Ev(struct cpu *c, const struct insn *i) { neg_E(c, i, i->opsize); }

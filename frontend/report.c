@@ -1,0 +1,77 @@
+/* JSON run report (see report.h). */
+#include "report.h"
+
+#include <math.h>
+
+#include "../vmm/machine.h"
+
+void json_string(FILE *f, const char *s)
+{
+    putc('"', f);
+    for (const unsigned char *p = (const unsigned char *)(s ? s : ""); *p; p++) {
+        switch (*p) {
+        case '"': fputs("\\\"", f); break;
+        case '\\': fputs("\\\\", f); break;
+        case '\n': fputs("\\n", f); break;
+        case '\r': fputs("\\r", f); break;
+        case '\t': fputs("\\t", f); break;
+        default:
+            if (*p < 0x20 || *p >= 0x7f)
+                fprintf(f, "\\u%04x", *p);
+            else
+                putc(*p, f);
+        }
+    }
+    putc('"', f);
+}
+
+/* A number JSON accepts (no NaN or infinity). */
+static void json_double(FILE *f, double v)
+{
+    fprintf(f, "%.6f", isfinite(v) ? v : 0.0);
+}
+
+static double mips(const struct vm *vm)
+{
+    return vm->wall_time_s > 0 ? (double)vm->cpu.icount / vm->wall_time_s / 1e6 : 0.0;
+}
+
+static void end_fields(FILE *f, const struct vm *vm, const char *indent)
+{
+    fprintf(f, "%s\"exit_status\": %d,\n", indent, vm->exit_status);
+    fprintf(f, "%s\"end_reason\": ", indent);
+    json_string(f, vm_end_name(vm->end));
+    fprintf(f, ",\n%s\"end_message\": ", indent);
+    json_string(f, vm_end_text(vm->end));
+    fprintf(f, ",\n%s\"instructions_retired\": %llu,\n", indent,
+            (unsigned long long)vm->cpu.icount);
+    fprintf(f, "%s\"wall_time_s\": ", indent);
+    json_double(f, vm->wall_time_s);
+    fprintf(f, ",\n%s\"mips\": ", indent);
+    json_double(f, mips(vm));
+    fputs(",\n", f);
+}
+
+int report_write(FILE *f, const char *version, const struct vm *vm)
+{
+    fputs("{\n  \"trapeze_version\": ", f);
+    json_string(f, version);
+    fputs(",\n", f);
+    end_fields(f, vm, "  ");
+    fputs("  \"vms\": [\n    {\n      \"name\": ", f);
+    json_string(f, vm->cfg.name);
+    fputs(",\n      \"kernel\": ", f);
+    json_string(f, vm->cfg.kernel);
+    fprintf(f, ",\n      \"memory_mib\": %u,\n", vm->cfg.memory_mib);
+    end_fields(f, vm, "      ");
+    if (vm->end == VM_END_EXIT_DEVICE)
+        fprintf(f, "      \"exit_value\": %u,\n", vm->exitdev.value);
+    else
+        fputs("      \"exit_value\": null,\n", f);
+    fprintf(f, "      \"steps\": %llu,\n", (unsigned long long)vm->steps);
+    fprintf(f, "      \"end_cs_eip\": \"%04x:%08x\",\n", vm->end_cs, vm->end_eip);
+    fprintf(f, "      \"serial_bytes\": %llu,\n", (unsigned long long)vm->com1.tx_bytes);
+    fprintf(f, "      \"debugcon_bytes\": %llu\n", (unsigned long long)vm->dbg.bytes);
+    fputs("    }\n  ]\n}\n", f);
+    return ferror(f) ? -1 : 0;
+}

