@@ -1221,10 +1221,6 @@ START_TEST(jcc_all_conditions)
                 struct tmachine *tm = form ? FLAT(jz) : FLAT(jb);
                 struct cpu *c = &tm->cpu;
                 c->eflags |= f;
-                /* flags.c computes the sign bit from lf.size before it
-                 * looks at LF_NONE; after reset size is 0 (UBSan: shift by
-                 * -1). Give it a size until flags.c is fixed. */
-                c->lf.size = 4;
                 ck_assert_int_eq(step(tm), NO_FAULT);
                 uint32_t len = form ? 6 : 2;
                 ck_assert_uint_eq(c->eip, CODE + len + (want ? 0x10 : 0));
@@ -1682,6 +1678,31 @@ START_TEST(rep_single_steps_under_tf)
 }
 END_TEST
 
+/* A data breakpoint hit mid-REP ends the execution after that iteration
+ * (the #DB trap is then taken between iterations). The destination is
+ * unbacked memory so that every store takes mem.c's slow path, where data
+ * breakpoints are checked: with RAM, mem.c refills the TLB after its flush
+ * and the inline path misses later hits (reported to the lead). */
+START_TEST(rep_stops_at_data_breakpoint)
+{
+    struct tmachine *tm = FLAT(c_repstosd32);
+    struct cpu *c = &tm->cpu;
+    c->dr[0] = 0x200014;
+    c->dr[7] = 0x400 | 1 | (1u << 16) | (3u << 18); /* L0, write, 4 bytes */
+    cpu_debug_regs_changed(c);
+    c->r[R_EDI] = 0x200000;
+    c->r[R_ECX] = 10;
+    c->data_bp_hit = false;
+    ck_assert_int_eq(step(tm), NO_FAULT);
+    ck_assert(c->data_bp_hit);
+    ck_assert(c->dr[6] & 1);
+    ck_assert_uint_eq(c->r[R_ECX], 4); /* elements 0..5 done */
+    ck_assert_uint_eq(c->r[R_EDI], 0x200018);
+    ck_assert_uint_eq(c->eip, CODE);
+    tm_free(tm);
+}
+END_TEST
+
 int main(void)
 {
     Suite *s = suite_create("datactl");
@@ -1740,6 +1761,7 @@ int main(void)
     tcase_add_test(t, ins_outs_real);
     tcase_add_test(t, ins_fault_before_port_read);
     tcase_add_test(t, rep_single_steps_under_tf);
+    tcase_add_test(t, rep_stops_at_data_breakpoint);
     suite_add_tcase(s, t);
 
     SRunner *r = srunner_create(s);
