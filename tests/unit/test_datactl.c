@@ -7,12 +7,12 @@
  * above each array. Real-mode code runs at 0x1000 with SS:SP = 0:FFFE;
  * 32-bit code at 0x1000 with ESP = 0x80000.
  *
- * Faults: until the protection layer's cpu_deliver lands, only real-mode
- * delivery exists, so the tests that look at a fault use step(), which runs
- * one instruction the way cpu_run does (decode, advance EIP, call the
- * handler) under its own fault catcher, and on a fault restores EIP and ESP
- * exactly as the run loop does. Real-mode tests also check delivery through
- * the IVT with the normal run loop.
+ * Faults: most tests that look at a fault use step(), which runs one
+ * instruction the way cpu_run does (decode, advance EIP, call the handler)
+ * under its own fault catcher and on a fault restores EIP and ESP exactly as
+ * the run loop does; the vector, error code and registers can then be read
+ * directly, with no handler in the way. A few tests check delivery through
+ * the IVT or IDT with the normal run loop.
  */
 #include <check.h>
 #include <setjmp.h>
@@ -1564,6 +1564,33 @@ START_TEST(rep_movsd_page_fault_restart)
 }
 END_TEST
 
+/* The same fault through the run loop and the IDT: #PF with the REP's EIP. */
+START_TEST(rep_movsd_page_fault_delivered)
+{
+    struct tmachine *tm = FLAT(c_repmovsd32);
+    struct cpu *c = &tm->cpu;
+    /* delivery loads CS from the GDT: flat code 0x08 and data 0x10 */
+    static const uint32_t gdt[] = {0, 0, 0x0000ffff, 0x00cf9b00, 0x0000ffff, 0x00cf9300};
+    tm_poke(tm, 0x4000, gdt, sizeof(gdt));
+    c->gdtr.base = 0x4000;
+    c->gdtr.limit = sizeof(gdt) - 1;
+    tm_trap_all_vectors(tm);
+    paging_on(tm);
+    map_page(tm, 0x41000, false);
+    c->r[R_ESI] = 0x30000;
+    c->r[R_EDI] = 0x40ff8;
+    c->r[R_ECX] = 4;
+    run_hlt(tm);
+    ck_assert_int_eq(tm_last_vector(tm), EX_PF);
+    ck_assert_uint_eq(rd(tm, c->r[R_ESP], 4), PF_W); /* error code */
+    ck_assert_uint_eq(rd(tm, c->r[R_ESP] + 4, 4), CODE); /* faulting EIP */
+    ck_assert_uint_eq(c->r[R_ECX], 2);
+    ck_assert_uint_eq(c->r[R_EDI], 0x41000);
+    ck_assert_uint_eq(c->cr2, 0x41000);
+    tm_free(tm);
+}
+END_TEST
+
 /* A fault on the source page: read error code, nothing written. */
 START_TEST(rep_movsd_source_page_fault)
 {
@@ -1756,6 +1783,7 @@ int main(void)
     tcase_add_test(t, cmps_scas_lods_flat);
     tcase_add_test(t, long_rep_runs);
     tcase_add_test(t, rep_movsd_page_fault_restart);
+    tcase_add_test(t, rep_movsd_page_fault_delivered);
     tcase_add_test(t, rep_movsd_source_page_fault);
     tcase_add_test(t, string_segment_limit_faults);
     tcase_add_test(t, ins_outs_real);
