@@ -16,9 +16,11 @@
  * Interrupt windows: one execution processes at most STR_CHUNK elements
  * (one when EFLAGS.TF is set, so single-step traps after each iteration as
  * on hardware; the run stops too after an iteration that hit a data
- * breakpoint, so the #DB trap comes between iterations); if more remain it sets EIP back to the instruction, which
- * makes the run loop look at interrupts and the budget and then re-execute
- * it. That is architecturally what a P6 does between iterations.
+ * breakpoint, so the #DB trap comes between iterations); if more remain it
+ * sets EIP back to the instruction, which makes the run loop look at
+ * interrupts and the budget and then re-execute it: architecturally what a
+ * P6 does between iterations. (Each such execution counts as one retired
+ * instruction in icount.)
  *
  * Fast path (MOVS, STOS with DF = 0): when the whole run of elements up to
  * the next page boundary of source and destination passes the segment

@@ -802,7 +802,10 @@ static int step_until(struct tmachine *tm, int max)
 }
 
 static uint32_t rd(struct tmachine *tm, uint32_t pa, int size) { return tm_peek(tm, pa, size); }
-static void wr(struct tmachine *tm, uint32_t pa, uint32_t v, int size) { tm_poke(tm, pa, &v, (size_t)size); }
+static void wr(struct tmachine *tm, uint32_t pa, uint32_t v, int size)
+{
+    tm_poke(tm, pa, &v, (size_t)size);
+}
 
 /* A real-mode segment register with selector sel. */
 static void set_real_seg(struct cpu *c, int s, uint16_t sel)
@@ -952,7 +955,8 @@ END_TEST
 /* A failed compare still writes: a read-only destination faults (P6). */
 START_TEST(cmpxchg_failed_compare_writes)
 {
-    static const uint8_t code[] = {0x0f, 0xb1, 0x0d, 0x00, 0x00, 0x01, 0x00, 0xf4}; /* cmpxchg [0x10000], ecx */
+    /* cmpxchg [0x10000], ecx; hlt */
+    static const uint8_t code[] = {0x0f, 0xb1, 0x0d, 0x00, 0x00, 0x01, 0x00, 0xf4};
     struct tmachine *tm = FLAT(code);
     struct cpu *c = &tm->cpu;
     c->seg[S_DS].ar = (c->seg[S_DS].ar & ~AR_TYPE) | 0x0100; /* read-only data */
