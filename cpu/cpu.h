@@ -24,6 +24,7 @@
 
 #include "../mmu/bus.h"
 #include "../mmu/mmu.h"
+#include "x87.h"
 
 struct cpu;
 struct insn;
@@ -141,6 +142,8 @@ struct cpu_env {
      * pending interrupt (the PIC's INTA cycle). Called only when
      * cpu->intr_line is set and EFLAGS.IF allows it. */
     int (*intr_ack)(void *ctx);
+    /* FERR# changed (x87 error with CR0.NE = 0): the PC routes it to IRQ 13. */
+    void (*ferr)(void *ctx, bool level);
     /* Called before each instruction executes when set (--trace). */
     void (*trace)(void *ctx, struct cpu *c, const struct insn *i);
 };
@@ -215,8 +218,9 @@ struct cpu {
 
     /* --- statistics and the VMM's hooks (later) --- */
 
-    /* x87 state; opaque here, owned by cpu/x87.c once it lands. */
-    void *fpu;
+    /* The x87 FPU (cpu/x87.c: arithmetic; cpu/x87_insns.c: the D8-DF opcodes). */
+    struct x87 fpu;
+    bool ferr; /* FERR# output (CR0.NE = 0 legacy error reporting) */
 };
 
 /* Lifecycle */

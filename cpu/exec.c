@@ -294,13 +294,20 @@ static void set_real_seg(struct cpu *c, int s, uint16_t sel, uint32_t base)
 
 void cpu_reset(struct cpu *c)
 {
-    void *fpu = c->fpu;
+    struct x87 fpu = c->fpu; /* RESET leaves it to be initialised below; INIT keeps it */
     struct bus *b = c->bus;
     const struct cpu_env *env = c->env;
     uint8_t shutdown_on_triple = c->shutdown_on_triple;
     uint64_t tsc = c->tsc;
     memset(c, 0, sizeof(*c));
     c->fpu = fpu;
+    /* x87 at RESET (SDM vol. 3, table 9-1): CW 0x0040, SW 0, TW 0x5555. */
+    x87_reset(&c->fpu);
+    c->fpu.cw = 0x0040;
+    c->fpu.sw = 0;
+    c->fpu.tw = 0x5555;
+    for (int k = 0; k < 8; k++)
+        c->fpu.st[k] = (floatx80){0, 0};
     c->bus = b;
     c->env = env;
     c->shutdown_on_triple = shutdown_on_triple;
