@@ -11,7 +11,8 @@
  * modes x 3 precision controls.
  *
  * Environment: X87_DIFF_N (cases per instruction, default 100000),
- * X87_DIFF_ONLY (run only the instruction with that name).
+ * X87_DIFF_ONLY (run only the instruction with that name), X87_DIFF_SEED
+ * (vary the operands).
  * Prints "x87 diff: NAME matched/total" per instruction.
  */
 #include <check.h>
@@ -413,7 +414,8 @@ static void run_case(const struct dcase *c)
     if (only && strcmp(only, c->name)) return;
     long n = c->depth == 2 ? cases_per_insn() : cases_per_insn() / 20 + 1, exact = 0, tol = 0, bad = 0, skipped = 0;
     uint64_t maxdist = 0;
-    gen_state = 0x243f6a8885a308d3ull ^ (uint64_t)(uintptr_t)c->name[0] * 0x100000001b3ull ^
+    const char *seed = getenv("X87_DIFF_SEED");
+    gen_state = (seed ? strtoull(seed, NULL, 0) : 0) ^ 0x243f6a8885a308d3ull ^ (uint64_t)(uintptr_t)c->name[0] * 0x100000001b3ull ^
                 (uint64_t)strlen(c->name) << 40;
     for (long i = 0; i < n; i++) {
         static const uint16_t pcs[3] = {X87_PC_24, X87_PC_53, X87_PC_64};
