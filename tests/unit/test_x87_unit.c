@@ -470,7 +470,8 @@ START_TEST(fisttp_truncates)
 }
 END_TEST
 
-int main(void)
+Suite *x87_unit_suite(void);
+Suite *x87_unit_suite(void)
 {
     Suite *s = suite_create("x87_unit");
     TCase *tc = tcase_create("x87");
@@ -502,9 +503,18 @@ int main(void)
     tcase_add_test(tc, fst_st_and_fxch_and_ffree);
     tcase_add_test(tc, fisttp_truncates);
     suite_add_tcase(s, tc);
-    SRunner *sr = srunner_create(s);
+    return s;
+}
+
+/* Each test file is its own runner unless the build links several suites
+ * into one binary (then define TRAPEZE_TEST_NO_MAIN and call the suite). */
+#ifndef TRAPEZE_TEST_NO_MAIN
+int main(void)
+{
+    SRunner *sr = srunner_create(x87_unit_suite());
     srunner_run_all(sr, CK_NORMAL);
     int failed = srunner_ntests_failed(sr);
     srunner_free(sr);
     return failed ? EXIT_FAILURE : EXIT_SUCCESS;
 }
+#endif
