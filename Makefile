@@ -20,7 +20,7 @@ CHECK_LIBS = $(shell $(PKG_CONFIG) --libs check 2>/dev/null)
 LIB_SRC := $(sort $(wildcard cpu/*.c mmu/*.c devices/*.c bios/*.c vmm/*.c))
 FE_SRC := $(sort $(wildcard frontend/*.c))
 TEST_SRC := $(sort $(wildcard tests/unit/test_*.c))
-TEST_SUPPORT := $(sort $(filter-out $(TEST_SRC),$(wildcard tests/unit/*.c)))
+TEST_SUPPORT := $(sort $(filter-out $(TEST_SRC) tests/unit/sst286.c,$(wildcard tests/unit/*.c)))
 
 # Scaffold: weak #UD handlers for every handler named in the opcode table, so
 # the emulator links while handler families are written. A real definition
@@ -86,6 +86,11 @@ test-guests: $(BUILD)/trapeze
 
 test-sst286: $(BUILD)/tests/sst286
 	@$(BUILD)/tests/sst286 ../shared/sst286
+
+# The 80286 single-step suite runner: its own main (not libcheck), zlib.
+$(BUILD)/tests/sst286: tests/unit/sst286.c $(BUILD)/libtrapeze-san.a
+	@mkdir -p $(dir $@)
+	$(CC) $(CFLAGS_BASE) -O1 $(SAN) -o $@ $< -Wl,--whole-archive $(BUILD)/libtrapeze-san.a -Wl,--no-whole-archive $(LIBS) -lz
 
 check-handlers: $(BUILD)/trapeze
 	@nm $(BUILD)/trapeze | awk '$$2 == "W" {print $$3}' | sort | \

@@ -19,7 +19,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include "x87.h"
+#include "cpu/x87.h"
 #include "x87_gen.h"
 
 #if !defined(__x86_64__) && !defined(__i386__)

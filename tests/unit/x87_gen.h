@@ -8,7 +8,7 @@
 #define TRAPEZE_X87_GEN_H
 
 #include <stdint.h>
-#include "x87_float.h"
+#include "cpu/x87_float.h"
 
 static uint64_t gen_state = 0x9e3779b97f4a7c15ull;
 
