@@ -24,6 +24,7 @@
 
 #include "../mmu/bus.h"
 #include "../mmu/mmu.h"
+#include "x87.h"
 
 struct cpu;
 struct insn;
@@ -141,6 +142,8 @@ struct cpu_env {
      * pending interrupt (the PIC's INTA cycle). Called only when
      * cpu->intr_line is set and EFLAGS.IF allows it. */
     int (*intr_ack)(void *ctx);
+    /* FERR# changed (x87 error with CR0.NE = 0): the PC routes it to IRQ 13. */
+    void (*ferr)(void *ctx, bool level);
     /* Called before each instruction executes when set (--trace). */
     void (*trace)(void *ctx, struct cpu *c, const struct insn *i);
 };
@@ -209,10 +212,15 @@ struct cpu {
 
     /* --- system instructions (system.c, io.c, cpuid.c, msr.c) --- */
 
+    /* --- debug registers: data breakpoints (exec.c, mem.c) --- */
+    bool data_bp_active; /* some DR0-3 is enabled as a data breakpoint: TLB bypassed */
+    bool data_bp_hit;    /* a data breakpoint matched during this instruction: #DB trap */
+
     /* --- statistics and the VMM's hooks (later) --- */
 
-    /* x87 state; opaque here, owned by cpu/x87.c once it lands. */
-    void *fpu;
+    /* The x87 FPU (cpu/x87.c: arithmetic; cpu/x87_insns.c: the D8-DF opcodes). */
+    struct x87 fpu;
+    bool ferr; /* FERR# output (CR0.NE = 0 legacy error reporting) */
 };
 
 /* Lifecycle */
@@ -241,6 +249,9 @@ static inline bool cpu_v86(const struct cpu *c) { return (c->eflags & F_VM) != 0
 static inline bool cpu_code32(const struct cpu *c) { return (c->seg[S_CS].ar & AR_DB) != 0; }
 static inline bool cpu_stack32(const struct cpu *c) { return (c->seg[S_SS].ar & AR_DB) != 0; }
 static inline unsigned cpu_iopl(const struct cpu *c) { return (c->eflags >> 12) & 3; }
+
+/* Recomputes data_bp_active after a write to DR7 (or DR0-3). */
+void cpu_debug_regs_changed(struct cpu *c);
 
 /* Full EFLAGS with the lazy arithmetic flags folded in (cpu/flags.c). */
 uint32_t cpu_get_eflags(struct cpu *c);

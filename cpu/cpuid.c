@@ -13,7 +13,7 @@
  * engineer flips this one constant when it lands. (Without it Linux needs
  * math emulation, which Debian's kernel lacks.)
  */
-#define CPUID_HAS_FPU 0
+#define CPUID_HAS_FPU 1 /* x87: cpu/x87*.c, opcodes in cpu/x87_insns.c */
 
 uint32_t cpuid_features_edx(void)
 {

@@ -143,6 +143,16 @@ static void fetch_decode(struct cpu *c, struct insn *i)
     }
 }
 
+void cpu_debug_regs_changed(struct cpu *c)
+{
+    bool active = false;
+    for (int n = 0; n < 4; n++)
+        if (((c->dr[7] >> (2 * n)) & 3) && ((c->dr[7] >> (16 + 4 * n)) & 3) != 0)
+            active = true;
+    c->data_bp_active = active;
+    mmu_flush_all(&c->mmu);
+}
+
 /* Instruction breakpoints: DR0-3 with R/W = 00 and enabled in DR7 (L or G). */
 static bool insn_breakpoint(struct cpu *c)
 {
@@ -212,9 +222,14 @@ enum cpu_exit cpu_run(struct cpu *c, uint64_t max_insns)
         c->prev_esp = c->r[R_ESP];
         if (insn_breakpoint(c))
             cpu_fault(c, EX_DB, 0);
+        /* RF suppresses instruction breakpoints for one instruction: it is
+         * cleared as that instruction starts, so an IRET that loads RF=1
+         * keeps it for the instruction it returns to. */
+        c->eflags &= ~F_RF;
 
         struct insn i;
         bool tf = (c->eflags & F_TF) != 0;
+        c->data_bp_hit = false;
         fetch_decode(c, &i);
         if (c->env && c->env->trace)
             c->env->trace(c->env->ctx, c, &i);
@@ -224,10 +239,12 @@ enum cpu_exit cpu_run(struct cpu *c, uint64_t max_insns)
         i.fn(c, &i);
         c->icount++;
         c->budget--;
-        c->eflags &= ~F_RF;
-        if (tf && !c->inhibit_intr) {
-            /* Single-step trap after the instruction (BS in DR6). */
-            c->dr[6] |= 1u << 14;
+        if ((tf || c->data_bp_hit) && !c->inhibit_intr) {
+            /* Single-step (BS) and data-breakpoint (Bn, set by mem.c) traps
+             * after the instruction, as one #DB. */
+            if (tf)
+                c->dr[6] |= 1u << 14;
+            c->data_bp_hit = false;
             c->prev_eip = c->eip;
             c->prev_esp = c->r[R_ESP];
             deliver_event(c, EX_DB, false, false, 0, false);
@@ -277,13 +294,20 @@ static void set_real_seg(struct cpu *c, int s, uint16_t sel, uint32_t base)
 
 void cpu_reset(struct cpu *c)
 {
-    void *fpu = c->fpu;
+    struct x87 fpu = c->fpu; /* RESET leaves it to be initialised below; INIT keeps it */
     struct bus *b = c->bus;
     const struct cpu_env *env = c->env;
     uint8_t shutdown_on_triple = c->shutdown_on_triple;
     uint64_t tsc = c->tsc;
     memset(c, 0, sizeof(*c));
     c->fpu = fpu;
+    /* x87 at RESET (SDM vol. 3, table 9-1): CW 0x0040, SW 0, TW 0x5555. */
+    x87_reset(&c->fpu);
+    c->fpu.cw = 0x0040;
+    c->fpu.sw = 0;
+    c->fpu.tw = 0x5555;
+    for (int k = 0; k < 8; k++)
+        c->fpu.st[k] = (floatx80){0, 0};
     c->bus = b;
     c->env = env;
     c->shutdown_on_triple = shutdown_on_triple;

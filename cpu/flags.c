@@ -3,7 +3,10 @@
  */
 #include "flags.h"
 
-static inline uint32_t size_mask(int size) { return size == 4 ? 0xffffffffu : (1u << (8 * size)) - 1; }
+static inline uint32_t size_mask(int size)
+{
+    return size == 4 ? 0xffffffffu : (1u << (8 * size)) - 1;
+}
 static inline uint32_t sign_bit(int size) { return 1u << (8 * size - 1); }
 
 bool flags_cf(const struct cpu *c)
@@ -38,9 +41,10 @@ static bool flags_sf(const struct cpu *c)
 static bool flags_of(const struct cpu *c)
 {
     const struct lazy_flags *l = &c->lf;
+    if (l->op == LF_NONE)
+        return c->eflags & F_OF;
     uint32_t sb = sign_bit(l->size);
     switch (l->op) {
-    case LF_NONE: return c->eflags & F_OF;
     case LF_ADD: case LF_ADC: return ((l->a ^ l->res) & (l->b ^ l->res)) & sb;
     case LF_SUB: case LF_SBB: return ((l->a ^ l->b) & (l->a ^ l->res)) & sb;
     case LF_INC: return l->res == sb;

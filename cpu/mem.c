@@ -17,6 +17,32 @@ static void check_alignment(struct cpu *c, uint32_t lin, int size, int acc)
         cpu_fault(c, EX_AC, 0);
 }
 
+/*
+ * Data breakpoints (DR0-3 with R/W = 01 write or 11 read/write, enabled in
+ * DR7). While any is enabled the TLB is kept empty (cpu_debug_regs_changed
+ * flushes it; every slow access flushes again), so every access comes here:
+ * debugging costs speed, never correctness. A match sets DR6.Bn and asks the
+ * run loop for a #DB trap after the instruction.
+ */
+static void check_data_bp(struct cpu *c, uint32_t lin, int size, int acc)
+{
+    uint32_t dr7 = c->dr[7];
+    for (int n = 0; n < 4; n++) {
+        if (!((dr7 >> (2 * n)) & 3))
+            continue;
+        unsigned rw = (dr7 >> (16 + 4 * n)) & 3, len = (dr7 >> (18 + 4 * n)) & 3;
+        if (rw == 0 || rw == 2 || (rw == 1 && !(acc & ACC_WRITE)))
+            continue;
+        uint32_t blen = len == 3 ? 4 : len + 1u;
+        uint32_t base = c->dr[n] & ~(blen - 1);
+        if (lin < base + blen && base < lin + (uint32_t)size) {
+            c->dr[6] |= 1u << n;
+            c->data_bp_hit = true;
+        }
+    }
+    mmu_flush_all(&c->mmu);
+}
+
 /* Translates one page for acc or raises #PF. */
 static struct tlb_entry *translate(struct cpu *c, uint32_t lin, int acc)
 {
@@ -56,6 +82,8 @@ uint32_t lin_read_slow(struct cpu *c, uint32_t lin, int size, int acc)
 {
     check_alignment(c, lin, size, acc);
     uint32_t off = lin & ~PAGE_MASK;
+    if (c->data_bp_active && !(acc & ACC_EXEC))
+        check_data_bp(c, lin, size, acc);
     if (off + (uint32_t)size <= PAGE_SIZE)
         return read_within_page(c, lin, size, acc);
     /* Crosses a page: translate both pages before reading either. */
@@ -72,6 +100,8 @@ void lin_write_slow(struct cpu *c, uint32_t lin, int size, uint32_t v, int acc)
     acc |= ACC_WRITE;
     check_alignment(c, lin, size, acc);
     uint32_t off = lin & ~PAGE_MASK;
+    if (c->data_bp_active)
+        check_data_bp(c, lin, size, acc);
     if (off + (uint32_t)size <= PAGE_SIZE) {
         write_within_page(c, translate(c, lin, acc), lin, size, v);
         return;

@@ -169,6 +169,7 @@ void mov_Dd_Rd(struct cpu *c, const struct insn *i)
     else if (n == 7)
         v = (v & DR7_WRITABLE) | DR7_FIXED1;
     c->dr[n] = v;
+    cpu_debug_regs_changed(c);
 }
 
 /* ------------------------------------------------------------------ */

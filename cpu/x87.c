@@ -248,9 +248,10 @@ void x87_fld_const(struct x87 *x, enum x87_const c)
     push(x, v);
 }
 
-bool x87_fst_mem(struct x87 *x, enum x87_mfmt f, uint8_t *m, bool pop_, bool truncate)
+bool x87_fst_mem(struct x87 *x, enum x87_mfmt f, uint8_t *out, bool pop_, bool truncate)
 {
     int n = x87_mem_size(f);
+    uint8_t m[10]; /* out is written only when the store completes */
     struct fx80_env e = env_of(x);
     floatx80 v = x87_st(x, 0);
     if (empty(x, 0)) {
@@ -271,8 +272,9 @@ bool x87_fst_mem(struct x87 *x, enum x87_mfmt f, uint8_t *m, bool pop_, bool tru
     case X87_M64INT: wr_le(m, (uint64_t)fx80_to_int(v, n * 8, truncate, &e), n); break;
     case X87_M80BCD: fx80_to_bcd(v, m, &e); break;
     }
-    if (!empty(x, 0) || !(e.flags & X87_SF)) commit(x, &e);
+    commit(x, &e);
     if (fx80_store_aborts(&e)) return false;
+    for (int i = 0; i < n; i++) out[i] = m[i];
     if (pop_) pop(x);
     return true;
 }

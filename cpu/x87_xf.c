@@ -65,6 +65,7 @@ xf xf_div(xf a, xf b)
 
 xf xf_div_u64(xf a, uint64_t d)
 {
+    if (!a.m) return a;
     u128 qh = a.m / d, rem = a.m % d;
     u128 ql = (rem << 64) / d;
     /* quotient = qh * 2^64 + ql, scaled by 2^-64 relative to a.m */

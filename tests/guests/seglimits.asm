@@ -118,11 +118,11 @@ test_main:
 
     ; ---- #SS(0) for an SS-relative access beyond the limit at CPL 0
     mov [saved_esp], esp
+    EXPECT 12, 0, .s1, .s1r         ; (arm before SS stops covering our data)
     mov ax, SEL_STK0
     mov ss, ax
     mov esp, 0x8000
     mov ebp, 0x10000
-    EXPECT 12, 0, .s1, .s1r
 .s1:mov eax, [ebp]
 .s1r:
     mov ax, KDATA
@@ -133,12 +133,12 @@ test_main:
     ; ---- #SS(0) from PUSH on an expand-down ring-3 stack
     TO_RING3 user, 0x0002
 user:
+    EXPECT 12, 0, .p, .pr
     mov ax, SEL_USTK | 3
     mov ss, ax
     mov esp, 0x1008
     push eax
     push eax                        ; ESP = 0x1000: still inside
-    EXPECT 12, 0, .p, .pr
 .p: push eax                        ; would write 0xFFC..0xFFF: below limit+1
 .pr:
     mov ebx, esp

@@ -95,7 +95,7 @@ static inline floatx80 gen_x80_pair(floatx80 a)
     case 0: { /* near-cancellation */
         floatx80 b = a;
         b.sign_exp ^= (uint16_t)(gen_below(2) << 15);
-        b.mant ^= gen_rnd() >> (gen_below(64) + 1);
+        b.mant ^= gen_rnd() >> (gen_below(63) + 1);
         return b;
     }
     case 1: return fx80_make(s, ea, gen_mant());
