@@ -302,6 +302,7 @@ static void gen_ops(enum opkind k, floatx80 *a, floatx80 *b)
         *b = gen_x80();
         switch (gen_below(8)) {
         case 0: *a = gen_x80(); return;
+        case 7: *a = gen_near_pio2_multiple(); return;
         case 1: *a = fx80_make(s, 0x3fff + 20 + (int)gen_below(50), gen_mant()); return;
         default: *a = fx80_make(s, 0x3fff - 40 + (int)gen_below(48), gen_mant()); return;
         }
