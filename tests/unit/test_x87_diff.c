@@ -21,7 +21,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include "x87.h"
-#include "x87_gen.h"
+#include "test_x87_gen.h"
 
 #if !defined(__x86_64__)
 /* No host x87 to act as the oracle: an empty suite. */

@@ -7,7 +7,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include "x87.h"
-#include "x87_gen.h"
+#include "test_x87_gen.h"
 
 static floatx80 X(int sign, int exp, uint64_t mant) { return fx80_make(sign, exp, mant); }
 static const uint64_t J = 0x8000000000000000ull;

@@ -1,4 +1,4 @@
-/* x87_gen.h - operand generators for the x87 tests: a deterministic PRNG and
+/* test_x87_gen.h - operand generators for the x87 tests: a deterministic PRNG and
  * 80-bit values that mix random bit patterns with the edge cases that matter
  * (zeros, infinities, NaN payloads, denormals, pseudo-denormals, unnormals,
  * extreme exponents and halfway-rounding significands).  Header-only, used by
