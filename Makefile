@@ -34,6 +34,15 @@ TEST_BIN := $(patsubst tests/unit/%.c,$(BUILD)/tests/%,$(TEST_SRC))
 
 SHELL := /bin/bash
 
+# Quiet by default; `make V=1` shows the full commands.
+ifeq ($(V),1)
+Q :=
+MSG := @true
+else
+Q := @
+MSG := @printf '  %-6s %s\n'
+endif
+
 .PHONY: all deps test test-unit test-cli test-guests test-sst286 run clean check-handlers format
 
 all: $(BUILD)/trapeze
@@ -47,33 +56,41 @@ $(GEN_WEAK): cpu/opcodes.def scripts/gen-weak-handlers.sh scripts/list-handlers.
 
 $(BUILD)/obj/gen/weak_handlers.o: $(GEN_WEAK)
 	@mkdir -p $(dir $@)
-	$(CC) $(CFLAGS_BASE) $(OPT) -c $< -o $@
+	$(MSG) CC $@
+	$(Q)$(CC) $(CFLAGS_BASE) $(OPT) -c $< -o $@
 $(BUILD)/san/gen/weak_handlers.o: $(GEN_WEAK)
 	@mkdir -p $(dir $@)
-	$(CC) $(CFLAGS_BASE) -O1 $(SAN) -c $< -o $@
+	$(MSG) CC $@
+	$(Q)$(CC) $(CFLAGS_BASE) -O1 $(SAN) -c $< -o $@
 
 $(BUILD)/obj/%.o: %.c
 	@mkdir -p $(dir $@)
-	$(CC) $(CFLAGS_BASE) $(OPT) -c $< -o $@
+	$(MSG) CC $@
+	$(Q)$(CC) $(CFLAGS_BASE) $(OPT) -c $< -o $@
 
 $(BUILD)/san/%.o: %.c
 	@mkdir -p $(dir $@)
-	$(CC) $(CFLAGS_BASE) -O1 $(SAN) $(CHECK_CFLAGS) -c $< -o $@
+	$(MSG) CC $@
+	$(Q)$(CC) $(CFLAGS_BASE) -O1 $(SAN) $(CHECK_CFLAGS) -c $< -o $@
 
 $(BUILD)/libtrapeze.a: $(OBJ)
 	@rm -f $@
-	ar rcs $@ $^
+	$(MSG) AR $@
+	$(Q)ar rcs $@ $^
 
 $(BUILD)/libtrapeze-san.a: $(SAN_OBJ)
 	@rm -f $@
-	ar rcs $@ $^
+	$(MSG) AR $@
+	$(Q)ar rcs $@ $^
 
 $(BUILD)/trapeze: $(FE_OBJ) $(BUILD)/libtrapeze.a
-	$(CC) $(OPT) -o $@ $(FE_OBJ) -Wl,--whole-archive $(BUILD)/libtrapeze.a -Wl,--no-whole-archive $(LIBS)
+	$(MSG) LD $@
+	$(Q)$(CC) $(OPT) -o $@ $(FE_OBJ) -Wl,--whole-archive $(BUILD)/libtrapeze.a -Wl,--no-whole-archive $(LIBS)
 
 $(BUILD)/tests/%: tests/unit/%.c $(BUILD)/libtrapeze-san.a
 	@mkdir -p $(dir $@)
-	$(CC) $(CFLAGS_BASE) -O1 $(SAN) $(CHECK_CFLAGS) -o $@ $< -Wl,--whole-archive $(BUILD)/libtrapeze-san.a -Wl,--no-whole-archive $(CHECK_LIBS) $(LIBS)
+	$(MSG) LD $@
+	$(Q)$(CC) $(CFLAGS_BASE) -O1 $(SAN) $(CHECK_CFLAGS) -o $@ $< -Wl,--whole-archive $(BUILD)/libtrapeze-san.a -Wl,--no-whole-archive $(CHECK_LIBS) $(LIBS)
 
 # Every test suite runs even when an earlier one fails (--keep-going), so one
 # `make test` shows every failure; it fails if any suite failed.
@@ -96,7 +113,8 @@ test-sst286: $(BUILD)/tests/sst286
 # The 80286 single-step suite runner: its own main (not libcheck), zlib.
 $(BUILD)/tests/sst286: tests/unit/sst286.c $(BUILD)/libtrapeze-san.a
 	@mkdir -p $(dir $@)
-	$(CC) $(CFLAGS_BASE) -O1 $(SAN) -o $@ $< -Wl,--whole-archive $(BUILD)/libtrapeze-san.a -Wl,--no-whole-archive $(LIBS) -lz
+	$(MSG) LD $@
+	$(Q)$(CC) $(CFLAGS_BASE) -O1 $(SAN) -o $@ $< -Wl,--whole-archive $(BUILD)/libtrapeze-san.a -Wl,--no-whole-archive $(LIBS) -lz
 
 check-handlers: $(BUILD)/trapeze
 	@nm $(BUILD)/trapeze | awk '$$2 == "W" {print $$3}' | sort | \
