@@ -22,14 +22,9 @@ FE_SRC := $(sort $(wildcard frontend/*.c))
 TEST_SRC := $(sort $(wildcard tests/unit/test_*.c))
 TEST_SUPPORT := $(sort $(filter-out $(TEST_SRC) tests/unit/sst286.c,$(wildcard tests/unit/*.c)))
 
-# Scaffold: weak #UD handlers for every handler named in the opcode table, so
-# the emulator links while handler families are written. A real definition
-# always wins; `make check-handlers` lists the ones still missing.
-GEN_WEAK := $(BUILD)/gen/weak_handlers.c
-
-OBJ := $(patsubst %.c,$(BUILD)/obj/%.o,$(LIB_SRC)) $(BUILD)/obj/gen/weak_handlers.o
+OBJ := $(patsubst %.c,$(BUILD)/obj/%.o,$(LIB_SRC))
 FE_OBJ := $(patsubst %.c,$(BUILD)/obj/%.o,$(FE_SRC))
-SAN_OBJ := $(patsubst %.c,$(BUILD)/san/%.o,$(LIB_SRC) $(TEST_SUPPORT)) $(BUILD)/san/gen/weak_handlers.o
+SAN_OBJ := $(patsubst %.c,$(BUILD)/san/%.o,$(LIB_SRC) $(TEST_SUPPORT))
 TEST_BIN := $(patsubst tests/unit/%.c,$(BUILD)/tests/%,$(TEST_SRC))
 
 SHELL := /bin/bash
@@ -43,25 +38,12 @@ Q := @
 MSG := @printf '  %-6s %s\n'
 endif
 
-.PHONY: all deps test test-unit test-cli test-guests test-sst286 run clean check-handlers format
+.PHONY: all deps test test-unit test-cli test-guests test-sst286 run clean format
 
 all: $(BUILD)/trapeze
 
 deps:
 	@bash scripts/install-deps.sh
-
-$(GEN_WEAK): cpu/opcodes.def scripts/gen-weak-handlers.sh scripts/list-handlers.sh
-	@mkdir -p $(dir $@)
-	@bash scripts/gen-weak-handlers.sh $< > $@
-
-$(BUILD)/obj/gen/weak_handlers.o: $(GEN_WEAK)
-	@mkdir -p $(dir $@)
-	$(MSG) CC $@
-	$(Q)$(CC) $(CFLAGS_BASE) $(OPT) -c $< -o $@
-$(BUILD)/san/gen/weak_handlers.o: $(GEN_WEAK)
-	@mkdir -p $(dir $@)
-	$(MSG) CC $@
-	$(Q)$(CC) $(CFLAGS_BASE) -O1 $(SAN) -c $< -o $@
 
 $(BUILD)/obj/%.o: %.c
 	@mkdir -p $(dir $@)
@@ -115,10 +97,6 @@ $(BUILD)/tests/sst286: tests/unit/sst286.c $(BUILD)/libtrapeze-san.a
 	@mkdir -p $(dir $@)
 	$(MSG) LD $@
 	$(Q)$(CC) $(CFLAGS_BASE) -O1 $(SAN) -o $@ $< -Wl,--whole-archive $(BUILD)/libtrapeze-san.a -Wl,--no-whole-archive $(LIBS) -lz
-
-check-handlers: $(BUILD)/trapeze
-	@nm $(BUILD)/trapeze | awk '$$2 == "W" {print $$3}' | sort | \
-	  comm -12 - <(bash scripts/list-handlers.sh)
 
 run: deps $(BUILD)/trapeze
 	@bash scripts/run-default.sh $(BUILD)
