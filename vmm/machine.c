@@ -2,6 +2,7 @@
 #include "machine.h"
 
 #include <errno.h>
+#include <unistd.h>
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
@@ -119,6 +120,9 @@ struct vm *vm_create(const struct vm_config *cfg, char *err, size_t errlen)
     bus_add_ports(&vm->bus, 0xf0, 1, NULL, port_f0_write, vm);
 
     uart_init(&vm->com1, &vm->bus, UART_COM1_BASE, UART_COM1_IRQ, &vm->serial_out);
+    /* The serial console on the terminal is two-way: what is typed goes to COM1. */
+    console_input_open(&vm->input,
+                       cfg->serial && !strcmp(cfg->serial, "stdio") ? STDIN_FILENO : -1);
     debugcon_init(&vm->dbg, &vm->bus, DEBUGCON_PORT, &vm->debug_out);
     exit_device_init(&vm->exitdev, &vm->bus, EXIT_DEVICE_PORT, &vm->cpu.exit_request);
 
@@ -156,17 +160,26 @@ static enum vm_end halted(struct vm *vm)
     if (!(c->eflags & F_IF))
         return VM_END_HALTED;
     uint64_t now = vm_clock_ns(vm), next = bus_next_deadline(&vm->bus);
-    if (next == UINT64_MAX)
+    if (next == UINT64_MAX) {
+        /* No timer armed: only console input can wake the guest. */
+        if (console_input_pump(&vm->input, &vm->com1, 50))
+            return VM_END_NONE;
         return VM_END_HALTED_IDLE;
+    }
     if (next > now) {
         if (!vm->cfg.deterministic) {
             double host_ns = (now_s() - vm->host_start) * 1e9;
             double ahead = (double)next - host_ns;
             if (ahead > 1e6) {
-                /* Sleep in bounded steps so limits and signals stay responsive. */
+                /* Wait in bounded steps, for input too, so limits, signals
+                 * and typing stay responsive. */
                 double ns = ahead < 20e6 ? ahead : 20e6;
-                struct timespec ts = {0, (long)ns};
-                nanosleep(&ts, NULL);
+                if (vm->input.fd >= 0) {
+                    console_input_pump(&vm->input, &vm->com1, (int)(ns / 1e6));
+                } else {
+                    struct timespec ts = {0, (long)ns};
+                    nanosleep(&ts, NULL);
+                }
                 host_ns = (now_s() - vm->host_start) * 1e9;
                 if ((double)next > host_ns + 1e6)
                     return VM_END_NONE; /* not there yet: the run loop comes back */
@@ -224,7 +237,13 @@ enum vm_end vm_run(struct vm *vm, volatile sig_atomic_t *stop)
         }
         sink_flush(&vm->serial_out);
         sink_flush(&vm->debug_out);
+        if (end == VM_END_NONE && vm->input.fd >= 0) {
+            console_input_pump(&vm->input, &vm->com1, 0);
+            if (vm->input.quit)
+                end = VM_END_USER_QUIT;
+        }
     }
+    console_input_close(&vm->input);
     vm->end = end;
     vm->exit_status =
         end == VM_END_EXIT_DEVICE ? exit_device_status(vm->exitdev.value) : vm_end_status(end);
@@ -239,6 +258,7 @@ int vm_destroy(struct vm *vm, char *err, size_t errlen)
     if (!vm)
         return 0;
     int r = 0;
+    console_input_close(&vm->input);
     if (trace_close(vm->trace, err, errlen) < 0)
         r = -1;
     if (sink_close(&vm->serial_out) < 0 && r == 0) {
@@ -272,6 +292,7 @@ static const struct {
                            VM_STATUS_INSN_LIMIT},
     [VM_END_INTERRUPTED] = {"interrupted", "interrupted by a signal", VM_STATUS_INTERRUPTED},
     [VM_END_RESET] = {"reset", "the guest reset the machine", VM_STATUS_RESET},
+    [VM_END_USER_QUIT] = {"user_quit", "ended from the console (Ctrl-A x)", 0},
 };
 
 const char *vm_end_name(enum vm_end e) { return ends[e].name; }
