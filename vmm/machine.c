@@ -64,6 +64,40 @@ static void trace_hook(void *ctx, struct cpu *c, const struct insn *i)
     trace_insn(vm->trace, c, i);
 }
 
+/* Loads what the VM boots and puts the CPU in the state its loader hands
+ * over in. Called at creation and after every machine reset, so a reset
+ * reboots the same kernel as a PC's firmware would. */
+static int vm_boot(struct vm *vm, char *err, size_t errlen)
+{
+    const struct vm_config *cfg = &vm->cfg;
+    if (multiboot_load_file(&vm->bus, cfg->kernel, cfg->append, &vm->boot, err, errlen) < 0)
+        return -1;
+    /* The Multiboot machine state (spec 3.2): flat 32-bit protected mode,
+     * paging off, IF clear, EAX = magic, EBX = info. */
+    cpu_set_flat32(&vm->cpu, vm->boot.entry);
+    /* A loader hands over with A20 enabled (through the 8042's output port). */
+    vm->kbc.outport |= 2;
+    bus_set_a20(&vm->bus, true);
+    vm->cpu.r[R_EAX] = MULTIBOOT_BOOT_MAGIC;
+    vm->cpu.r[R_EBX] = vm->boot.info_addr;
+    return 0;
+}
+
+/* The PC's RESET: the CPU and the devices return to their power-on state
+ * (the RTC keeps its time and CMOS, RAM keeps its contents), then the VM
+ * boots again. */
+static int vm_reset(struct vm *vm, char *err, size_t errlen)
+{
+    cpu_reset(&vm->cpu);
+    pic_reset(&vm->pic);
+    pit_reset(&vm->pit);
+    i8042_reset(&vm->kbc);
+    uart_reset(&vm->com1);
+    vm->reset_requested = false;
+    vm->resets++;
+    return vm_boot(vm, err, errlen);
+}
+
 struct vm *vm_create(const struct vm_config *cfg, char *err, size_t errlen)
 {
     if (cfg->memory_mib < VM_MIN_MEMORY_MIB || cfg->memory_mib > VM_MAX_MEMORY_MIB) {
@@ -126,16 +160,8 @@ struct vm *vm_create(const struct vm_config *cfg, char *err, size_t errlen)
     debugcon_init(&vm->dbg, &vm->bus, DEBUGCON_PORT, &vm->debug_out);
     exit_device_init(&vm->exitdev, &vm->bus, EXIT_DEVICE_PORT, &vm->cpu.exit_request);
 
-    if (multiboot_load_file(&vm->bus, cfg->kernel, cfg->append, &vm->boot, err, errlen) < 0)
+    if (vm_boot(vm, err, errlen) < 0)
         goto fail;
-    /* The Multiboot machine state (spec 3.2): flat 32-bit protected mode,
-     * paging off, IF clear, EAX = magic, EBX = info. */
-    cpu_set_flat32(&vm->cpu, vm->boot.entry);
-    /* A loader hands over with A20 enabled (through the 8042's output port). */
-    vm->kbc.outport |= 2;
-    bus_set_a20(&vm->bus, true);
-    vm->cpu.r[R_EAX] = MULTIBOOT_BOOT_MAGIC;
-    vm->cpu.r[R_EBX] = vm->boot.info_addr;
     return vm;
 
 fail:;
@@ -190,6 +216,22 @@ static enum vm_end halted(struct vm *vm)
     return VM_END_NONE;
 }
 
+/* A reset requested by the guest (or a triple fault with --triple-fault
+ * reset): reboot, or end the run with --no-reboot. */
+static enum vm_end restart(struct vm *vm)
+{
+    if (vm->cfg.no_reboot)
+        return VM_END_RESET;
+    char err[256];
+    if (vm_reset(vm, err, sizeof(err)) < 0) {
+        fprintf(stderr, "trapeze: %s: reset failed: %s\n", vm->cfg.name, err);
+        return VM_END_RESET;
+    }
+    fprintf(stderr, "trapeze: %s: the machine was reset (reboot %u)\n", vm->cfg.name,
+            vm->resets);
+    return VM_END_NONE;
+}
+
 enum vm_end vm_run(struct vm *vm, volatile sig_atomic_t *stop)
 {
     struct cpu *c = &vm->cpu;
@@ -228,10 +270,14 @@ enum vm_end vm_run(struct vm *vm, volatile sig_atomic_t *stop)
             if (vm->exitdev.written)
                 end = VM_END_EXIT_DEVICE;
             else if (vm->reset_requested)
-                end = VM_END_RESET; /* no firmware to rerun: end like QEMU's -no-reboot */
+                end = restart(vm);
             break;
         case CPU_EXIT_HLT: end = halted(vm); break;
-        case CPU_EXIT_SHUTDOWN: end = VM_END_SHUTDOWN; break;
+        case CPU_EXIT_SHUTDOWN:
+            /* A PC's chipset turns the shutdown cycle into RESET; trapeze
+             * ends the run instead unless --triple-fault reset. */
+            end = cfg->triple_fault_reset ? restart(vm) : VM_END_SHUTDOWN;
+            break;
         case CPU_EXIT_BUDGET:
         case CPU_EXIT_NONE: break;
         }

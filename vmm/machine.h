@@ -79,6 +79,8 @@ struct vm_config {
      * and no host clock is read by the guest-visible devices (the RTC starts
      * at a fixed instant), so two runs are identical. */
     bool deterministic;
+    bool no_reboot;          /* a guest reset ends the run (exit status 12) instead of rebooting */
+    bool triple_fault_reset; /* a triple fault resets the machine instead of ending the run */
 };
 
 /* The virtual clock runs at one cycle per nanosecond: the CPU retires one
@@ -105,6 +107,7 @@ struct vm {
     struct pci_bus pci;
     struct pc_chipset chipset;
     bool reset_requested;
+    unsigned resets;
     struct console_input input; /* stdin to COM1 when --serial stdio */
     double host_start;      /* host monotonic time when the run started */
     struct exit_device exitdev;
