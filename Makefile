@@ -34,7 +34,7 @@ TEST_BIN := $(patsubst tests/unit/%.c,$(BUILD)/tests/%,$(TEST_SRC))
 
 SHELL := /bin/bash
 
-.PHONY: all deps test test-unit test-guests test-sst286 run clean check-handlers format
+.PHONY: all deps test test-unit test-cli test-guests test-sst286 run clean check-handlers format
 
 all: $(BUILD)/trapeze
 
@@ -75,17 +75,23 @@ $(BUILD)/tests/%: tests/unit/%.c $(BUILD)/libtrapeze-san.a
 	@mkdir -p $(dir $@)
 	$(CC) $(CFLAGS_BASE) -O1 $(SAN) $(CHECK_CFLAGS) -o $@ $< -Wl,--whole-archive $(BUILD)/libtrapeze-san.a -Wl,--no-whole-archive $(CHECK_LIBS) $(LIBS)
 
+# Every test suite runs even when an earlier one fails (--keep-going), so one
+# `make test` shows every failure; it fails if any suite failed.
 test: deps
-	@$(MAKE) --no-print-directory test-unit test-guests test-sst286
+	@$(MAKE) --no-print-directory --keep-going test-unit test-cli test-guests test-sst286
 
 test-unit: $(TEST_BIN)
 	@bash scripts/run-unit-tests.sh $(TEST_BIN)
 
+test-cli: $(BUILD)/trapeze
+	@bash tests/test-cli.sh $(BUILD)
+
 test-guests: $(BUILD)/trapeze
 	@bash tests/run-guests.sh $(BUILD)
 
+SST286_DIR ?= ../shared/sst286
 test-sst286: $(BUILD)/tests/sst286
-	@$(BUILD)/tests/sst286 ../shared/sst286
+	@$(BUILD)/tests/sst286 $(SST286_DIR)
 
 # The 80286 single-step suite runner: its own main (not libcheck), zlib.
 $(BUILD)/tests/sst286: tests/unit/sst286.c $(BUILD)/libtrapeze-san.a

@@ -29,8 +29,8 @@ static void update_irq(struct uart16550 *u)
     bool level = pending_id(u) != UART_IIR_NONE && (u->mcr & UART_MCR_OUT2);
     if (level != u->irq_level) {
         u->irq_level = level;
-        if (u->irq_cb)
-            u->irq_cb(u->irq_ctx, level);
+        if (u->irq >= 0 && u->bus)
+            bus_set_irq(u->bus, u->irq, level);
     }
 }
 
@@ -207,9 +207,10 @@ void uart_reset(struct uart16550 *u)
     update_irq(u);
 }
 
-void uart_init(struct uart16550 *u, struct bus *b, uint16_t base, struct sink *out)
+void uart_init(struct uart16550 *u, struct bus *b, uint16_t base, int irq, struct sink *out)
 {
     memset(u, 0, sizeof(*u));
+    u->irq = irq;
     u->out = out;
     u->bus = b;
     u->base = base;

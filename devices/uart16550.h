@@ -8,9 +8,8 @@
  *    datasheet says, including loopback (MCR bit 4), which Linux's 8250
  *    driver uses to detect the chip, and the FIFO bits of IIR, which make it
  *    a 16550A rather than an 8250/16450;
- *  - the interrupt output (IIR priority logic gated by MCR.OUT2) is computed
- *    and reported through irq_cb when one is attached; nothing is wired to it
- *    until the interrupt controller exists.
+ *  - the interrupt output (IIR priority logic gated by MCR.OUT2, as on a PC)
+ *    drives the bus's IRQ line 'irq' (bus_set_irq) on every level change.
  * The baud rate and line settings are kept but have no effect.
  */
 #ifndef TRAPEZE_DEVICES_UART16550_H
@@ -23,6 +22,7 @@
 #include "sink.h"
 
 #define UART_COM1_BASE 0x3f8
+#define UART_COM1_IRQ 4
 #define UART_FIFO_SIZE 16
 
 struct uart16550 {
@@ -36,15 +36,14 @@ struct uart16550 {
     uint8_t rx[UART_FIFO_SIZE];
     unsigned rx_head, rx_count;
     bool overrun;
-    /* Interrupt line output: called when its level changes (may be NULL). */
-    void (*irq_cb)(void *ctx, bool level);
-    void *irq_ctx;
-    bool irq_level;
+    int irq;          /* bus IRQ line (4 for COM1), -1 for none */
+    bool irq_level;   /* current level of that line */
     uint64_t tx_bytes;
 };
 
-/* Resets to the power-on register state and claims base..base+7 on the bus. */
-void uart_init(struct uart16550 *u, struct bus *b, uint16_t base, struct sink *out);
+/* Resets to the power-on register state and claims base..base+7 on the bus;
+ * the interrupt output drives IRQ line irq (-1: not connected). */
+void uart_init(struct uart16550 *u, struct bus *b, uint16_t base, int irq, struct sink *out);
 void uart_reset(struct uart16550 *u);
 
 /* Delivers a byte from the outside world to the receiver. Returns false

@@ -58,7 +58,7 @@ struct vm *vm_create(const struct vm_config *cfg, char *err, size_t errlen)
     cpu_init(&vm->cpu, &vm->bus, &vm->env);
     vm->cpu.shutdown_on_triple = 1;
 
-    uart_init(&vm->com1, &vm->bus, UART_COM1_BASE, &vm->serial_out);
+    uart_init(&vm->com1, &vm->bus, UART_COM1_BASE, UART_COM1_IRQ, &vm->serial_out);
     debugcon_init(&vm->dbg, &vm->bus, DEBUGCON_PORT, &vm->debug_out);
     exit_device_init(&vm->exitdev, &vm->bus, EXIT_DEVICE_PORT, &vm->cpu.exit_request);
 

@@ -1,0 +1,234 @@
+#!/usr/bin/env bash
+# test-cli.sh BUILD -- end-to-end tests of `trapeze run`: bad input gives the
+# documented status and a message naming the file or option; tiny Multiboot
+# kernels assembled here with nasm exercise the exit device, the debug
+# console, COM1, --append, --report, --trace, the limits and each way a run
+# can end. Prints "N passed, M failed"; fails if any failed.
+set -u
+build=${1:-build}
+trapeze="$build/trapeze"
+tmp="$build/cli-test"
+rm -rf "$tmp" && mkdir -p "$tmp"
+pass=0; fail=0
+
+ok() { pass=$((pass + 1)); echo "ok    $1"; }
+bad() { fail=$((fail + 1)); echo "FAIL  $1"; shift; for l in "$@"; do echo "      $l"; done; }
+
+# expect NAME STATUS PATTERN -- trapeze ARGS...: the exit status must be
+# STATUS and stderr must contain PATTERN (a fixed string; "" for any).
+expect() {
+    local name=$1 want=$2 pat=$3; shift 3
+    "$trapeze" "$@" >"$tmp/out" 2>"$tmp/err" </dev/null
+    local rc=$?
+    if [ "$rc" != "$want" ]; then
+        bad "$name" "exit status $rc, expected $want" "stderr: $(head -c 300 "$tmp/err")"
+    elif [ -n "$pat" ] && ! grep -qF -- "$pat" "$tmp/err"; then
+        bad "$name" "stderr lacks '$pat'" "stderr: $(head -c 300 "$tmp/err")"
+    else
+        ok "$name"
+    fi
+}
+
+# kernel NAME [ORG] <<ASM -- assembles a flat Multiboot kernel (a.out kludge,
+# loaded and entered at ORG, default 1 MiB) whose code is the here-document.
+kernel() {
+    {
+        cat <<HDR
+bits 32
+org ${2:-0x100000}
+hdr: dd 0x1BADB002, 0x00010000, -(0x1BADB002 + 0x00010000)
+     dd hdr, hdr, load_end, bss_end, start
+start:
+HDR
+        cat
+        printf '\nload_end:\nalign 16, db 0\nbss_end:\n'
+    } >"$tmp/$1.asm"
+    nasm -f bin -o "$tmp/$1.bin" "$tmp/$1.asm" || { bad "assemble $1"; return 1; }
+}
+
+# --- usage and bad input -------------------------------------------------
+expect "--help exits 0" 0 "" --help
+"$trapeze" --version | grep -q '^trapeze [0-9]' && ok "--version" || bad "--version"
+"$trapeze" run --help | grep -q -- '--max-instructions' && ok "run --help lists the flags" \
+    || bad "run --help lists the flags"
+expect "no command" 2 "usage"
+expect "unknown command" 2 "unknown command 'fly'" fly
+expect "run without --kernel" 2 "--kernel FILE is required" run
+expect "missing kernel file" 2 "$tmp/nonexistent.bin: cannot open" run --kernel "$tmp/nonexistent.bin"
+: >"$tmp/empty.bin"
+expect "empty kernel file" 2 "$tmp/empty.bin: file is empty" run --kernel "$tmp/empty.bin"
+head -c 10000 /dev/zero | tr '\0' 'x' >"$tmp/text.bin"
+expect "not a Multiboot file" 2 "$tmp/text.bin: not a Multiboot kernel" run --kernel "$tmp/text.bin"
+expect "kernel is a directory" 2 "$tmp: not a regular file" run --kernel "$tmp"
+
+kernel ok <<'ASM'
+    mov al, 'o'
+    out 0xe9, al
+    mov al, 'k'
+    out 0xe9, al
+    mov al, 0x10
+    out 0xf4, al
+    hlt
+ASM
+k="$tmp/ok.bin"
+expect "unknown option" 2 "unknown option '--frobnicate'" run --kernel "$k" --frobnicate
+expect "unknown short option" 2 "unknown option '-z'" run --kernel "$k" -z
+expect "option without value" 2 "option '--memory' needs a value" run --kernel "$k" --memory
+expect "--memory not a number" 2 "--memory 'lots'" run --kernel "$k" --memory lots
+expect "--memory too small" 2 "--memory '1'" run --kernel "$k" -m 1
+expect "--memory too large" 2 "--memory '99999'" run --kernel "$k" -m 99999
+expect "--memory negative" 2 "--memory '-4'" run --kernel "$k" -m -4
+expect "--timeout not a number" 2 "--timeout 'soon'" run --kernel "$k" --timeout soon
+expect "--timeout zero" 2 "--timeout '0'" run --kernel "$k" --timeout 0
+expect "--max-instructions zero" 2 "--max-instructions '0'" run --kernel "$k" --max-instructions 0
+expect "--max-instructions junk" 2 "--max-instructions '12x'" run --kernel "$k" --max-instructions 12x
+expect "stray argument" 2 "unexpected argument 'extra'" run --kernel "$k" extra
+expect "--serial bad spec" 2 "--serial: 'tty' is not" run --kernel "$k" --serial tty
+expect "--debugcon unwritable" 2 "/nonexistent/dir/log" run --kernel "$k" --debugcon file:/nonexistent/dir/log
+expect "--serial and --debugcon same file" 2 "same file" run --kernel "$k" --serial "file:$tmp/x" --debugcon "file:$tmp/x"
+expect "--report unwritable" 2 "--report: cannot open '/nonexistent/r.json'" run --kernel "$k" --report /nonexistent/r.json
+expect "--trace unwritable" 2 "--trace: cannot open '/nonexistent/t.txt'" run --kernel "$k" --trace /nonexistent/t.txt
+kernel toohigh 0x1ff000 <<'ASM'
+    hlt
+    times 8192 db 0
+ASM
+expect "image beyond RAM" 2 "beyond the end of RAM" run --kernel "$tmp/toohigh.bin" -m 2
+
+# --- runs ------------------------------------------------------------------
+expect "exit device: status 33" 33 "" run --kernel "$k" --debugcon "file:$tmp/ok.log" \
+    --report "$tmp/ok.json" --trace "$tmp/ok.trace" --serial none
+[ "$(cat "$tmp/ok.log" 2>/dev/null)" = "ok" ] && ok "debugcon output" \
+    || bad "debugcon output" "got '$(head -c 100 "$tmp/ok.log" 2>/dev/null)'"
+if python3 -m json.tool "$tmp/ok.json" >/dev/null 2>&1; then
+    ok "--report is valid JSON"
+    if python3 - "$tmp/ok.json" <<'PY'
+import json, sys
+r = json.load(open(sys.argv[1]))
+assert r["exit_status"] == 33 and r["end_reason"] == "exit_device", r
+assert r["instructions_retired"] == 6, r["instructions_retired"]
+assert r["wall_time_s"] >= 0 and "mips" in r
+v = r["vms"][0]
+assert v["exit_value"] == 16 and v["exit_status"] == 33 and v["debugcon_bytes"] == 2, v
+PY
+    then ok "--report fields"; else bad "--report fields"; fi
+else
+    bad "--report is valid JSON" "$(head -c 300 "$tmp/ok.json" 2>/dev/null)"
+fi
+if [ "$(wc -l <"$tmp/ok.trace")" = 6 ] &&
+   grep -q '^0008:00100022  e6 e9  *out 0xE9, al  *EAX=2badb06f EBX=00009000 ' "$tmp/ok.trace" &&
+   grep -q 'EFLAGS=00000002$' "$tmp/ok.trace"; then
+    ok "--trace: one line per instruction with disassembly and registers"
+else
+    bad "--trace" "$(head -3 "$tmp/ok.trace" 2>/dev/null)"
+fi
+expect "debugcon to stdout by default" 33 "" run --kernel "$k"
+[ "$(cat "$tmp/out")" = "ok" ] && ok "debugcon stdout content" \
+    || bad "debugcon stdout content" "got '$(head -c 100 "$tmp/out")'"
+
+kernel serial <<'ASM'
+    mov dx, 0x3fd          ; LSR: THRE must be set for polled output
+.w: in al, dx
+    test al, 0x20
+    jz .w
+    mov dx, 0x3f8
+    mov al, 'S'
+    out dx, al
+    mov al, 10
+    out dx, al
+    mov al, 0x10
+    out 0xf4, al
+ASM
+expect "serial kernel" 33 "" run --kernel "$tmp/serial.bin" --serial "file:$tmp/serial.out"
+[ "$(cat "$tmp/serial.out" 2>/dev/null)" = "S" ] && ok "COM1 output" \
+    || bad "COM1 output" "got '$(cat "$tmp/serial.out" 2>/dev/null)'"
+
+kernel cmdline <<'ASM'
+    cmp eax, 0x2BADB002
+    jne .bad
+    test dword [ebx], 1 << 2     ; cmdline present
+    jz .bad
+    mov esi, [ebx + 16]
+.l: lodsb
+    test al, al
+    jz .done
+    out 0xe9, al
+    jmp .l
+.done:
+    mov al, 0x10
+    out 0xf4, al
+.bad:
+    mov al, 0x11
+    out 0xf4, al
+ASM
+expect "--append reaches the command line" 33 "" run --kernel "$tmp/cmdline.bin" \
+    --append "hello world" --debugcon "file:$tmp/cmdline.log"
+[ "$(cat "$tmp/cmdline.log" 2>/dev/null)" = "$tmp/cmdline.bin hello world" ] && ok "command line = path + append" \
+    || bad "command line = path + append" "got '$(cat "$tmp/cmdline.log" 2>/dev/null)'"
+
+kernel exitval <<'ASM'
+    mov eax, 0x7f
+    out 0xf4, eax
+ASM
+expect "exit device value 0x7f: status 255" 255 "" run --kernel "$tmp/exitval.bin"
+
+kernel halt <<'ASM'
+    cli
+    hlt
+ASM
+expect "halt with interrupts off: status 4" 4 "halted with interrupts disabled" run --kernel "$tmp/halt.bin"
+kernel idle <<'ASM'
+    sti
+    hlt
+ASM
+expect "halt with interrupts on: status 4" 4 "halted with interrupts enabled" run --kernel "$tmp/idle.bin"
+
+kernel loop <<'ASM'
+.l: jmp .l
+ASM
+expect "instruction limit: status 10" 10 "instruction limit" run --kernel "$tmp/loop.bin" \
+    --max-instructions 1000 --report "$tmp/loop.json"
+python3 -c 'import json,sys; r=json.load(open(sys.argv[1])); assert r["instructions_retired"]==1000 and r["end_reason"]=="instruction_limit", r' \
+    "$tmp/loop.json" 2>/dev/null && ok "instruction limit is exact" || bad "instruction limit is exact"
+expect "timeout: status 8" 8 "time limit" run --kernel "$tmp/loop.bin" --timeout 0.2
+
+kernel triple <<'ASM'
+    lidt [idtr]
+    ud2                 ; #UD -> no IDT entry -> #GP -> #DF -> shutdown
+idtr: dw 0
+      dd 0
+ASM
+expect "triple fault: status 6" 6 "triple fault" run --kernel "$tmp/triple.bin"
+
+# An ELF kernel linked high (0xC0100000) and loaded at 1 MiB through p_paddr.
+if command -v ld >/dev/null; then
+    cat >"$tmp/elf.asm" <<'ASM'
+bits 32
+section .mbhdr progbits alloc
+align 4
+    dd 0x1BADB002, 0, -0x1BADB002
+section .text
+global start
+start:
+    mov al, 'E'
+    out 0xe9, al
+    mov al, 0x10
+    out 0xf4, al
+ASM
+    cat >"$tmp/elf.ld" <<'LD'
+ENTRY(start)
+SECTIONS {
+  . = 0xC0100000;
+  .text : AT(0x100000) { *(.mbhdr) *(.text) }
+}
+LD
+    if nasm -f elf32 -o "$tmp/elf.o" "$tmp/elf.asm" &&
+       ld -m elf_i386 -T "$tmp/elf.ld" -o "$tmp/elf.elf" "$tmp/elf.o"; then
+        expect "ELF kernel linked high, loaded low" 33 "" run --kernel "$tmp/elf.elf" --debugcon "file:$tmp/elf.log"
+        [ "$(cat "$tmp/elf.log" 2>/dev/null)" = "E" ] && ok "ELF kernel output" || bad "ELF kernel output"
+    else
+        bad "building the ELF kernel"
+    fi
+fi
+
+echo "cli tests: $pass passed, $fail failed"
+[ "$fail" = 0 ]
