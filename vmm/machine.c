@@ -62,13 +62,10 @@ struct vm *vm_create(const struct vm_config *cfg, char *err, size_t errlen)
     debugcon_init(&vm->dbg, &vm->bus, DEBUGCON_PORT, &vm->debug_out);
     exit_device_init(&vm->exitdev, &vm->bus, EXIT_DEVICE_PORT, &vm->cpu.exit_request);
 
-    if (multiboot_load_file(&vm->bus, cfg->kernel, cfg->append, &vm->boot, err, errlen) < 0)
+    /* Multiboot or Linux, by the file's content; sets the entry state. */
+    if (direct_boot(&vm->bus, &vm->cpu, cfg->kernel, cfg->initrd, cfg->append, &vm->boot, err,
+                    errlen) < 0)
         goto fail;
-    /* The Multiboot machine state (spec 3.2): flat 32-bit protected mode,
-     * paging off, IF clear, EAX = magic, EBX = info. */
-    cpu_set_flat32(&vm->cpu, vm->boot.entry);
-    vm->cpu.r[R_EAX] = MULTIBOOT_BOOT_MAGIC;
-    vm->cpu.r[R_EBX] = vm->boot.info_addr;
     return vm;
 
 fail:;
