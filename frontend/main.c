@@ -20,10 +20,12 @@
 static const char run_usage[] =
     "usage: trapeze run --kernel FILE [options]\n"
     "\n"
-    "Boots a Multiboot v1 kernel (ELF32 or a.out-kludge binary) headless.\n"
+    "Boots a Multiboot v1 kernel (ELF32 or a.out-kludge binary) or a Linux bzImage\n"
+    "(boot protocol 2.04 or later, 32-bit entry) headless.\n"
     "\n"
     "  -k, --kernel FILE          the kernel to boot (required)\n"
     "  -a, --append STRING        kernel command line (after the kernel path)\n"
+    "      --initrd FILE          initial ramdisk for a Linux kernel\n"
     "  -m, --memory MIB           guest RAM in MiB (default 32, 2-3584)\n"
     "      --serial SPEC          COM1 output: stdio, file:PATH or none (default stdio)\n"
     "      --debugcon SPEC        port 0xE9 output: stdio, file:PATH or none (default stdio)\n"
@@ -92,13 +94,14 @@ static int parse_seconds(const char *s, double *out)
 }
 
 enum { OPT_SERIAL = 256, OPT_DEBUGCON, OPT_MAXINSN, OPT_TIMEOUT, OPT_REPORT, OPT_TRACE,
-       OPT_DETERMINISTIC, OPT_NO_REBOOT, OPT_TRIPLE_FAULT };
+       OPT_DETERMINISTIC, OPT_NO_REBOOT, OPT_TRIPLE_FAULT, OPT_INITRD };
 
 static int cmd_run(int argc, char **argv)
 {
     static const struct option opts[] = {
         {"kernel", required_argument, NULL, 'k'},
         {"append", required_argument, NULL, 'a'},
+        {"initrd", required_argument, NULL, OPT_INITRD},
         {"memory", required_argument, NULL, 'm'},
         {"serial", required_argument, NULL, OPT_SERIAL},
         {"debugcon", required_argument, NULL, OPT_DEBUGCON},
@@ -128,6 +131,7 @@ static int cmd_run(int argc, char **argv)
         switch (opt) {
         case 'k': cfg.kernel = optarg; break;
         case 'a': cfg.append = optarg; break;
+        case OPT_INITRD: cfg.initrd = optarg; break;
         case 'm':
             if (parse_u64(optarg, &n) < 0 || n < VM_MIN_MEMORY_MIB || n > VM_MAX_MEMORY_MIB)
                 return usage_error("--memory '%s': expected a whole number of MiB from %u to %u",
@@ -170,7 +174,8 @@ static int cmd_run(int argc, char **argv)
     if (optind < argc)
         return usage_error("unexpected argument '%s'", argv[optind]);
     if (!cfg.kernel)
-        return usage_error("no kernel given: --kernel FILE is required");
+        return usage_error(cfg.initrd ? "--initrd given without --kernel FILE"
+                                      : "no kernel given: --kernel FILE is required");
     if (!strncmp(cfg.serial, "file:", 5) && !strcmp(cfg.serial, cfg.debugcon))
         return usage_error("--serial and --debugcon name the same file '%s'", cfg.serial + 5);
 

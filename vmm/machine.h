@@ -20,7 +20,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
-#include "../bios/multiboot.h"
+#include "../bios/direct_boot.h"
 #include "../cpu/cpu.h"
 #include "../devices/debugcon.h"
 #include "../devices/i8042.h"
@@ -67,7 +67,8 @@ enum {
 
 struct vm_config {
     const char *name;       /* for messages and the report ("vm0") */
-    const char *kernel;     /* Multiboot kernel file */
+    const char *kernel;     /* Multiboot or Linux (bzImage) kernel file */
+    const char *initrd;     /* Linux initrd file, or NULL */
     const char *append;     /* command line after the kernel path, or NULL */
     uint32_t memory_mib;
     const char *serial;     /* sink spec for COM1: stdio | file:PATH | none */
@@ -112,7 +113,7 @@ struct vm {
     double host_start;      /* host monotonic time when the run started */
     struct exit_device exitdev;
     struct trace *trace;
-    struct multiboot_boot boot;
+    struct direct_boot boot;
 
     /* Result of the run */
     enum vm_end end;
