@@ -47,7 +47,8 @@ static void port_f0_write(void *ctx, uint16_t port, int size, uint32_t v)
 {
     struct vm *vm = ctx;
     (void)port, (void)size, (void)v;
-    vm->cpu.ferr = false;
+    /* The PC/AT latch: clears the IRQ 13 request and asserts IGNNE#. */
+    vm->cpu.ignne = true;
     bus_set_irq(&vm->bus, 13, 0);
 }
 
