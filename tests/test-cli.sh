@@ -190,6 +190,14 @@ expect "instruction limit: status 10" 10 "instruction limit" run --kernel "$tmp/
 python3 -c 'import json,sys; r=json.load(open(sys.argv[1])); assert r["instructions_retired"]==1000 and r["end_reason"]=="instruction_limit", r' \
     "$tmp/loop.json" 2>/dev/null && ok "instruction limit is exact" || bad "instruction limit is exact"
 expect "timeout: status 8" 8 "time limit" run --kernel "$tmp/loop.bin" --timeout 0.2
+"$trapeze" run --kernel "$tmp/loop.bin" --timeout 30 2>"$tmp/sigint.err" &
+pid=$!
+sleep 0.3
+kill -INT "$pid"
+wait "$pid"
+rc=$?
+[ "$rc" = 130 ] && grep -q "interrupted by a signal" "$tmp/sigint.err" && ok "SIGINT: status 130" \
+    || bad "SIGINT: status 130" "exit status $rc: $(cat "$tmp/sigint.err")"
 
 kernel triple <<'ASM'
     lidt [idtr]
