@@ -150,6 +150,7 @@ void cpu_debug_regs_changed(struct cpu *c)
         if (((c->dr[7] >> (2 * n)) & 3) && ((c->dr[7] >> (16 + 4 * n)) & 3) != 0)
             active = true;
     c->data_bp_active = active;
+    c->mmu.bypass = active;
     mmu_flush_all(&c->mmu);
 }
 

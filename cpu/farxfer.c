@@ -129,13 +129,15 @@ static void far_callgate(struct cpu *c, uint16_t sel, struct desc *g, bool call)
 /* JMP/CALL to a task gate or directly to an available TSS. */
 static void far_task(struct cpu *c, uint16_t sel, struct desc *d, bool call)
 {
-    if (desc_dpl(d) < c->cpl || desc_dpl(d) < SEL_RPL(sel))
+    /* TSS descriptors live only in the GDT (task gates may be in the LDT). */
+    bool is_gate = desc_type(d) == DT_TASKGATE;
+    if (desc_dpl(d) < c->cpl || desc_dpl(d) < SEL_RPL(sel) || (!is_gate && (sel & SEL_TI)))
         cpu_fault(c, EX_GP, SEL_ERR(sel));
     if (!desc_present(d))
         cpu_fault(c, EX_NP, SEL_ERR(sel));
     uint16_t tss_sel = sel;
     struct desc td = *d;
-    if (desc_type(d) == DT_TASKGATE) {
+    if (is_gate) {
         tss_sel = gate_sel(d);
         if ((tss_sel & SEL_TI) || !desc_fetch(c, tss_sel, &td))
             cpu_fault(c, EX_GP, SEL_ERR(tss_sel));

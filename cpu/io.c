@@ -1,6 +1,6 @@
 /*
  * Port I/O: the permission check (IOPL and the TSS I/O permission bitmap),
- * bus dispatch, I/O breakpoints, and the IN/OUT instructions.
+ * bus dispatch with I/O breakpoints, and the IN/OUT instructions.
  *
  * Cost: with CPL <= IOPL outside V86 mode (every ring-0 kernel) the check is
  * two compares; the bitmap is read only for a less privileged access.
@@ -40,9 +40,36 @@ void cpu_io_check(struct cpu *c, uint16_t port, int size)
         cpu_fault(c, EX_GP, 0);
 }
 
+/*
+ * I/O breakpoints (CR4.DE = 1, DR7 R/W = 10): a trap after the instruction
+ * that touched a matching port. Like a data breakpoint it sets DR6.Bn and
+ * raises c->data_bp_hit; the run loop delivers one #DB after the instruction
+ * (merged with a single-step trap). Because the check sits in the port
+ * access itself, INS/OUTS are covered too (the trap comes after the whole
+ * REP instruction rather than after the matching iteration).
+ */
+static void io_breakpoint(struct cpu *c, uint16_t port, int size)
+{
+    uint32_t dr7 = c->dr[7];
+    for (int n = 0; n < 4; n++) {
+        if (!((dr7 >> (2 * n)) & 3) || ((dr7 >> (16 + 4 * n)) & 3) != 2)
+            continue;
+        unsigned len = (dr7 >> (18 + 4 * n)) & 3; /* 00 1, 01 2, 11 4 bytes; 10 undefined */
+        uint32_t blen = len == 3 ? 4 : len + 1u;
+        uint32_t lo = c->dr[n] & ~(blen - 1);
+        if ((uint32_t)port < lo + blen && lo < (uint32_t)port + (uint32_t)size) {
+            c->dr[6] |= 1u << n;
+            c->data_bp_hit = true;
+        }
+    }
+}
+
 uint32_t cpu_port_in(struct cpu *c, uint16_t port, int size)
 {
-    return bus_port_read(c->bus, port, size);
+    uint32_t v = bus_port_read(c->bus, port, size);
+    if (__builtin_expect((c->cr4 & CR4_DE) && (c->dr[7] & 0xff), 0))
+        io_breakpoint(c, port, size);
+    return v;
 }
 
 /* An OUT may remap the bus (A20 gate, PCI BARs): the run loop compares the
@@ -50,38 +77,8 @@ uint32_t cpu_port_in(struct cpu *c, uint16_t port, int size)
 void cpu_port_out(struct cpu *c, uint16_t port, int size, uint32_t v)
 {
     bus_port_write(c->bus, port, size, v);
-}
-
-/*
- * I/O breakpoints (CR4.DE = 1, DR7 R/W = 10): a trap after the instruction
- * that touched a matching port. The instruction is complete when this runs,
- * so the #DB is raised with the next instruction as the restart point; a
- * pending single-step is folded into the same #DB (DR6.BS), as hardware
- * reports both at once.
- */
-static void io_breakpoint(struct cpu *c, uint16_t port, int size)
-{
-    uint32_t dr7 = c->dr[7];
-    if (!(c->cr4 & CR4_DE) || !(dr7 & 0xff))
-        return;
-    uint32_t hit = 0;
-    for (int n = 0; n < 4; n++) {
-        if (!((dr7 >> (2 * n)) & 3) || ((dr7 >> (16 + 4 * n)) & 3) != 2)
-            continue;
-        static const uint32_t lens[4] = {1, 2, 8, 4}; /* LEN 10 is undefined on P6 */
-        uint32_t len = lens[(dr7 >> (18 + 4 * n)) & 3];
-        uint32_t lo = c->dr[n] & ~(len - 1);
-        if ((uint32_t)port < lo + len && lo < (uint32_t)port + (uint32_t)size)
-            hit |= 1u << n;
-    }
-    if (!hit)
-        return;
-    c->dr[6] = (c->dr[6] & ~0xfu) | hit;
-    if (c->eflags & F_TF)
-        c->dr[6] |= 1u << 14;
-    c->prev_eip = c->eip;
-    c->prev_esp = c->r[R_ESP];
-    cpu_fault(c, EX_DB, 0);
+    if (__builtin_expect((c->cr4 & CR4_DE) && (c->dr[7] & 0xff), 0))
+        io_breakpoint(c, port, size);
 }
 
 static void do_in(struct cpu *c, uint16_t port, int size)
@@ -89,14 +86,12 @@ static void do_in(struct cpu *c, uint16_t port, int size)
     cpu_io_check(c, port, size);
     uint32_t v = cpu_port_in(c, port, size);
     cpu_set_reg(c, R_EAX, size, v);
-    io_breakpoint(c, port, size);
 }
 
 static void do_out(struct cpu *c, uint16_t port, int size)
 {
     cpu_io_check(c, port, size);
     cpu_port_out(c, port, size, cpu_reg(c, R_EAX, size));
-    io_breakpoint(c, port, size);
 }
 
 void in_AL_Ib(struct cpu *c, const struct insn *i) { do_in(c, (uint8_t)i->imm, 1); }

@@ -19,9 +19,9 @@ static void check_alignment(struct cpu *c, uint32_t lin, int size, int acc)
 
 /*
  * Data breakpoints (DR0-3 with R/W = 01 write or 11 read/write, enabled in
- * DR7). While any is enabled the TLB is kept empty (cpu_debug_regs_changed
- * flushes it; every slow access flushes again), so every access comes here:
- * debugging costs speed, never correctness. A match sets DR6.Bn and asks the
+ * DR7). While any is enabled the MMU caches no translation (mmu.bypass, set
+ * by cpu_debug_regs_changed), so every access comes here: debugging costs
+ * speed, never correctness. A match sets DR6.Bn and asks the
  * run loop for a #DB trap after the instruction.
  */
 static void check_data_bp(struct cpu *c, uint32_t lin, int size, int acc)
@@ -40,7 +40,6 @@ static void check_data_bp(struct cpu *c, uint32_t lin, int size, int acc)
             c->data_bp_hit = true;
         }
     }
-    mmu_flush_all(&c->mmu);
 }
 
 /* Translates one page for acc or raises #PF. */

@@ -15,9 +15,15 @@
 /* --- MOV ------------------------------------------------------------------ */
 
 void mov_Eb_Gb(struct cpu *c, const struct insn *i) { write_E(c, i, 1, read_G(c, i, 1)); }
-void mov_Ev_Gv(struct cpu *c, const struct insn *i) { write_E(c, i, i->opsize, read_G(c, i, i->opsize)); }
+void mov_Ev_Gv(struct cpu *c, const struct insn *i)
+{
+    write_E(c, i, i->opsize, read_G(c, i, i->opsize));
+}
 void mov_Gb_Eb(struct cpu *c, const struct insn *i) { write_G(c, i, 1, read_E(c, i, 1)); }
-void mov_Gv_Ev(struct cpu *c, const struct insn *i) { write_G(c, i, i->opsize, read_E(c, i, i->opsize)); }
+void mov_Gv_Ev(struct cpu *c, const struct insn *i)
+{
+    write_G(c, i, i->opsize, read_E(c, i, i->opsize));
+}
 
 /* moffs forms: i->disp holds the offset (address-size wide, zero-extended);
  * i->seg is DS or the override. */

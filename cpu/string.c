@@ -15,9 +15,12 @@
  *
  * Interrupt windows: one execution processes at most STR_CHUNK elements
  * (one when EFLAGS.TF is set, so single-step traps after each iteration as
- * on hardware); if more remain it sets EIP back to the instruction, which
- * makes the run loop look at interrupts and the budget and then re-execute
- * it. That is architecturally what a P6 does between iterations.
+ * on hardware; the run stops too after an iteration that hit a data
+ * breakpoint, so the #DB trap comes between iterations); if more remain it
+ * sets EIP back to the instruction, which makes the run loop look at
+ * interrupts and the budget and then re-execute it: architecturally what a
+ * P6 does between iterations. (Each such execution counts as one retired
+ * instruction in icount.)
  *
  * Fast path (MOVS, STOS with DF = 0): when the whole run of elements up to
  * the next page boundary of source and destination passes the segment
@@ -169,12 +172,16 @@ static uint8_t *fast_ptr(struct cpu *c, uint32_t lin, int acc, bool write)
 /*
  * Fast runs of REP MOVS / REP STOS (DF = 0). Returns the number of elements
  * done (0: take the slow path for the next element; it will fill the TLB
- * or raise the fault). n is the most the caller allows.
+ * or raise the fault). n is the most the caller allows. Stores go straight
+ * to host memory, as lin_write's inline path does: a future tracker of
+ * writes to code pages must hook here too.
  */
 static uint32_t fast_run(struct cpu *c, const struct insn *i, int size, enum str_op op,
                          uint32_t n)
 {
-    if (c->eflags & F_DF)
+    /* Data breakpoints must see every access (mem.c checks them on the
+     * slow path only). */
+    if ((c->eflags & F_DF) || c->data_bp_active)
         return 0;
     int acc = cpu_acc_user(c);
     /* Misaligned user accesses may need #AC: leave them to the slow path. */
@@ -261,7 +268,9 @@ static inline __attribute__((always_inline)) void str_run(struct cpu *c, const s
         idx_add(c, R_ECX, as, (uint32_t)-1);
         if (!go_on || cx == 1)
             return;
-        if (--left == 0) {
+        /* A data breakpoint traps after the iteration that hit it, with
+         * the registers describing the next one (SDM vol. 3, 17.3.1.2). */
+        if (--left == 0 || c->data_bp_hit) {
             c->eip = c->prev_eip;
             return;
         }

@@ -12,6 +12,7 @@
  * silent, what a P6 (and Bochs modelling one) does: an invalid register
  * number (#UD) before privilege (#GP), privilege before DR7.GD (#DB).
  */
+#include "descriptor.h"
 #include "handlers.h"
 #include "operand.h"
 #include "protect.h"
@@ -210,63 +211,6 @@ void sgdt_Ms(struct cpu *c, const struct insn *i) { store_dtr(c, i, &c->gdtr); }
 void sidt_Ms(struct cpu *c, const struct insn *i) { store_dtr(c, i, &c->idtr); }
 
 /* ------------------------------------------------------------------ */
-/* Descriptor fetch (minimal; to be replaced by cpu/descriptor.h)     */
-
-/* Reads the descriptor selected by sel (not null) from the GDT or LDT.
- * Returns false when the selector lies beyond the table's limit (or the LDT
- * is null); memory faults (#PF) propagate. */
-static bool fetch_desc(struct cpu *c, uint16_t sel, uint32_t *lo, uint32_t *hi)
-{
-    uint32_t base, limit;
-    if (sel & 4) {
-        if (!c->ldtr.valid)
-            return false;
-        base = c->ldtr.base;
-        limit = c->ldtr.limit;
-    } else {
-        base = c->gdtr.base;
-        limit = c->gdtr.limit;
-    }
-    if ((uint32_t)(sel | 7) > limit)
-        return false;
-    uint32_t at = base + (sel & ~7u);
-    *lo = sys_read(c, at, 4);
-    *hi = sys_read(c, at + 4, 4);
-    return true;
-}
-
-static uint32_t desc_base(uint32_t lo, uint32_t hi)
-{
-    return (lo >> 16) | ((hi & 0xff) << 16) | (hi & 0xff000000u);
-}
-
-static uint32_t desc_limit(uint32_t lo, uint32_t hi)
-{
-    uint32_t l = (lo & 0xffff) | (hi & 0x000f0000u);
-    if (hi & (1u << 23)) /* G: 4 KiB granularity */
-        l = (l << 12) | 0xfff;
-    return l;
-}
-
-/* Loads a system-segment register (LDTR, TR) cache from a descriptor. */
-static void load_sys_seg(struct seg *s, uint16_t sel, uint32_t lo, uint32_t hi)
-{
-    s->sel = sel;
-    s->base = desc_base(lo, hi);
-    s->limit = desc_limit(lo, hi);
-    s->ar = hi & 0x00f0ff00u;
-    s->valid = true;
-    s->lo = 0;
-    s->hi = s->limit;
-    s->rw = 0;
-}
-
-#define DESC_S (1u << 12)
-#define DESC_P (1u << 15)
-#define DESC_TYPE(hi) (((hi) >> 8) & 0xf)
-#define DESC_DPL(hi) (((hi) >> 13) & 3)
-
-/* ------------------------------------------------------------------ */
 /* LDTR / TR                                                          */
 
 void lldt_Ew(struct cpu *c, const struct insn *i)
@@ -274,22 +218,19 @@ void lldt_Ew(struct cpu *c, const struct insn *i)
     require_pmode(c);
     require_cpl0(c);
     uint16_t sel = (uint16_t)read_E(c, i, 2);
-    if ((sel & 0xfffc) == 0) {
+    if (sel_is_null(sel)) {
         /* Null: LDTR becomes invalid; any later LDT reference faults. */
-        c->ldtr.sel = sel;
-        c->ldtr.valid = false;
-        c->ldtr.base = 0;
-        c->ldtr.limit = 0;
+        seg_set_null(c, &c->ldtr, sel);
         return;
     }
-    uint32_t lo, hi;
-    if ((sel & 4) || !fetch_desc(c, sel, &lo, &hi))
-        cpu_fault(c, EX_GP, sel & 0xfffc);
-    if ((hi & DESC_S) || DESC_TYPE(hi) != 2)
-        cpu_fault(c, EX_GP, sel & 0xfffc);
-    if (!(hi & DESC_P))
-        cpu_fault(c, EX_NP, sel & 0xfffc);
-    load_sys_seg(&c->ldtr, sel, lo, hi);
+    struct desc d;
+    if ((sel & SEL_TI) || !desc_fetch(c, sel, &d))
+        cpu_fault(c, EX_GP, SEL_ERR(sel));
+    if (desc_s(&d) || desc_type(&d) != DT_LDT)
+        cpu_fault(c, EX_GP, SEL_ERR(sel));
+    if (!desc_present(&d))
+        cpu_fault(c, EX_NP, SEL_ERR(sel));
+    seg_from_desc(c, &c->ldtr, sel, &d);
 }
 
 void ltr_Ew(struct cpu *c, const struct insn *i)
@@ -297,19 +238,19 @@ void ltr_Ew(struct cpu *c, const struct insn *i)
     require_pmode(c);
     require_cpl0(c);
     uint16_t sel = (uint16_t)read_E(c, i, 2);
-    if ((sel & 0xfffc) == 0)
+    if (sel_is_null(sel))
         cpu_fault(c, EX_GP, 0);
-    uint32_t lo, hi;
-    if ((sel & 4) || !fetch_desc(c, sel, &lo, &hi))
-        cpu_fault(c, EX_GP, sel & 0xfffc);
-    unsigned type = DESC_TYPE(hi);
-    if ((hi & DESC_S) || (type != 1 && type != 9)) /* available 16- or 32-bit TSS */
-        cpu_fault(c, EX_GP, sel & 0xfffc);
-    if (!(hi & DESC_P))
-        cpu_fault(c, EX_NP, sel & 0xfffc);
-    hi |= 2u << 8; /* busy */
-    sys_write(c, c->gdtr.base + (sel & ~7u) + 4, 4, hi);
-    load_sys_seg(&c->tr, sel, lo, hi);
+    struct desc d;
+    if ((sel & SEL_TI) || !desc_fetch(c, sel, &d))
+        cpu_fault(c, EX_GP, SEL_ERR(sel));
+    unsigned type = desc_type(&d);
+    if (desc_s(&d) || (type != DT_TSS16_AVAIL && type != DT_TSS32_AVAIL))
+        cpu_fault(c, EX_GP, SEL_ERR(sel));
+    if (!desc_present(&d))
+        cpu_fault(c, EX_NP, SEL_ERR(sel));
+    d.hi |= 2u << 8; /* busy: written before TR changes, as it may page fault */
+    desc_write_hi(c, sel, d.hi);
+    seg_from_desc(c, &c->tr, sel, &d);
 }
 
 /* SLDT/STR: a register destination with a 32-bit operand size receives the
@@ -392,41 +333,40 @@ static void set_zf(struct cpu *c, bool z)
     cpu_set_eflags(c, z ? F_ZF : 0, F_ZF);
 }
 
-/* Code or data segment visible at max(CPL, RPL)? Conforming code is visible
- * at any privilege. */
-static bool desc_visible(struct cpu *c, uint16_t sel, uint32_t hi)
+/* Visible at max(CPL, RPL)? Conforming code is visible at any privilege. */
+static bool desc_visible(struct cpu *c, uint16_t sel, const struct desc *d)
 {
-    bool conforming_code = (hi & DESC_S) && (DESC_TYPE(hi) & 0xc) == 0xc;
-    if (conforming_code)
+    if (desc_conforming(d))
         return true;
-    unsigned dpl = DESC_DPL(hi);
-    return dpl >= cpl_of(c) && dpl >= (sel & 3u);
+    unsigned dpl = desc_dpl(d);
+    return dpl >= cpl_of(c) && dpl >= SEL_RPL(sel);
 }
 
 /* Fetches a descriptor for the probes; false (ZF = 0) for a null selector or
- * one beyond its table's limit. */
-static bool probe_desc(struct cpu *c, uint16_t sel, uint32_t *lo, uint32_t *hi)
+ * one beyond its table's limit. Page faults on the table are raised. */
+static bool probe_desc(struct cpu *c, uint16_t sel, struct desc *d)
 {
-    if ((sel & 0xfffc) == 0)
-        return false;
-    return fetch_desc(c, sel, lo, hi);
+    return !sel_is_null(sel) && desc_fetch(c, sel, d);
 }
 
 /* System types LAR accepts: TSSs, LDT, call and task gates (not the
  * interrupt/trap gates or reserved types). LSL accepts those with a limit. */
-static const uint16_t LAR_SYS_TYPES = (1u << 1) | (1u << 2) | (1u << 3) | (1u << 4) | (1u << 5) |
-                                      (1u << 9) | (1u << 11) | (1u << 12);
-static const uint16_t LSL_SYS_TYPES = (1u << 1) | (1u << 2) | (1u << 3) | (1u << 9) | (1u << 11);
+static const uint16_t LAR_SYS_TYPES =
+    (1u << DT_TSS16_AVAIL) | (1u << DT_LDT) | (1u << DT_TSS16_BUSY) | (1u << DT_CALLGATE16) |
+    (1u << DT_TASKGATE) | (1u << DT_TSS32_AVAIL) | (1u << DT_TSS32_BUSY) | (1u << DT_CALLGATE32);
+static const uint16_t LSL_SYS_TYPES = (1u << DT_TSS16_AVAIL) | (1u << DT_LDT) |
+                                      (1u << DT_TSS16_BUSY) | (1u << DT_TSS32_AVAIL) |
+                                      (1u << DT_TSS32_BUSY);
 
 void lar_Gv_Ew(struct cpu *c, const struct insn *i)
 {
     require_pmode(c);
     uint16_t sel = (uint16_t)read_E(c, i, 2);
-    uint32_t lo, hi;
-    bool ok = probe_desc(c, sel, &lo, &hi) &&
-              ((hi & DESC_S) || (LAR_SYS_TYPES >> DESC_TYPE(hi)) & 1) && desc_visible(c, sel, hi);
-    if (ok)
-        write_G(c, i, i->opsize, i->opsize == 4 ? (hi & 0x00ffff00u) : (hi & 0xff00u));
+    struct desc d;
+    bool ok = probe_desc(c, sel, &d) && (desc_s(&d) || (LAR_SYS_TYPES >> desc_type(&d)) & 1) &&
+              desc_visible(c, sel, &d);
+    if (ok) /* 32-bit: 0x00FxFF00 with the limit nibble 19:16 as read (P6) */
+        write_G(c, i, i->opsize, i->opsize == 4 ? (d.hi & 0x00ffff00u) : (d.hi & 0xff00u));
     set_zf(c, ok);
 }
 
@@ -434,11 +374,11 @@ void lsl_Gv_Ew(struct cpu *c, const struct insn *i)
 {
     require_pmode(c);
     uint16_t sel = (uint16_t)read_E(c, i, 2);
-    uint32_t lo, hi;
-    bool ok = probe_desc(c, sel, &lo, &hi) &&
-              ((hi & DESC_S) || (LSL_SYS_TYPES >> DESC_TYPE(hi)) & 1) && desc_visible(c, sel, hi);
+    struct desc d;
+    bool ok = probe_desc(c, sel, &d) && (desc_s(&d) || (LSL_SYS_TYPES >> desc_type(&d)) & 1) &&
+              desc_visible(c, sel, &d);
     if (ok)
-        write_G(c, i, i->opsize, desc_limit(lo, hi)); /* 16-bit: low word of the limit */
+        write_G(c, i, i->opsize, desc_limit(&d)); /* 16-bit: low word of the limit */
     set_zf(c, ok);
 }
 
@@ -449,16 +389,9 @@ static void verify(struct cpu *c, const struct insn *i, bool write)
 {
     require_pmode(c);
     uint16_t sel = (uint16_t)read_E(c, i, 2);
-    uint32_t lo, hi;
-    bool ok = probe_desc(c, sel, &lo, &hi) && (hi & DESC_S);
-    if (ok) {
-        unsigned type = DESC_TYPE(hi);
-        bool code = type & 8;
-        if (write)
-            ok = !code && (type & 2) && desc_visible(c, sel, hi);
-        else
-            ok = (!code || (type & 2)) && desc_visible(c, sel, hi);
-    }
+    struct desc d;
+    bool ok = probe_desc(c, sel, &d) && desc_s(&d) &&
+              (write ? desc_writable_data(&d) : desc_readable(&d)) && desc_visible(c, sel, &d);
     set_zf(c, ok);
 }
 

@@ -11,7 +11,7 @@
 
 #include "x87_float.h"
 
-typedef unsigned __int128 u128;
+__extension__ typedef unsigned __int128 u128; /* GNU C: gcc and clang on 64-bit hosts */
 
 #define FX_QUIET_BIT 0x4000000000000000ull
 #define FX_INT_BIT   0x8000000000000000ull

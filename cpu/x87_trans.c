@@ -280,9 +280,11 @@ floatx80 fx80_f2xm1(floatx80 a, struct fx80_env *e)
         e->flags |= X87_PE;
         return a;
     }
-    /* exact cases: 2^1 - 1 = 1, 2^-1 - 1 = -1/2 */
-    if (fx80_exp(a) == FX80_BIAS && a.mant == FX_INT_BIT)
+    /* exact cases 2^1 - 1 = 1, 2^-1 - 1 = -1/2: the host x87 still reports PE */
+    if (fx80_exp(a) == FX80_BIAS && a.mant == FX_INT_BIT) {
+        e->flags |= X87_PE;
         return fx80_sign(a) ? fx80_make(1, FX80_BIAS - 1, FX_INT_BIT) : a;
+    }
     /* 2^x - 1 = expm1(x ln2): series y + y^2/2! + ... (the x87 defines |x| <= 1) */
     xf y = xf_mul(xf_from_fx(a), XF_LN2), term = y, sum = y;
     for (uint64_t n = 2; n < 200; n++) {

@@ -61,21 +61,64 @@ int bus_add_rom(struct bus *b, uint32_t base, const void *data, uint32_t size)
     return 0;
 }
 
+static void map_pages(struct bus *b, int idx)
+{
+    struct mmio_region *m = &b->mmio[idx];
+    for (uint32_t p = m->base >> PAGE_SHIFT; p < (m->base >> PAGE_SHIFT) + (m->size >> PAGE_SHIFT);
+         p++) {
+        b->page_kind[p] = PAGE_MMIO;
+        b->page_index[p] = (uint8_t)idx;
+    }
+    m->mapped = true;
+    b->map_generation++;
+}
+
+static void unmap_pages(struct bus *b, int idx)
+{
+    struct mmio_region *m = &b->mmio[idx];
+    if (!m->mapped)
+        return;
+    for (uint32_t p = m->base >> PAGE_SHIFT; p < (m->base >> PAGE_SHIFT) + (m->size >> PAGE_SHIFT);
+         p++) {
+        if (b->page_kind[p] != PAGE_MMIO || b->page_index[p] != idx)
+            continue;
+        b->page_kind[p] = ((uint64_t)p << PAGE_SHIFT) < b->ram_size ? PAGE_RAM : PAGE_UNBACKED;
+    }
+    m->mapped = false;
+    b->map_generation++;
+}
+
+static int add_region(struct bus *b, uint32_t base, uint32_t size, struct mmio_region r)
+{
+    if (b->nmmio == BUS_MAX_MMIO || size == 0 || (size & (PAGE_SIZE - 1)))
+        return -1;
+    int idx = b->nmmio++;
+    r.size = size;
+    b->mmio[idx] = r;
+    bus_move_mmio(b, idx, base);
+    return idx;
+}
+
 int bus_add_mmio(struct bus *b, uint32_t base, uint32_t size, mmio_read_fn rd, mmio_write_fn wr,
                  void *ctx)
 {
-    if (b->nmmio == BUS_MAX_MMIO || size == 0 || (base | size) & (PAGE_SIZE - 1) ||
-        (uint64_t)base + size > 0x100000000ull)
-        return -1;
-    struct mmio_region *m = &b->mmio[b->nmmio];
-    *m = (struct mmio_region){base, size, rd, wr, ctx};
-    for (uint32_t p = base >> PAGE_SHIFT; p < (base >> PAGE_SHIFT) + (size >> PAGE_SHIFT); p++) {
-        b->page_kind[p] = PAGE_MMIO;
-        b->page_index[p] = (uint8_t)b->nmmio;
-    }
-    b->nmmio++;
-    b->map_generation++;
-    return 0;
+    return add_region(b, base, size, (struct mmio_region){.read = rd, .write = wr, .ctx = ctx});
+}
+
+int bus_add_host_mem(struct bus *b, uint32_t base, uint32_t size, uint8_t *mem)
+{
+    return add_region(b, base, size, (struct mmio_region){.host = mem});
+}
+
+void bus_move_mmio(struct bus *b, int idx, uint32_t base)
+{
+    struct mmio_region *m = &b->mmio[idx];
+    unmap_pages(b, idx);
+    if (base == 0xffffffffu || (base & (PAGE_SIZE - 1)) ||
+        (uint64_t)base + m->size > 0x100000000ull)
+        return;
+    m->base = base;
+    map_pages(b, idx);
 }
 
 void bus_add_ports(struct bus *b, uint16_t base, unsigned count, port_read_fn rd,
@@ -107,6 +150,10 @@ uint8_t *bus_page_ptr(struct bus *b, uint32_t pa, bool write)
             struct rom_region *r = &b->roms[b->page_index[p]];
             return r->data + ((pa & PAGE_MASK) - r->base);
         }
+    case PAGE_MMIO: {
+        struct mmio_region *m = &b->mmio[b->page_index[p]];
+        return m->host ? m->host + ((pa & PAGE_MASK) - m->base) : NULL;
+    }
     default: return NULL;
     }
 }
@@ -125,6 +172,10 @@ uint32_t bus_read(struct bus *b, uint32_t pa, int size)
     }
     case PAGE_MMIO: {
         struct mmio_region *m = &b->mmio[b->page_index[p]];
+        if (m->host) {
+            memcpy(&v, m->host + (pa - m->base), (size_t)size);
+            return v;
+        }
         return m->read ? m->read(m->ctx, pa, size) : 0xffffffffu >> (32 - 8 * size);
     }
     default: return 0xffffffffu >> (32 - 8 * size);
@@ -139,7 +190,9 @@ void bus_write(struct bus *b, uint32_t pa, int size, uint32_t val)
     case PAGE_RAM: memcpy(b->ram + pa, &val, (size_t)size); return;
     case PAGE_MMIO: {
         struct mmio_region *m = &b->mmio[b->page_index[p]];
-        if (m->write)
+        if (m->host)
+            memcpy(m->host + (pa - m->base), &val, (size_t)size);
+        else if (m->write)
             m->write(m->ctx, pa, size, val);
         return;
     }

@@ -34,11 +34,16 @@ struct port_handler {
     void *ctx;
 };
 
+/* An MMIO region is either device registers (read/write callbacks) or
+ * device memory the host can touch directly (host != NULL: a framebuffer,
+ * option ROM copies), which the TLB then maps like RAM. */
 struct mmio_region {
     uint32_t base, size;
     mmio_read_fn read;
     mmio_write_fn write;
     void *ctx;
+    uint8_t *host;
+    bool mapped;
 };
 
 /* Interrupt request lines: devices raise and lower them; the interrupt
@@ -105,8 +110,14 @@ void bus_free(struct bus *b);
 /* Maps a copy of data at [base, base+size) as ROM; size a multiple of 4 KiB.
  * A ROM over RAM hides that RAM. Returns 0 or -1 (no slot / bad range). */
 int bus_add_rom(struct bus *b, uint32_t base, const void *data, uint32_t size);
+/* Returns the region's index (for bus_move_mmio), or -1. */
 int bus_add_mmio(struct bus *b, uint32_t base, uint32_t size, mmio_read_fn rd, mmio_write_fn wr,
                  void *ctx);
+/* Device memory the CPU may access through host pointers. Returns the index or -1. */
+int bus_add_host_mem(struct bus *b, uint32_t base, uint32_t size, uint8_t *mem);
+/* Moves region idx to base (PCI BAR programming); base = 0xffffffff unmaps it.
+ * Pages it uncovers go back to what lies beneath: RAM below ram_size, else unbacked. */
+void bus_move_mmio(struct bus *b, int idx, uint32_t base);
 void bus_add_ports(struct bus *b, uint16_t base, unsigned count, port_read_fn rd,
                    port_write_fn wr, void *ctx);
 void bus_set_a20(struct bus *b, bool enabled);

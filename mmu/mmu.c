@@ -151,7 +151,8 @@ struct tlb_entry *mmu_fill(struct mmu *m, uint32_t lin, int acc, uint32_t *pf_er
             perm |= TLBP_GLOBAL;
     }
     pa &= b->a20_mask;
-    struct tlb_entry *t = &m->tlb[(lin >> PAGE_SHIFT) & (TLB_ENTRIES - 1)];
+    struct tlb_entry *t = m->bypass ? &m->scratch[m->scratch_next++ & 1]
+                                    : &m->tlb[(lin >> PAGE_SHIFT) & (TLB_ENTRIES - 1)];
     t->lpage = lin & PAGE_MASK;
     t->ppage = pa & PAGE_MASK;
     t->host = bus_page_ptr(b, pa, false);

@@ -59,6 +59,11 @@ struct mmu {
     uint32_t cr0, cr3, cr4; /* copies, kept current by the CPU */
     uint32_t bus_generation;
     struct tlb_entry tlb[TLB_ENTRIES];
+    /* bypass: translations are not cached (data breakpoints armed), so every
+     * access takes the CPU's slow path; fills go to these scratch entries. */
+    bool bypass;
+    uint8_t scratch_next;
+    struct tlb_entry scratch[2];
     uint64_t tlb_misses, tlb_flushes, walks;
 };
 

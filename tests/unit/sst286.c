@@ -26,7 +26,9 @@
  * (a byte changed at an address the test does not list: a failure) and
  * restores the poison, and then every listed byte is restored. A write
  * outside those windows would be neither seen nor cleaned; no instruction
- * in the suite addresses memory outside them.
+ * in the suite writes memory outside them (data, stack and interrupt frames
+ * are all addressed through those segments). The whole suite runs in about
+ * 5 s under ASan.
  *
  * Tags (README "286 versus P6"): tests tagged lock_ud, len_gt10, ss_fault,
  * str_fault, sreg_fsgs, idiv_nofault, mem_wrap, undecoded or extra_bytes
@@ -36,8 +38,9 @@
  * sp_wrap (PUSHA/POPA/RETF/IRET with an even SP whose words run across
  * ss:ffff -> ss:0000): run and counted like any test, and also reported on
  * a line of their own. Decision: on a P6 with a 16-bit stack every push and
- * pop computes its address from SP modulo 64 KiB (SDM vol. 1, 6.2.3 / the
- * 16-bit StackAddrSize branches of PUSH, POP, PUSHA, POPA), and a word at
+ * pop computes its address from SP modulo 64 KiB (SDM vol. 1, "Address-Size
+ * Attributes for Stack Accesses"; the 16-bit StackAddrSize branches of
+ * PUSH, POP, PUSHA, POPA), and a word at
  * an even offset never crosses the limit ffff, so no access faults and
  * each word wraps, as on the 286. Intel's real-mode IRET pseudo-code checks
  * "top 6 bytes of stack not within stack limits", which for a 16-bit stack

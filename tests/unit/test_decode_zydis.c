@@ -3,7 +3,8 @@
  * Zydis 4, in 32-bit and 16-bit legacy modes.
  *
  * For every input both decoders give a verdict: valid with a length, or
- * invalid (#UD or over-long). Both valid -> the lengths must be equal; both
+ * invalid (#UD or over-long). Both valid -> the lengths and the address
+ * sizes must be equal; both
  * invalid -> agreement. Any other outcome must be explained by one of the
  * rules in classify() below, each a property of the decoded instruction (its
  * ISA set, mnemonic, Zydis' error status), never a list of byte strings.
@@ -23,6 +24,10 @@
  * Then 1,000,000 random byte strings, half biased towards prefixes and the
  * 0F map. Cost: ~28 M decodes by each decoder, about 2 s under ASan.
  *
+ * The rules that claim #UD (register-deferred, UD0/UD1/UD2, RSM) are
+ * verified by execution: short forms that hit them are run in real mode and
+ * must raise #UD.
+ *
  * Both-invalid inputs where only one decoder says "over 15 bytes" (#GP)
  * and the other #UD are counted, not failed: which fault wins when an
  * invalid opcode or reserved x87 form also runs past 15 bytes is not
@@ -39,6 +44,7 @@
 
 #include "cpu/decode.h"
 #include "cpu/insn.h"
+#include "harness.h"
 
 #define BUFLEN 32 /* both decoders see this many bytes: more than 15 */
 
@@ -46,7 +52,7 @@ enum { V_VALID, V_INVALID };
 
 /* The documented reasons a disagreement is allowed. */
 enum rule {
-    R_AGREE_VALID,   /* both valid, same length */
+    R_AGREE_VALID,   /* both valid, same length and address size */
     R_AGREE_INVALID, /* both invalid */
     R_POST_P6_ISA,   /* Zydis: an extension trapeze's P6 does not implement:
                         anything after the Pentium Pro's set (MMX, SSE*, 3DNow!,
@@ -64,7 +70,7 @@ enum rule {
 };
 
 static const char *const rule_name[R_COUNT] = {
-    [R_AGREE_VALID] = "agree: valid, same length",
+    [R_AGREE_VALID] = "agree: valid, same length and address size",
     [R_AGREE_INVALID] = "agree: invalid",
     [R_POST_P6_ISA] = "rule extension beyond the P6 model (trapeze #UD)",
     [R_ALWAYS_UD] = "rule UD0/UD1/UD2 (#UD either way)",
@@ -99,6 +105,27 @@ static bool isa_in_p6(ZydisISASet s)
 }
 
 static bool explore;
+
+/*
+ * The register-deferred, UD0/UD1/UD2 and RSM rules are claims that the
+ * instruction raises #UD when run. The forms of at most three bytes that hit
+ * them in 16-bit mode (register forms only for the register-deferred rule)
+ * are kept here and executed in real mode at the end of exhaustive_opcodes.
+ */
+#define MAX_DEFERRED 512
+static uint8_t deferred[MAX_DEFERRED][4];
+static int ndeferred;
+
+static void note_deferred(const uint8_t *buf, uint8_t len)
+{
+    for (int k = 0; k < ndeferred; k++)
+        if (!memcmp(deferred[k], buf, len))
+            return;
+    if (ndeferred < MAX_DEFERRED) {
+        memset(deferred[ndeferred], 0x90, 4);
+        memcpy(deferred[ndeferred++], buf, len);
+    }
+}
 
 struct stats {
     unsigned long n[R_COUNT];
@@ -149,7 +176,8 @@ static enum rule check_one(struct dec *d, const uint8_t *buf, int code32, struct
     int zv = ZYAN_SUCCESS(zs) ? V_VALID : V_INVALID;
     enum rule r = R_FAIL;
 
-    if (tv == V_VALID && zv == V_VALID && ti.len == zi.length)
+    if (tv == V_VALID && zv == V_VALID && ti.len == zi.length &&
+        ti.addrsize * 8 == zi.address_width)
         r = R_AGREE_VALID;
     else if (tv == V_INVALID && zv == V_INVALID) {
         r = R_AGREE_INVALID;
@@ -174,6 +202,9 @@ static enum rule check_one(struct dec *d, const uint8_t *buf, int code32, struct
         r = R_X87_RESERVED;
 
     st->n[r]++;
+    if (!code32 && ti.len <= 3 &&
+        ((r == R_REG_DEFERRED && ti.mod == 3) || r == R_ALWAYS_UD || r == R_RSM))
+        note_deferred(buf, ti.len);
     if (explore && r >= R_POST_P6_ISA && r != R_FAIL) {
         /* Audit aid (DECODE_ZYDIS_EXPLORE=1): one example of every Zydis
          * mnemonic (or error) that each rule accepted. */
@@ -272,6 +303,28 @@ START_TEST(exhaustive_opcodes)
     }
     print_stats("exhaustive opcode x prefix x ModRM x SIB", &st);
     ck_assert_uint_eq(st.n[R_FAIL], 0);
+
+    /* Execute each form a #UD-claiming rule accepted: it must #UD. */
+    int ud = 0;
+    struct tmachine *tm = tm_new(1024);
+    for (int k = 0; k < ndeferred; k++) {
+        uint8_t code[5];
+        memcpy(code, deferred[k], 4);
+        code[4] = 0xf4;
+        tm_real(tm, 0x7c00, code, sizeof(code));
+        tm_trap_all_vectors(tm);
+        tm_run(tm, 10);
+        if (tm_last_vector(tm) == EX_UD)
+            ud++;
+        else
+            printf("  form %02x %02x %02x did not raise #UD (vector %d)\n", code[0],
+                   code[1], code[2], tm_last_vector(tm));
+    }
+    tm_free(tm);
+    printf("  forms accepted by #UD-claiming rules, executed: %d, raised #UD: %d\n", ndeferred,
+           ud);
+    ck_assert_int_gt(ndeferred, 0);
+    ck_assert_int_eq(ud, ndeferred);
 }
 END_TEST
 
