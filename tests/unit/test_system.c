@@ -805,7 +805,7 @@ START_TEST(msrs_and_tsc)
     ck_assert_int_eq(X(tm, 0x0f, 0x33), -1); /* rdpmc */
     ck_assert_uint_eq(c->r[R_EDX], 0xff);
     c->r[R_ECX] = 0x186;
-    c->r[R_EAX] = 0;
+    c->r[R_EAX] = c->r[R_EDX] = 0;
     ck_assert_int_eq(X(tm, 0x0f, 0x30), -1); /* stop: the count freezes */
     c->r[R_ECX] = 0xc1;
     ck_assert_int_eq(X(tm, 0x0f, 0x32), -1);
