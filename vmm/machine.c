@@ -15,6 +15,48 @@ static double now_s(void)
     return (double)ts.tv_sec + (double)ts.tv_nsec * 1e-9;
 }
 
+/* The virtual clock (see VM_CPU_HZ). */
+static uint64_t vm_clock_ns(void *ctx)
+{
+    struct vm *vm = ctx;
+    return vm->cpu.icount + vm->cpu.idle_cycles;
+}
+
+static void pic_intr(void *ctx, bool level)
+{
+    struct vm *vm = ctx;
+    vm->cpu.intr_line = level;
+}
+
+static int intr_ack(void *ctx)
+{
+    struct vm *vm = ctx;
+    return pic_ack(&vm->pic);
+}
+
+/* FERR# (x87 error with CR0.NE = 0) is wired to IRQ 13; a write to port
+ * 0xF0 clears it, as on the PC/AT. */
+static void ferr(void *ctx, bool level)
+{
+    struct vm *vm = ctx;
+    bus_set_irq(&vm->bus, 13, level);
+}
+
+static void port_f0_write(void *ctx, uint16_t port, int size, uint32_t v)
+{
+    struct vm *vm = ctx;
+    (void)port, (void)size, (void)v;
+    vm->cpu.ferr = false;
+    bus_set_irq(&vm->bus, 13, 0);
+}
+
+static void reset_request(void *ctx)
+{
+    struct vm *vm = ctx;
+    vm->reset_requested = true;
+    vm->cpu.exit_request = 1;
+}
+
 static void trace_hook(void *ctx, struct cpu *c, const struct insn *i)
 {
     struct vm *vm = ctx;
@@ -55,8 +97,26 @@ struct vm *vm_create(const struct vm_config *cfg, char *err, size_t errlen)
 
     vm->env.ctx = vm;
     vm->env.trace = vm->trace ? trace_hook : NULL;
+    vm->env.intr_ack = intr_ack;
+    vm->env.ferr = ferr;
     cpu_init(&vm->cpu, &vm->bus, &vm->env);
     vm->cpu.shutdown_on_triple = 1;
+
+    /* The PC: interrupt controllers, timer, RTC/CMOS, keyboard controller,
+     * PCI host and ISA bridges, all on the VM's virtual clock. */
+    vm->bus.clock = vm_clock_ns;
+    vm->bus.clock_ctx = vm;
+    vm->bus.reset_request = reset_request;
+    vm->bus.reset_ctx = vm;
+    pic_init(&vm->pic, &vm->bus, pic_intr, vm);
+    pit_init(&vm->pit, &vm->bus);
+    rtc_init(&vm->rtc, &vm->bus,
+             cfg->deterministic ? VM_DETERMINISTIC_EPOCH : (int64_t)time(NULL));
+    rtc_set_config(&vm->rtc, cfg->memory_mib << 20, "cd");
+    i8042_init(&vm->kbc, &vm->bus);
+    pci_bus_init(&vm->pci, &vm->bus);
+    pc_chipset_init(&vm->chipset, &vm->pci);
+    bus_add_ports(&vm->bus, 0xf0, 1, NULL, port_f0_write, vm);
 
     uart_init(&vm->com1, &vm->bus, UART_COM1_BASE, UART_COM1_IRQ, &vm->serial_out);
     debugcon_init(&vm->dbg, &vm->bus, DEBUGCON_PORT, &vm->debug_out);
@@ -67,6 +127,9 @@ struct vm *vm_create(const struct vm_config *cfg, char *err, size_t errlen)
     /* The Multiboot machine state (spec 3.2): flat 32-bit protected mode,
      * paging off, IF clear, EAX = magic, EBX = info. */
     cpu_set_flat32(&vm->cpu, vm->boot.entry);
+    /* A loader hands over with A20 enabled (through the 8042's output port). */
+    vm->kbc.outport |= 2;
+    bus_set_a20(&vm->bus, true);
     vm->cpu.r[R_EAX] = MULTIBOOT_BOOT_MAGIC;
     vm->cpu.r[R_EBX] = vm->boot.info_addr;
     return vm;
@@ -77,15 +140,41 @@ fail:;
     return NULL;
 }
 
-/* After cpu_run() returned CPU_EXIT_HLT: can anything wake the CPU? Not yet:
- * there is no interrupt controller, so a halted CPU stays halted. NMI has no
- * source either. When the PIC and PIT land this becomes "advance the clock
- * to the next timer event". */
+/*
+ * After cpu_run() returned CPU_EXIT_HLT: the CPU sleeps until an interrupt.
+ * With IF clear (and no NMI source) nothing can wake it. Otherwise virtual
+ * time jumps to the next timer deadline: the halted interval costs no host
+ * time in --deterministic runs; otherwise the host sleeps until its own
+ * clock catches up with the virtual one, so an idle guest's time follows
+ * wall time (a busy guest's runs at emulation speed and catches up here).
+ */
 static enum vm_end halted(struct vm *vm)
 {
-    if (vm->cpu.nmi_pending)
+    struct cpu *c = &vm->cpu;
+    if (c->nmi_pending)
         return VM_END_NONE;
-    return (vm->cpu.eflags & F_IF) ? VM_END_HALTED_IDLE : VM_END_HALTED;
+    if (!(c->eflags & F_IF))
+        return VM_END_HALTED;
+    uint64_t now = vm_clock_ns(vm), next = bus_next_deadline(&vm->bus);
+    if (next == UINT64_MAX)
+        return VM_END_HALTED_IDLE;
+    if (next > now) {
+        if (!vm->cfg.deterministic) {
+            double host_ns = (now_s() - vm->host_start) * 1e9;
+            double ahead = (double)next - host_ns;
+            if (ahead > 1e6) {
+                /* Sleep in bounded steps so limits and signals stay responsive. */
+                double ns = ahead < 20e6 ? ahead : 20e6;
+                struct timespec ts = {0, (long)ns};
+                nanosleep(&ts, NULL);
+                host_ns = (now_s() - vm->host_start) * 1e9;
+                if ((double)next > host_ns + 1e6)
+                    return VM_END_NONE; /* not there yet: the run loop comes back */
+            }
+        }
+        c->idle_cycles += next - now;
+    }
+    return VM_END_NONE;
 }
 
 enum vm_end vm_run(struct vm *vm, volatile sig_atomic_t *stop)
@@ -94,6 +183,7 @@ enum vm_end vm_run(struct vm *vm, volatile sig_atomic_t *stop)
     const struct vm_config *cfg = &vm->cfg;
     double start = now_s();
     double deadline = cfg->timeout_s > 0 ? start + cfg->timeout_s : 0;
+    vm->host_start = start - (double)vm_clock_ns(vm) * 1e-9;
     enum vm_end end = VM_END_NONE;
 
     while (end == VM_END_NONE) {
@@ -109,7 +199,13 @@ enum vm_end vm_run(struct vm *vm, volatile sig_atomic_t *stop)
             end = VM_END_TIMEOUT;
             break;
         }
-        uint64_t slice = VM_SLICE;
+        /* Timers due now fire first; the slice then ends at the next
+         * deadline, so device events land on the exact virtual cycle. */
+        uint64_t now = vm_clock_ns(vm);
+        bus_run_timers(&vm->bus, now);
+        uint64_t slice = VM_SLICE, next = bus_next_deadline(&vm->bus);
+        if (next != UINT64_MAX && next - now < slice)
+            slice = next > now ? next - now : 1;
         if (cfg->max_insns && cfg->max_insns - vm->steps < slice)
             slice = cfg->max_insns - vm->steps;
         enum cpu_exit why = cpu_run(c, slice);
@@ -118,6 +214,8 @@ enum vm_end vm_run(struct vm *vm, volatile sig_atomic_t *stop)
         case CPU_EXIT_REQUEST:
             if (vm->exitdev.written)
                 end = VM_END_EXIT_DEVICE;
+            else if (vm->reset_requested)
+                end = VM_END_RESET; /* no firmware to rerun: end like QEMU's -no-reboot */
             break;
         case CPU_EXIT_HLT: end = halted(vm); break;
         case CPU_EXIT_SHUTDOWN: end = VM_END_SHUTDOWN; break;
@@ -173,6 +271,7 @@ static const struct {
                            "the instruction limit (--max-instructions) was reached",
                            VM_STATUS_INSN_LIMIT},
     [VM_END_INTERRUPTED] = {"interrupted", "interrupted by a signal", VM_STATUS_INTERRUPTED},
+    [VM_END_RESET] = {"reset", "the guest reset the machine", VM_STATUS_RESET},
 };
 
 const char *vm_end_name(enum vm_end e) { return ends[e].name; }

@@ -23,6 +23,11 @@
 #include "../bios/multiboot.h"
 #include "../cpu/cpu.h"
 #include "../devices/debugcon.h"
+#include "../devices/i8042.h"
+#include "../devices/pci.h"
+#include "../devices/pic8259.h"
+#include "../devices/pit8254.h"
+#include "../devices/rtc_cmos.h"
 #include "../devices/exit_device.h"
 #include "../devices/sink.h"
 #include "../devices/uart16550.h"
@@ -43,6 +48,7 @@ enum vm_end {
     VM_END_TIMEOUT,           /* --timeout reached */
     VM_END_INSN_LIMIT,        /* --max-instructions reached */
     VM_END_INTERRUPTED,       /* stopped from outside (SIGINT, SIGTERM) */
+    VM_END_RESET,             /* the guest reset the machine and there is no firmware to rerun */
 };
 
 /* Process exit statuses (README.md, "Exit statuses"). Even numbers, so they
@@ -53,6 +59,7 @@ enum {
     VM_STATUS_SHUTDOWN = 6,
     VM_STATUS_TIMEOUT = 8,
     VM_STATUS_INSN_LIMIT = 10,
+    VM_STATUS_RESET = 12,
     VM_STATUS_INTERRUPTED = 130, /* the shell's 128 + SIGINT */
 };
 
@@ -66,7 +73,18 @@ struct vm_config {
     const char *trace;      /* trace file path, or NULL */
     uint64_t max_insns;     /* 0: no limit */
     double timeout_s;       /* 0: no limit */
+    /* Virtual time from instructions only: idle time is skipped, never slept,
+     * and no host clock is read by the guest-visible devices (the RTC starts
+     * at a fixed instant), so two runs are identical. */
+    bool deterministic;
 };
+
+/* The virtual clock runs at one cycle per nanosecond: the CPU retires one
+ * instruction per cycle, and cycles skipped while halted count too (see
+ * cpu_tsc). VM_CPU_HZ is the TSC rate Linux calibrates against the PIT. */
+#define VM_CPU_HZ 1000000000ull
+/* RTC start for --deterministic runs: 2024-01-01 00:00:00 UTC. */
+#define VM_DETERMINISTIC_EPOCH 1704067200
 
 struct trace;
 
@@ -78,6 +96,14 @@ struct vm {
     struct sink serial_out, debug_out;
     struct uart16550 com1;
     struct debugcon dbg;
+    struct pic pic;
+    struct pit pit;
+    struct rtc rtc;
+    struct i8042 kbc;
+    struct pci_bus pci;
+    struct pc_chipset chipset;
+    bool reset_requested;
+    double host_start;      /* host monotonic time when the run started */
     struct exit_device exitdev;
     struct trace *trace;
     struct multiboot_boot boot;
