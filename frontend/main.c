@@ -33,6 +33,10 @@ static const char run_usage[] =
     "      --trace FILE           write one line per instruction (- for stdout)\n"
     "      --deterministic        virtual time from instructions only: idle time is\n"
     "                             skipped, the RTC starts at 2024-01-01; runs repeat exactly\n"
+    "      --no-reboot            a guest reset ends the run (exit status 12) instead of\n"
+    "                             rebooting the machine\n"
+    "      --triple-fault ACTION  shutdown (default: end the run, exit status 6) or reset\n"
+    "                             (reboot, as a PC chipset does)\n"
     "  -h, --help                 this text\n"
     "\n"
     "Exit status: (V << 1) | 1 when the guest writes V to port 0xF4; 2 bad usage or\n"
@@ -88,7 +92,7 @@ static int parse_seconds(const char *s, double *out)
 }
 
 enum { OPT_SERIAL = 256, OPT_DEBUGCON, OPT_MAXINSN, OPT_TIMEOUT, OPT_REPORT, OPT_TRACE,
-       OPT_DETERMINISTIC };
+       OPT_DETERMINISTIC, OPT_NO_REBOOT, OPT_TRIPLE_FAULT };
 
 static int cmd_run(int argc, char **argv)
 {
@@ -103,6 +107,8 @@ static int cmd_run(int argc, char **argv)
         {"report", required_argument, NULL, OPT_REPORT},
         {"trace", required_argument, NULL, OPT_TRACE},
         {"deterministic", no_argument, NULL, OPT_DETERMINISTIC},
+        {"no-reboot", no_argument, NULL, OPT_NO_REBOOT},
+        {"triple-fault", required_argument, NULL, OPT_TRIPLE_FAULT},
         {"help", no_argument, NULL, 'h'},
         {0, 0, 0, 0},
     };
@@ -144,6 +150,15 @@ static int cmd_run(int argc, char **argv)
         case OPT_REPORT: report_path = optarg; break;
         case OPT_TRACE: cfg.trace = optarg; break;
         case OPT_DETERMINISTIC: cfg.deterministic = true; break;
+        case OPT_NO_REBOOT: cfg.no_reboot = true; break;
+        case OPT_TRIPLE_FAULT:
+            if (!strcmp(optarg, "shutdown"))
+                cfg.triple_fault_reset = false;
+            else if (!strcmp(optarg, "reset"))
+                cfg.triple_fault_reset = true;
+            else
+                return usage_error("--triple-fault '%s': expected shutdown or reset", optarg);
+            break;
         case 'h': fputs(run_usage, stdout); return 0;
         case ':': return usage_error("option '%s' needs a value", argv[optind - 1]);
         default:

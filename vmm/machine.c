@@ -2,6 +2,7 @@
 #include "machine.h"
 
 #include <errno.h>
+#include <unistd.h>
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
@@ -63,6 +64,40 @@ static void trace_hook(void *ctx, struct cpu *c, const struct insn *i)
     trace_insn(vm->trace, c, i);
 }
 
+/* Loads what the VM boots and puts the CPU in the state its loader hands
+ * over in. Called at creation and after every machine reset, so a reset
+ * reboots the same kernel as a PC's firmware would. */
+static int vm_boot(struct vm *vm, char *err, size_t errlen)
+{
+    const struct vm_config *cfg = &vm->cfg;
+    if (multiboot_load_file(&vm->bus, cfg->kernel, cfg->append, &vm->boot, err, errlen) < 0)
+        return -1;
+    /* The Multiboot machine state (spec 3.2): flat 32-bit protected mode,
+     * paging off, IF clear, EAX = magic, EBX = info. */
+    cpu_set_flat32(&vm->cpu, vm->boot.entry);
+    /* A loader hands over with A20 enabled (through the 8042's output port). */
+    vm->kbc.outport |= 2;
+    bus_set_a20(&vm->bus, true);
+    vm->cpu.r[R_EAX] = MULTIBOOT_BOOT_MAGIC;
+    vm->cpu.r[R_EBX] = vm->boot.info_addr;
+    return 0;
+}
+
+/* The PC's RESET: the CPU and the devices return to their power-on state
+ * (the RTC keeps its time and CMOS, RAM keeps its contents), then the VM
+ * boots again. */
+static int vm_reset(struct vm *vm, char *err, size_t errlen)
+{
+    cpu_reset(&vm->cpu);
+    pic_reset(&vm->pic);
+    pit_reset(&vm->pit);
+    i8042_reset(&vm->kbc);
+    uart_reset(&vm->com1);
+    vm->reset_requested = false;
+    vm->resets++;
+    return vm_boot(vm, err, errlen);
+}
+
 struct vm *vm_create(const struct vm_config *cfg, char *err, size_t errlen)
 {
     if (cfg->memory_mib < VM_MIN_MEMORY_MIB || cfg->memory_mib > VM_MAX_MEMORY_MIB) {
@@ -119,19 +154,14 @@ struct vm *vm_create(const struct vm_config *cfg, char *err, size_t errlen)
     bus_add_ports(&vm->bus, 0xf0, 1, NULL, port_f0_write, vm);
 
     uart_init(&vm->com1, &vm->bus, UART_COM1_BASE, UART_COM1_IRQ, &vm->serial_out);
+    /* The serial console on the terminal is two-way: what is typed goes to COM1. */
+    console_input_open(&vm->input,
+                       cfg->serial && !strcmp(cfg->serial, "stdio") ? STDIN_FILENO : -1);
     debugcon_init(&vm->dbg, &vm->bus, DEBUGCON_PORT, &vm->debug_out);
     exit_device_init(&vm->exitdev, &vm->bus, EXIT_DEVICE_PORT, &vm->cpu.exit_request);
 
-    if (multiboot_load_file(&vm->bus, cfg->kernel, cfg->append, &vm->boot, err, errlen) < 0)
+    if (vm_boot(vm, err, errlen) < 0)
         goto fail;
-    /* The Multiboot machine state (spec 3.2): flat 32-bit protected mode,
-     * paging off, IF clear, EAX = magic, EBX = info. */
-    cpu_set_flat32(&vm->cpu, vm->boot.entry);
-    /* A loader hands over with A20 enabled (through the 8042's output port). */
-    vm->kbc.outport |= 2;
-    bus_set_a20(&vm->bus, true);
-    vm->cpu.r[R_EAX] = MULTIBOOT_BOOT_MAGIC;
-    vm->cpu.r[R_EBX] = vm->boot.info_addr;
     return vm;
 
 fail:;
@@ -156,17 +186,26 @@ static enum vm_end halted(struct vm *vm)
     if (!(c->eflags & F_IF))
         return VM_END_HALTED;
     uint64_t now = vm_clock_ns(vm), next = bus_next_deadline(&vm->bus);
-    if (next == UINT64_MAX)
+    if (next == UINT64_MAX) {
+        /* No timer armed: only console input can wake the guest. */
+        if (console_input_pump(&vm->input, &vm->com1, 50))
+            return VM_END_NONE;
         return VM_END_HALTED_IDLE;
+    }
     if (next > now) {
         if (!vm->cfg.deterministic) {
             double host_ns = (now_s() - vm->host_start) * 1e9;
             double ahead = (double)next - host_ns;
             if (ahead > 1e6) {
-                /* Sleep in bounded steps so limits and signals stay responsive. */
+                /* Wait in bounded steps, for input too, so limits, signals
+                 * and typing stay responsive. */
                 double ns = ahead < 20e6 ? ahead : 20e6;
-                struct timespec ts = {0, (long)ns};
-                nanosleep(&ts, NULL);
+                if (vm->input.fd >= 0) {
+                    console_input_pump(&vm->input, &vm->com1, (int)(ns / 1e6));
+                } else {
+                    struct timespec ts = {0, (long)ns};
+                    nanosleep(&ts, NULL);
+                }
                 host_ns = (now_s() - vm->host_start) * 1e9;
                 if ((double)next > host_ns + 1e6)
                     return VM_END_NONE; /* not there yet: the run loop comes back */
@@ -174,6 +213,22 @@ static enum vm_end halted(struct vm *vm)
         }
         c->idle_cycles += next - now;
     }
+    return VM_END_NONE;
+}
+
+/* A reset requested by the guest (or a triple fault with --triple-fault
+ * reset): reboot, or end the run with --no-reboot. */
+static enum vm_end restart(struct vm *vm)
+{
+    if (vm->cfg.no_reboot)
+        return VM_END_RESET;
+    char err[256];
+    if (vm_reset(vm, err, sizeof(err)) < 0) {
+        fprintf(stderr, "trapeze: %s: reset failed: %s\n", vm->cfg.name, err);
+        return VM_END_RESET;
+    }
+    fprintf(stderr, "trapeze: %s: the machine was reset (reboot %u)\n", vm->cfg.name,
+            vm->resets);
     return VM_END_NONE;
 }
 
@@ -215,16 +270,26 @@ enum vm_end vm_run(struct vm *vm, volatile sig_atomic_t *stop)
             if (vm->exitdev.written)
                 end = VM_END_EXIT_DEVICE;
             else if (vm->reset_requested)
-                end = VM_END_RESET; /* no firmware to rerun: end like QEMU's -no-reboot */
+                end = restart(vm);
             break;
         case CPU_EXIT_HLT: end = halted(vm); break;
-        case CPU_EXIT_SHUTDOWN: end = VM_END_SHUTDOWN; break;
+        case CPU_EXIT_SHUTDOWN:
+            /* A PC's chipset turns the shutdown cycle into RESET; trapeze
+             * ends the run instead unless --triple-fault reset. */
+            end = cfg->triple_fault_reset ? restart(vm) : VM_END_SHUTDOWN;
+            break;
         case CPU_EXIT_BUDGET:
         case CPU_EXIT_NONE: break;
         }
         sink_flush(&vm->serial_out);
         sink_flush(&vm->debug_out);
+        if (end == VM_END_NONE && vm->input.fd >= 0) {
+            console_input_pump(&vm->input, &vm->com1, 0);
+            if (vm->input.quit)
+                end = VM_END_USER_QUIT;
+        }
     }
+    console_input_close(&vm->input);
     vm->end = end;
     vm->exit_status =
         end == VM_END_EXIT_DEVICE ? exit_device_status(vm->exitdev.value) : vm_end_status(end);
@@ -239,6 +304,7 @@ int vm_destroy(struct vm *vm, char *err, size_t errlen)
     if (!vm)
         return 0;
     int r = 0;
+    console_input_close(&vm->input);
     if (trace_close(vm->trace, err, errlen) < 0)
         r = -1;
     if (sink_close(&vm->serial_out) < 0 && r == 0) {
@@ -272,6 +338,7 @@ static const struct {
                            VM_STATUS_INSN_LIMIT},
     [VM_END_INTERRUPTED] = {"interrupted", "interrupted by a signal", VM_STATUS_INTERRUPTED},
     [VM_END_RESET] = {"reset", "the guest reset the machine", VM_STATUS_RESET},
+    [VM_END_USER_QUIT] = {"user_quit", "ended from the console (Ctrl-A x)", 0},
 };
 
 const char *vm_end_name(enum vm_end e) { return ends[e].name; }

@@ -31,6 +31,7 @@
 #include "../devices/exit_device.h"
 #include "../devices/sink.h"
 #include "../devices/uart16550.h"
+#include "console_input.h"
 #include "../mmu/bus.h"
 
 #define VM_SLICE (1u << 18)
@@ -49,6 +50,7 @@ enum vm_end {
     VM_END_INSN_LIMIT,        /* --max-instructions reached */
     VM_END_INTERRUPTED,       /* stopped from outside (SIGINT, SIGTERM) */
     VM_END_RESET,             /* the guest reset the machine and there is no firmware to rerun */
+    VM_END_USER_QUIT,         /* Ctrl-A x on the serial console */
 };
 
 /* Process exit statuses (README.md, "Exit statuses"). Even numbers, so they
@@ -77,6 +79,8 @@ struct vm_config {
      * and no host clock is read by the guest-visible devices (the RTC starts
      * at a fixed instant), so two runs are identical. */
     bool deterministic;
+    bool no_reboot;          /* a guest reset ends the run (exit status 12) instead of rebooting */
+    bool triple_fault_reset; /* a triple fault resets the machine instead of ending the run */
 };
 
 /* The virtual clock runs at one cycle per nanosecond: the CPU retires one
@@ -103,6 +107,8 @@ struct vm {
     struct pci_bus pci;
     struct pc_chipset chipset;
     bool reset_requested;
+    unsigned resets;
+    struct console_input input; /* stdin to COM1 when --serial stdio */
     double host_start;      /* host monotonic time when the run started */
     struct exit_device exitdev;
     struct trace *trace;
