@@ -104,6 +104,20 @@ int firmware_map_bios(struct bus *b, const uint8_t *data, uint32_t size, char *e
     return 0;
 }
 
+void firmware_restore_low(struct bus *b, uint32_t bios_size)
+{
+    uint32_t low = bios_size < FIRMWARE_LOW_MAX ? bios_size : FIRMWARE_LOW_MAX;
+    if (!low || b->ram_size < 0x100000)
+        return;
+    /* From the ROM region itself, not through bus_read: that would apply
+     * the A20 mask. */
+    for (int k = 0; k < b->nroms; k++) {
+        const struct rom_region *r = &b->roms[k];
+        if ((uint64_t)r->base + r->size == 0x100000000ull && r->size == bios_size)
+            memcpy(b->ram + 0x100000 - low, r->data + r->size - low, low);
+    }
+}
+
 int firmware_load_bios(struct bus *b, const char *path, char *err, size_t errlen)
 {
     uint8_t *data;

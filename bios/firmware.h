@@ -45,6 +45,10 @@ int firmware_check_option_rom(const uint8_t *data, size_t size, const char *what
 int firmware_map_bios(struct bus *b, const uint8_t *data, uint32_t size, char *err,
                       size_t errlen);
 
+/* Copies the low part of the mapped BIOS (bios_size bytes at the top of
+ * 4 GiB) below 1 MiB again: what a RESET does to the PAM-shadowed copy. */
+void firmware_restore_low(struct bus *b, uint32_t bios_size);
+
 /* Reads path, checks it and maps it. Errors name the option and the file. */
 int firmware_load_bios(struct bus *b, const char *path, char *err, size_t errlen);
 /* Reads and checks an option ROM; *data is malloc'ed (the caller frees). */

@@ -452,6 +452,51 @@ static void pci_map(struct pci_device *d, int bar, uint32_t addr)
 
 /* --- life cycle --------------------------------------------------------- */
 
+/*
+ * Power-on state: the registers of mode 3 (80x25 colour text, 9x16 cells)
+ * as the IBM VGA BIOS programs them, and the 64-colour EGA palette in the
+ * DAC, so a guest booted without a VGA BIOS (direct kernel boot) finds a
+ * text screen at 0xB8000. There is no font until a BIOS loads one: the text
+ * dump works, the picture shows blank glyphs.
+ */
+void vga_reset(struct vga *v)
+{
+    static const uint8_t sr3[5] = {0x03, 0x00, 0x03, 0x00, 0x02};
+    static const uint8_t cr3[0x19] = {0x5f, 0x4f, 0x50, 0x82, 0x55, 0x81, 0xbf, 0x1f, 0x00,
+                                      0x4f, 0x0d, 0x0e, 0x00, 0x00, 0x00, 0x00, 0x9c, 0x8e,
+                                      0x8f, 0x28, 0x1f, 0x96, 0xb9, 0xa3, 0xff};
+    static const uint8_t gr3[9] = {0x00, 0x00, 0x00, 0x00, 0x00, 0x10, 0x0e, 0x00, 0xff};
+    static const uint8_t ar3[0x15] = {0x00, 0x01, 0x02, 0x03, 0x04, 0x05, 0x14,
+                                      0x07, 0x38, 0x39, 0x3a, 0x3b, 0x3c, 0x3d,
+                                      0x3e, 0x3f, 0x0c, 0x00, 0x0f, 0x08, 0x00};
+    v->misc = 0x67;
+    v->feature = 0;
+    memset(v->sr, 0, sizeof(v->sr));
+    memcpy(v->sr, sr3, sizeof(sr3));
+    memcpy(v->cr, cr3, sizeof(cr3));
+    memset(v->gr, 0, sizeof(v->gr));
+    memcpy(v->gr, gr3, sizeof(gr3));
+    memcpy(v->ar, ar3, sizeof(ar3));
+    v->sr_index = v->gr_index = v->cr_index = 0;
+    v->ar_index = 0x20;
+    v->ar_data_next = false;
+    v->pel_mask = 0xff;
+    v->dac_read_index = v->dac_write_index = v->dac_sub = v->dac_state = 0;
+    memset(v->dac, 0, sizeof(v->dac));
+    for (int i = 0; i < 64; i++) {
+        /* EGA colour bits: r g b = bits 2 1 0 (2/3 intensity), bits 5 4 3 (1/3). */
+        v->dac[i][0] = (uint8_t)(((i >> 2) & 1) * 42 + ((i >> 5) & 1) * 21);
+        v->dac[i][1] = (uint8_t)(((i >> 1) & 1) * 42 + ((i >> 4) & 1) * 21);
+        v->dac[i][2] = (uint8_t)((i & 1) * 42 + ((i >> 3) & 1) * 21);
+    }
+    v->latch = 0;
+    v->vbe_index = 0;
+    memset(v->vbe, 0, sizeof(v->vbe));
+    v->vbe[VBE_INDEX_ID] = VBE_ID0;
+    v->vbe[VBE_INDEX_BPP] = 8;
+    v->vbe_line_offset = v->vbe_start = v->bank_offset = 0;
+}
+
 int vga_init(struct vga *v, struct bus *b, struct pci_bus *pb)
 {
     memset(v, 0, sizeof(*v));
@@ -469,14 +514,7 @@ int vga_init(struct vga *v, struct bus *b, struct pci_bus *pb)
     bus_add_ports(b, 0x3b0, 0x30, vga_port_read, vga_port_write, v);
     bus_add_ports(b, VBE_PORT_INDEX, 2, vbe_port_read, vbe_port_write, v);
 
-    /* Power-on state: the BIOS programs a mode; until then a colour text
-     * setup keeps the registers sane. */
-    v->misc = 0x01;
-    v->pel_mask = 0xff;
-    v->ar_index = 0x20;
-    v->sr[SR_MAP_MASK] = 0x0f;
-    v->vbe[VBE_INDEX_ID] = VBE_ID0;
-    v->vbe[VBE_INDEX_BPP] = 8;
+    vga_reset(v);
 
     struct pci_device *d = &v->pci;
     pci_set_ids(d, VGA_PCI_VENDOR, VGA_PCI_DEVICE, 0x03, 0x00, 0x00, 0x02);

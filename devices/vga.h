@@ -103,6 +103,8 @@ struct vga {
  */
 int vga_init(struct vga *v, struct bus *b, struct pci_bus *pb);
 void vga_free(struct vga *v);
+/* Power-on register state (80x25 colour text); video memory is kept. */
+void vga_reset(struct vga *v);
 
 /* Puts a VGA BIOS image (copied) behind the expansion ROM BAR. Call before
  * the firmware enumerates PCI. Returns 0, or -1 when out of memory. */

@@ -18,12 +18,17 @@
 #define TRAPEZE_VERSION "0.1.0"
 
 static const char run_usage[] =
-    "usage: trapeze run --kernel FILE [options]\n"
+    "usage: trapeze run [--kernel FILE] [options]\n"
     "\n"
-    "Boots a Multiboot v1 kernel (ELF32 or a.out-kludge binary) headless.\n"
+    "Boots a Multiboot v1 kernel (ELF32 or a.out-kludge binary) headless, or\n"
+    "without --kernel the PC's firmware (SeaBIOS by default).\n"
     "\n"
-    "  -k, --kernel FILE          the kernel to boot (required)\n"
+    "  -k, --kernel FILE          the kernel to boot directly (no firmware)\n"
     "  -a, --append STRING        kernel command line (after the kernel path)\n"
+    "      --bios FILE            system BIOS image, a multiple of 64 KiB (default\n"
+    "                             " FIRMWARE_DEFAULT_BIOS ")\n"
+    "      --vga-bios FILE        VGA BIOS option ROM, or none (default\n"
+    "                             " FIRMWARE_DEFAULT_VGA_BIOS ")\n"
     "  -m, --memory MIB           guest RAM in MiB (default 32, 2-3584)\n"
     "      --serial SPEC          COM1 output: stdio, file:PATH or none (default stdio)\n"
     "      --debugcon SPEC        port 0xE9 output: stdio, file:PATH or none (default stdio)\n"
@@ -44,7 +49,8 @@ static const char run_usage[] =
     "reset the machine; 130 interrupted.\n";
 
 static const char top_usage[] =
-    "usage: trapeze run --kernel FILE [options]   boot a kernel (trapeze run --help)\n"
+    "usage: trapeze run [--kernel FILE] [options]   boot a kernel or the firmware\n"
+    "                                               (trapeze run --help)\n"
     "       trapeze --help | --version\n";
 
 static volatile sig_atomic_t stop_requested;
@@ -92,7 +98,7 @@ static int parse_seconds(const char *s, double *out)
 }
 
 enum { OPT_SERIAL = 256, OPT_DEBUGCON, OPT_MAXINSN, OPT_TIMEOUT, OPT_REPORT, OPT_TRACE,
-       OPT_DETERMINISTIC, OPT_NO_REBOOT, OPT_TRIPLE_FAULT };
+       OPT_DETERMINISTIC, OPT_NO_REBOOT, OPT_TRIPLE_FAULT, OPT_BIOS, OPT_VGA_BIOS };
 
 static int cmd_run(int argc, char **argv)
 {
@@ -100,6 +106,8 @@ static int cmd_run(int argc, char **argv)
         {"kernel", required_argument, NULL, 'k'},
         {"append", required_argument, NULL, 'a'},
         {"memory", required_argument, NULL, 'm'},
+        {"bios", required_argument, NULL, OPT_BIOS},
+        {"vga-bios", required_argument, NULL, OPT_VGA_BIOS},
         {"serial", required_argument, NULL, OPT_SERIAL},
         {"debugcon", required_argument, NULL, OPT_DEBUGCON},
         {"max-instructions", required_argument, NULL, OPT_MAXINSN},
@@ -134,6 +142,8 @@ static int cmd_run(int argc, char **argv)
                                    optarg, VM_MIN_MEMORY_MIB, VM_MAX_MEMORY_MIB);
             cfg.memory_mib = (uint32_t)n;
             break;
+        case OPT_BIOS: cfg.bios = optarg; break;
+        case OPT_VGA_BIOS: cfg.vga_bios = optarg; break;
         case OPT_SERIAL: cfg.serial = optarg; break;
         case OPT_DEBUGCON: cfg.debugcon = optarg; break;
         case OPT_MAXINSN:
@@ -169,8 +179,8 @@ static int cmd_run(int argc, char **argv)
     }
     if (optind < argc)
         return usage_error("unexpected argument '%s'", argv[optind]);
-    if (!cfg.kernel)
-        return usage_error("no kernel given: --kernel FILE is required");
+    if (cfg.kernel && cfg.bios)
+        return usage_error("--kernel boots without firmware: --bios does not apply");
     if (!strncmp(cfg.serial, "file:", 5) && !strcmp(cfg.serial, cfg.debugcon))
         return usage_error("--serial and --debugcon name the same file '%s'", cfg.serial + 5);
 

@@ -62,6 +62,11 @@ START_TEST(bios_128k_mapped_high_and_low)
     ck_assert_uint_eq(bus_read(&bus, 0xf0000, 1), 0x99);
     bus_write(&bus, 0xffff0000u, 1, 0x99); /* the ROM: not */
     ck_assert_uint_eq(bus_read(&bus, 0xffff0000u, 1), 1);
+    /* A reset restores the low copy, whatever the A20 gate says. */
+    bus_set_a20(&bus, false);
+    firmware_restore_low(&bus, 128 << 10);
+    bus_set_a20(&bus, true);
+    ck_assert_uint_eq(bus_read(&bus, 0xf0000, 1), 1);
     free(d);
 }
 END_TEST

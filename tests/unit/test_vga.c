@@ -132,7 +132,11 @@ START_TEST(register_files)
     outb(0x3d4, 0x0e);
     ck_assert_uint_eq(inb(0x3d5), 0x12);
     ck_assert_uint_eq(inb(0x3b5), 0xff);
-    /* CR11 bit 7 protects CR0-7 but not CR7 bit 4. */
+    /* CR11 bit 7 protects CR0-7 but not CR7 bit 4 (protected at power-on). */
+    cr(0x01, 0x33);
+    outb(0x3d4, 0x01);
+    ck_assert_uint_eq(inb(0x3d5), 0x4f);
+    cr(0x11, 0x0e);
     cr(0x01, 0x4f);
     cr(0x07, 0x00);
     cr(0x11, 0x80);
@@ -162,6 +166,23 @@ START_TEST(register_files)
     /* Feature control: written at 0x3DA, read at 0x3CA. */
     outb(0x3da, 0x02);
     ck_assert_uint_eq(inb(0x3ca), 0x02);
+}
+END_TEST
+
+START_TEST(power_on_text_mode)
+{
+    /* Without a BIOS the card is in mode 3: text written at 0xB8000 dumps. */
+    ck_assert(vga_text_mode(&vga));
+    bus_write(&bus, 0xb8000, 2, 0x0748);
+    bus_write(&bus, 0xb8002, 2, 0x0769);
+    ck_assert_uint_eq(bus_read(&bus, 0xb8002, 2), 0x0769);
+    char buf[81 * 25 + 1];
+    ck_assert_int_eq(vga_text_dump(&vga, buf, sizeof(buf)), 81 * 25);
+    ck_assert(!strncmp(buf, "Hi ", 3));
+    int w, h;
+    vga_render(&vga, pix, &w, &h);
+    ck_assert_int_eq(w, 720);
+    ck_assert_int_eq(h, 400);
 }
 END_TEST
 
@@ -453,6 +474,7 @@ int main(void)
     tcase_add_test(t, pci_header_and_lfb_bar);
     tcase_add_test(t, rom_bar_serves_image);
     tcase_add_test(t, register_files);
+    tcase_add_test(t, power_on_text_mode);
     tcase_add_test(t, dac_read_write);
     tcase_add_test(t, retrace_toggles);
     tcase_add_test(t, text_mode_render_and_dump);
