@@ -35,6 +35,8 @@ static const char run_usage[] =
     "      --max-instructions N   stop after N instructions (exit status 10)\n"
     "      --timeout SECONDS      stop after SECONDS of wall time (exit status 8)\n"
     "      --report FILE          write a JSON report of the run (- for stdout)\n"
+    "      --screen-text FILE     at the end, write the VGA text screen to FILE (- for\n"
+    "                             stdout; nothing when the screen is in a graphics mode)\n"
     "      --trace FILE           write one line per instruction (- for stdout)\n"
     "      --deterministic        virtual time from instructions only: idle time is\n"
     "                             skipped, the RTC starts at 2024-01-01; runs repeat exactly\n"
@@ -97,8 +99,30 @@ static int parse_seconds(const char *s, double *out)
     return 0;
 }
 
+/* The characters of the VGA text screen at the end of the run (headless
+ * tests read what the firmware printed). */
+static int write_screen_text(struct vm *vm, const char *path)
+{
+    static char buf[(132 + 1) * 60 + 1];
+    int n = vga_text_dump(&vm->vga, buf, sizeof(buf));
+    FILE *f = strcmp(path, "-") ? fopen(path, "w") : stdout;
+    if (!f) {
+        fprintf(stderr, "trapeze: --screen-text: cannot open '%s' for writing: %s\n", path,
+                strerror(errno));
+        return -1;
+    }
+    if (n > 0)
+        fwrite(buf, 1, (size_t)n, f);
+    if ((f == stdout ? fflush(f) : fclose(f)) == EOF) {
+        fprintf(stderr, "trapeze: --screen-text: error writing '%s'\n", path);
+        return -1;
+    }
+    return 0;
+}
+
 enum { OPT_SERIAL = 256, OPT_DEBUGCON, OPT_MAXINSN, OPT_TIMEOUT, OPT_REPORT, OPT_TRACE,
-       OPT_DETERMINISTIC, OPT_NO_REBOOT, OPT_TRIPLE_FAULT, OPT_BIOS, OPT_VGA_BIOS };
+       OPT_DETERMINISTIC, OPT_NO_REBOOT, OPT_TRIPLE_FAULT, OPT_BIOS, OPT_VGA_BIOS,
+       OPT_SCREEN_TEXT };
 
 static int cmd_run(int argc, char **argv)
 {
@@ -108,6 +132,7 @@ static int cmd_run(int argc, char **argv)
         {"memory", required_argument, NULL, 'm'},
         {"bios", required_argument, NULL, OPT_BIOS},
         {"vga-bios", required_argument, NULL, OPT_VGA_BIOS},
+        {"screen-text", required_argument, NULL, OPT_SCREEN_TEXT},
         {"serial", required_argument, NULL, OPT_SERIAL},
         {"debugcon", required_argument, NULL, OPT_DEBUGCON},
         {"max-instructions", required_argument, NULL, OPT_MAXINSN},
@@ -127,6 +152,7 @@ static int cmd_run(int argc, char **argv)
         .debugcon = "stdio",
     };
     const char *report_path = NULL;
+    const char *screen_text = NULL;
     unsigned long long n;
     int opt;
 
@@ -144,6 +170,7 @@ static int cmd_run(int argc, char **argv)
             break;
         case OPT_BIOS: cfg.bios = optarg; break;
         case OPT_VGA_BIOS: cfg.vga_bios = optarg; break;
+        case OPT_SCREEN_TEXT: screen_text = optarg; break;
         case OPT_SERIAL: cfg.serial = optarg; break;
         case OPT_DEBUGCON: cfg.debugcon = optarg; break;
         case OPT_MAXINSN:
@@ -218,6 +245,8 @@ static int cmd_run(int argc, char **argv)
                 cfg.name, vm_end_text(vm->end), vm->end_cs, vm->end_eip,
                 (unsigned long long)vm->cpu.icount, status);
 
+    if (screen_text && write_screen_text(vm, screen_text) < 0)
+        status = VM_STATUS_ERROR;
     if (report) {
         int bad = report_write(report, TRAPEZE_VERSION, vm) < 0;
         bad |= (report == stdout ? fflush(report) : fclose(report)) == EOF;
