@@ -60,7 +60,7 @@ expect "--bios wrong size" 2 "--bios '$tmp/odd.rom': 100000 bytes is not a whole
 head -c 65536 /dev/zero >"$tmp/zero64k.rom"
 expect "--vga-bios no signature" 2 "--vga-bios '$tmp/zero64k.rom': no option ROM signature" \
     run --bios "$tmp/zero64k.rom" --vga-bios "$tmp/zero64k.rom"
-expect "--vga-bios wrong size" 2 "--vga-bios '$tmp/odd.rom': an option ROM is at most" \
+expect "--vga-bios wrong size" 2 "--vga-bios '$tmp/odd.rom': 100000 bytes is not a whole number of 512-byte blocks" \
     run --bios "$tmp/zero64k.rom" --vga-bios "$tmp/odd.rom"
 expect "missing kernel file" 2 "$tmp/nonexistent.bin: cannot open" run --kernel "$tmp/nonexistent.bin"
 : >"$tmp/empty.bin"
