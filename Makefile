@@ -38,7 +38,7 @@ Q := @
 MSG := @printf '  %-6s %s\n'
 endif
 
-.PHONY: all deps test test-unit test-cli test-guests test-sst286 run clean format
+.PHONY: all deps test test-unit test-cli test-guests test-sst286 test-linux images run clean format
 
 all: $(BUILD)/trapeze
 
@@ -97,6 +97,17 @@ $(BUILD)/tests/sst286: tests/unit/sst286.c $(BUILD)/libtrapeze-san.a
 	@mkdir -p $(dir $@)
 	$(MSG) LD $@
 	$(Q)$(CC) $(CFLAGS_BASE) -O1 $(SAN) -o $@ $< -Wl,--whole-archive $(BUILD)/libtrapeze-san.a -Wl,--no-whole-archive $(LIBS) -lz
+
+# Linux guest images from Debian's i386 packages (fetched with apt-get
+# download, never installed), and the Linux boot test on them. Not part of
+# `make test`: the boot takes minutes in the interpreter.
+images: deps
+	@bash scripts/build-guest-images.sh $(BUILD)/images >/dev/null
+
+test-linux: images $(BUILD)/trapeze
+	@python3 tests/linux/boot-test.py --trapeze $(BUILD)/trapeze \
+	  --kernel $(BUILD)/images/vmlinuz --initrd $(BUILD)/images/initramfs.cpio.gz \
+	  --log $(BUILD)/linux-boot.log
 
 run: deps $(BUILD)/trapeze
 	@bash scripts/run-default.sh $(BUILD)

@@ -20,11 +20,13 @@
 static const char run_usage[] =
     "usage: trapeze run [--kernel FILE] [options]\n"
     "\n"
-    "Boots a Multiboot v1 kernel (ELF32 or a.out-kludge binary) headless, or\n"
-    "without --kernel the PC's firmware (SeaBIOS by default).\n"
+    "Boots a Multiboot v1 kernel (ELF32 or a.out-kludge binary) or a Linux bzImage\n"
+    "(boot protocol 2.04 or later, 32-bit entry) headless, or without --kernel the\n"
+    "PC's firmware (SeaBIOS by default).\n"
     "\n"
     "  -k, --kernel FILE          the kernel to boot directly (no firmware)\n"
     "  -a, --append STRING        kernel command line (after the kernel path)\n"
+    "      --initrd FILE          initial ramdisk for a Linux kernel\n"
     "      --bios FILE            system BIOS image, a multiple of 64 KiB (default\n"
     "                             " FIRMWARE_DEFAULT_BIOS ")\n"
     "      --vga-bios FILE        VGA BIOS option ROM, or none (default\n"
@@ -121,7 +123,7 @@ static int write_screen_text(struct vm *vm, const char *path)
 }
 
 enum { OPT_SERIAL = 256, OPT_DEBUGCON, OPT_MAXINSN, OPT_TIMEOUT, OPT_REPORT, OPT_TRACE,
-       OPT_DETERMINISTIC, OPT_NO_REBOOT, OPT_TRIPLE_FAULT, OPT_BIOS, OPT_VGA_BIOS,
+       OPT_DETERMINISTIC, OPT_NO_REBOOT, OPT_TRIPLE_FAULT, OPT_INITRD, OPT_BIOS, OPT_VGA_BIOS,
        OPT_SCREEN_TEXT };
 
 static int cmd_run(int argc, char **argv)
@@ -129,6 +131,7 @@ static int cmd_run(int argc, char **argv)
     static const struct option opts[] = {
         {"kernel", required_argument, NULL, 'k'},
         {"append", required_argument, NULL, 'a'},
+        {"initrd", required_argument, NULL, OPT_INITRD},
         {"memory", required_argument, NULL, 'm'},
         {"bios", required_argument, NULL, OPT_BIOS},
         {"vga-bios", required_argument, NULL, OPT_VGA_BIOS},
@@ -162,6 +165,7 @@ static int cmd_run(int argc, char **argv)
         switch (opt) {
         case 'k': cfg.kernel = optarg; break;
         case 'a': cfg.append = optarg; break;
+        case OPT_INITRD: cfg.initrd = optarg; break;
         case 'm':
             if (parse_u64(optarg, &n) < 0 || n < VM_MIN_MEMORY_MIB || n > VM_MAX_MEMORY_MIB)
                 return usage_error("--memory '%s': expected a whole number of MiB from %u to %u",
@@ -208,6 +212,8 @@ static int cmd_run(int argc, char **argv)
         return usage_error("unexpected argument '%s'", argv[optind]);
     if (cfg.kernel && cfg.bios)
         return usage_error("--kernel boots without firmware: --bios does not apply");
+    if (!cfg.kernel && cfg.initrd)
+        return usage_error("--initrd given without --kernel FILE");
     if (!strncmp(cfg.serial, "file:", 5) && !strcmp(cfg.serial, cfg.debugcon))
         return usage_error("--serial and --debugcon name the same file '%s'", cfg.serial + 5);
 

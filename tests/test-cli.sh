@@ -66,7 +66,7 @@ expect "missing kernel file" 2 "$tmp/nonexistent.bin: cannot open" run --kernel 
 : >"$tmp/empty.bin"
 expect "empty kernel file" 2 "$tmp/empty.bin: file is empty" run --kernel "$tmp/empty.bin"
 head -c 10000 /dev/zero | tr '\0' 'x' >"$tmp/text.bin"
-expect "not a Multiboot file" 2 "$tmp/text.bin: not a Multiboot kernel" run --kernel "$tmp/text.bin"
+expect "not a bootable kernel" 2 "$tmp/text.bin: not a bootable kernel: no Multiboot header" run --kernel "$tmp/text.bin"
 expect "kernel is a directory" 2 "$tmp: not a regular file" run --kernel "$tmp"
 
 kernel ok <<'ASM'
@@ -198,6 +198,14 @@ expect "instruction limit: status 10" 10 "instruction limit" run --kernel "$tmp/
 python3 -c 'import json,sys; r=json.load(open(sys.argv[1])); assert r["instructions_retired"]==1000 and r["end_reason"]=="instruction_limit", r' \
     "$tmp/loop.json" 2>/dev/null && ok "instruction limit is exact" || bad "instruction limit is exact"
 expect "timeout: status 8" 8 "time limit" run --kernel "$tmp/loop.bin" --timeout 0.2
+"$trapeze" run --kernel "$tmp/loop.bin" --timeout 30 2>"$tmp/sigint.err" &
+pid=$!
+sleep 0.3
+kill -INT "$pid"
+wait "$pid"
+rc=$?
+[ "$rc" = 130 ] && grep -q "interrupted by a signal" "$tmp/sigint.err" && ok "SIGINT: status 130" \
+    || bad "SIGINT: status 130" "exit status $rc: $(cat "$tmp/sigint.err")"
 
 kernel triple <<'ASM'
     lidt [idtr]

@@ -47,7 +47,8 @@ static void port_f0_write(void *ctx, uint16_t port, int size, uint32_t v)
 {
     struct vm *vm = ctx;
     (void)port, (void)size, (void)v;
-    vm->cpu.ferr = false;
+    /* The PC/AT latch: clears the IRQ 13 request and asserts IGNNE#. */
+    vm->cpu.ignne = true;
     bus_set_irq(&vm->bus, 13, 0);
 }
 
@@ -82,16 +83,13 @@ static int vm_boot(struct vm *vm, char *err, size_t errlen)
         bus_set_a20(&vm->bus, true);
         return 0;
     }
-    if (multiboot_load_file(&vm->bus, cfg->kernel, cfg->append, &vm->boot, err, errlen) < 0)
+    /* Multiboot or Linux, by the file's content; sets the entry state. */
+    if (direct_boot(&vm->bus, &vm->cpu, cfg->kernel, cfg->initrd, cfg->append, &vm->boot, err,
+                    errlen) < 0)
         return -1;
-    /* The Multiboot machine state (spec 3.2): flat 32-bit protected mode,
-     * paging off, IF clear, EAX = magic, EBX = info. */
-    cpu_set_flat32(&vm->cpu, vm->boot.entry);
     /* A loader hands over with A20 enabled (through the 8042's output port). */
     vm->kbc.outport |= 2;
     bus_set_a20(&vm->bus, true);
-    vm->cpu.r[R_EAX] = MULTIBOOT_BOOT_MAGIC;
-    vm->cpu.r[R_EBX] = vm->boot.info_addr;
     return 0;
 }
 

@@ -20,8 +20,8 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "../bios/direct_boot.h"
 #include "../bios/firmware.h"
-#include "../bios/multiboot.h"
 #include "../cpu/cpu.h"
 #include "../devices/debugcon.h"
 #include "../devices/i8042.h"
@@ -70,7 +70,8 @@ enum {
 
 struct vm_config {
     const char *name;       /* for messages and the report ("vm0") */
-    const char *kernel;     /* Multiboot kernel file; NULL: boot the firmware */
+    const char *kernel;     /* Multiboot or Linux (bzImage) kernel file; NULL: boot the firmware */
+    const char *initrd;     /* Linux initrd file, or NULL */
     const char *bios;       /* system BIOS image (NULL: FIRMWARE_DEFAULT_BIOS) */
     const char *vga_bios;   /* VGA BIOS image (NULL: FIRMWARE_DEFAULT_VGA_BIOS when
                              * booting firmware, none for a kernel; "none": none) */
@@ -122,7 +123,7 @@ struct vm {
     double host_start;      /* host monotonic time when the run started */
     struct exit_device exitdev;
     struct trace *trace;
-    struct multiboot_boot boot;
+    struct direct_boot boot;
 
     /* Result of the run */
     enum vm_end end;
