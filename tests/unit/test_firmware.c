@@ -7,6 +7,7 @@
 #include <unistd.h>
 
 #include "bios/firmware.h"
+#include "devices/post_code.h"
 
 static struct bus bus;
 static char err[512];
@@ -176,6 +177,19 @@ START_TEST(debian_seabios_images)
 }
 END_TEST
 
+START_TEST(post_code_port)
+{
+    struct post_code pc;
+    post_code_init(&pc, &bus, POST_CODE_PORT);
+    ck_assert_uint_eq(pc.count, 0);
+    bus_port_write(&bus, 0x80, 1, 0x12);
+    bus_port_write(&bus, 0x80, 1, 0x34);
+    ck_assert_uint_eq(pc.count, 2);
+    ck_assert_uint_eq(pc.last, 0x34);
+    ck_assert_uint_eq(bus_port_read(&bus, 0x80, 1), 0x34);
+}
+END_TEST
+
 int main(void)
 {
     Suite *s = suite_create("firmware");
@@ -188,6 +202,7 @@ int main(void)
     tcase_add_test(t, missing_files);
     tcase_add_test(t, option_rom_checks);
     tcase_add_test(t, debian_seabios_images);
+    tcase_add_test(t, post_code_port);
     suite_add_tcase(s, t);
     SRunner *r = srunner_create(s);
     srunner_run_all(r, CK_NORMAL);
