@@ -125,6 +125,8 @@ static uint32_t port_read(void *ctx, uint16_t port, int size)
     struct pci_bus *pb = ctx;
     if (port == 0xcf8 && size == 4)
         return pb->address;
+    if (port == 0xcf9 && size == 1)
+        return 0; /* reset control register: bits 1-2 read back as 0 after a reset */
     if (port >= 0xcfc) {
         uint32_t a = pb->address;
         int reg = (int)(a & 0xfc) + (port & 3);
@@ -143,6 +145,14 @@ static void port_write(void *ctx, uint16_t port, int size, uint32_t val)
     struct pci_bus *pb = ctx;
     if (port == 0xcf8 && size == 4) {
         pb->address = val & 0x80fffffcu;
+        return;
+    }
+    /* The PIIX3's reset control register (a byte at 0xCF9, inside
+     * CONFIG_ADDRESS's dword): bit 2 (RST_CPU) resets the system, as
+     * SeaBIOS's reboot path on QEMU does (0x02 then 0x06). */
+    if (port == 0xcf9 && size == 1) {
+        if (val & 4)
+            bus_request_reset(pb->bus);
         return;
     }
     if (port >= 0xcfc) {

@@ -21,16 +21,19 @@
 #include <stdint.h>
 
 #include "../bios/direct_boot.h"
+#include "../bios/firmware.h"
 #include "../cpu/cpu.h"
 #include "../devices/debugcon.h"
 #include "../devices/i8042.h"
 #include "../devices/pci.h"
 #include "../devices/pic8259.h"
 #include "../devices/pit8254.h"
+#include "../devices/post_code.h"
 #include "../devices/rtc_cmos.h"
 #include "../devices/exit_device.h"
 #include "../devices/sink.h"
 #include "../devices/uart16550.h"
+#include "../devices/vga.h"
 #include "console_input.h"
 #include "../mmu/bus.h"
 
@@ -67,8 +70,11 @@ enum {
 
 struct vm_config {
     const char *name;       /* for messages and the report ("vm0") */
-    const char *kernel;     /* Multiboot or Linux (bzImage) kernel file */
+    const char *kernel;     /* Multiboot or Linux (bzImage) kernel file; NULL: boot the firmware */
     const char *initrd;     /* Linux initrd file, or NULL */
+    const char *bios;       /* system BIOS image (NULL: FIRMWARE_DEFAULT_BIOS) */
+    const char *vga_bios;   /* VGA BIOS image (NULL: FIRMWARE_DEFAULT_VGA_BIOS when
+                             * booting firmware, none for a kernel; "none": none) */
     const char *append;     /* command line after the kernel path, or NULL */
     uint32_t memory_mib;
     const char *serial;     /* sink spec for COM1: stdio | file:PATH | none */
@@ -107,6 +113,10 @@ struct vm {
     struct i8042 kbc;
     struct pci_bus pci;
     struct pc_chipset chipset;
+    struct vga vga;
+    struct post_code post;
+    struct debugcon dbg402;  /* SeaBIOS's (QEMU build) debug port, same sink as 0xE9 */
+    uint32_t bios_size;      /* 0: booted a kernel, not firmware */
     bool reset_requested;
     unsigned resets;
     struct console_input input; /* stdin to COM1 when --serial stdio */
