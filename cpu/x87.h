@@ -36,8 +36,11 @@ struct x87 {
 enum x87_mfmt { X87_M32FP, X87_M64FP, X87_M80FP, X87_M16INT, X87_M32INT, X87_M64INT, X87_M80BCD };
 int x87_mem_size(enum x87_mfmt f);
 
-/* Arithmetic operations in the order of the ModRM reg field of D8/DC
- * (2 and 3 are the compares and are rejected here). */
+/* Arithmetic operations numbered as the ModRM reg field of D8 and of every
+ * memory form (2 and 3 are the compares: use x87_fcom_*).  X87_FSUB means
+ * dst - src, X87_FSUBR src - dst (likewise DIV/DIVR).  The register forms of
+ * DC and DE encode them the other way round: use reg ^ 1 for reg >= 4 there,
+ * with dst = i and src = 0.  See docs/x87.md for the full opcode map. */
 enum x87_arith { X87_FADD = 0, X87_FMUL = 1, X87_FSUB = 4, X87_FSUBR = 5, X87_FDIV = 6, X87_FDIVR = 7 };
 
 enum x87_const { X87_FLD1, X87_FLDL2T, X87_FLDL2E, X87_FLDPI, X87_FLDLG2, X87_FLDLN2, X87_FLDZ };

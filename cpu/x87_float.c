@@ -18,12 +18,6 @@ enum fx80_class fx80_classify(floatx80 a)
 
 floatx80 fx80_indefinite(void) { return fx80_make(1, 0x7fff, 0xc000000000000000ull); }
 
-floatx80 fx80_default_nan_or(floatx80 a)
-{
-    a.mant |= FX_QUIET_BIT;
-    return a;
-}
-
 /* Round sig to keep its top (128 - drop) bits.  Returns the high 64 bits of
  * the rounded significand; *carry when it overflowed to 2^128 (the result is
  * then 1 << 63 and the caller increments the exponent). */

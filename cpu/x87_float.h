@@ -97,7 +97,6 @@ static inline bool fx80_store_aborts(const struct fx80_env *e)
 
 enum fx80_class fx80_classify(floatx80 a);
 floatx80 fx80_indefinite(void);
-floatx80 fx80_default_nan_or(floatx80 a); /* quiet a NaN */
 
 /* Arithmetic (PC and RC honoured). */
 floatx80 fx80_add(floatx80 a, floatx80 b, struct fx80_env *e);

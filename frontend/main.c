@@ -20,10 +20,12 @@
 static const char run_usage[] =
     "usage: trapeze run --kernel FILE [options]\n"
     "\n"
-    "Boots a Multiboot v1 kernel (ELF32 or a.out-kludge binary) headless.\n"
+    "Boots a Multiboot v1 kernel (ELF32 or a.out-kludge binary) or a Linux bzImage\n"
+    "(boot protocol 2.04 or later, 32-bit entry) headless.\n"
     "\n"
     "  -k, --kernel FILE          the kernel to boot (required)\n"
     "  -a, --append STRING        kernel command line (after the kernel path)\n"
+    "      --initrd FILE          initial ramdisk for a Linux kernel\n"
     "  -m, --memory MIB           guest RAM in MiB (default 32, 2-3584)\n"
     "      --serial SPEC          COM1 output: stdio, file:PATH or none (default stdio)\n"
     "      --debugcon SPEC        port 0xE9 output: stdio, file:PATH or none (default stdio)\n"
@@ -31,10 +33,17 @@ static const char run_usage[] =
     "      --timeout SECONDS      stop after SECONDS of wall time (exit status 8)\n"
     "      --report FILE          write a JSON report of the run (- for stdout)\n"
     "      --trace FILE           write one line per instruction (- for stdout)\n"
+    "      --deterministic        virtual time from instructions only: idle time is\n"
+    "                             skipped, the RTC starts at 2024-01-01; runs repeat exactly\n"
+    "      --no-reboot            a guest reset ends the run (exit status 12) instead of\n"
+    "                             rebooting the machine\n"
+    "      --triple-fault ACTION  shutdown (default: end the run, exit status 6) or reset\n"
+    "                             (reboot, as a PC chipset does)\n"
     "  -h, --help                 this text\n"
     "\n"
     "Exit status: (V << 1) | 1 when the guest writes V to port 0xF4; 2 bad usage or\n"
-    "input; 4 halted; 6 triple fault; 8 timeout; 10 instruction limit; 130 interrupted.\n";
+    "input; 4 halted; 6 triple fault; 8 timeout; 10 instruction limit; 12 the guest\n"
+    "reset the machine; 130 interrupted.\n";
 
 static const char top_usage[] =
     "usage: trapeze run --kernel FILE [options]   boot a kernel (trapeze run --help)\n"
@@ -84,13 +93,15 @@ static int parse_seconds(const char *s, double *out)
     return 0;
 }
 
-enum { OPT_SERIAL = 256, OPT_DEBUGCON, OPT_MAXINSN, OPT_TIMEOUT, OPT_REPORT, OPT_TRACE };
+enum { OPT_SERIAL = 256, OPT_DEBUGCON, OPT_MAXINSN, OPT_TIMEOUT, OPT_REPORT, OPT_TRACE,
+       OPT_DETERMINISTIC, OPT_NO_REBOOT, OPT_TRIPLE_FAULT, OPT_INITRD };
 
 static int cmd_run(int argc, char **argv)
 {
     static const struct option opts[] = {
         {"kernel", required_argument, NULL, 'k'},
         {"append", required_argument, NULL, 'a'},
+        {"initrd", required_argument, NULL, OPT_INITRD},
         {"memory", required_argument, NULL, 'm'},
         {"serial", required_argument, NULL, OPT_SERIAL},
         {"debugcon", required_argument, NULL, OPT_DEBUGCON},
@@ -98,6 +109,9 @@ static int cmd_run(int argc, char **argv)
         {"timeout", required_argument, NULL, OPT_TIMEOUT},
         {"report", required_argument, NULL, OPT_REPORT},
         {"trace", required_argument, NULL, OPT_TRACE},
+        {"deterministic", no_argument, NULL, OPT_DETERMINISTIC},
+        {"no-reboot", no_argument, NULL, OPT_NO_REBOOT},
+        {"triple-fault", required_argument, NULL, OPT_TRIPLE_FAULT},
         {"help", no_argument, NULL, 'h'},
         {0, 0, 0, 0},
     };
@@ -117,6 +131,7 @@ static int cmd_run(int argc, char **argv)
         switch (opt) {
         case 'k': cfg.kernel = optarg; break;
         case 'a': cfg.append = optarg; break;
+        case OPT_INITRD: cfg.initrd = optarg; break;
         case 'm':
             if (parse_u64(optarg, &n) < 0 || n < VM_MIN_MEMORY_MIB || n > VM_MAX_MEMORY_MIB)
                 return usage_error("--memory '%s': expected a whole number of MiB from %u to %u",
@@ -138,6 +153,16 @@ static int cmd_run(int argc, char **argv)
             break;
         case OPT_REPORT: report_path = optarg; break;
         case OPT_TRACE: cfg.trace = optarg; break;
+        case OPT_DETERMINISTIC: cfg.deterministic = true; break;
+        case OPT_NO_REBOOT: cfg.no_reboot = true; break;
+        case OPT_TRIPLE_FAULT:
+            if (!strcmp(optarg, "shutdown"))
+                cfg.triple_fault_reset = false;
+            else if (!strcmp(optarg, "reset"))
+                cfg.triple_fault_reset = true;
+            else
+                return usage_error("--triple-fault '%s': expected shutdown or reset", optarg);
+            break;
         case 'h': fputs(run_usage, stdout); return 0;
         case ':': return usage_error("option '%s' needs a value", argv[optind - 1]);
         default:
@@ -149,7 +174,8 @@ static int cmd_run(int argc, char **argv)
     if (optind < argc)
         return usage_error("unexpected argument '%s'", argv[optind]);
     if (!cfg.kernel)
-        return usage_error("no kernel given: --kernel FILE is required");
+        return usage_error(cfg.initrd ? "--initrd given without --kernel FILE"
+                                      : "no kernel given: --kernel FILE is required");
     if (!strncmp(cfg.serial, "file:", 5) && !strcmp(cfg.serial, cfg.debugcon))
         return usage_error("--serial and --debugcon name the same file '%s'", cfg.serial + 5);
 

@@ -21,7 +21,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include "cpu/x87.h"
-#include "x87_gen.h"
+#include "test_x87_gen.h"
 
 #if !defined(__x86_64__)
 /* No host x87 to act as the oracle: an empty suite. */
@@ -184,6 +184,10 @@ DEF(fldcw, "fldcw (%3)", x87_fldcw(x, (uint16_t)(m[0] | m[1] << 8)))
 DEF(fnstenv16, ".byte 0x66\n\tfnstenv (%3)", x87_fstenv(x, m, false, true))
 DEF(fnstenv32, "fnstenv (%3)", x87_fstenv(x, m, true, true))
 DEF(fxsave, "fxsave (%3)", x87_fxsave(x, m))
+/* Loading images: tags and ES are recomputed from the loaded contents. */
+DEF(frstor, "frstor (%3)", x87_frstor(x, m, true, true))
+DEF(fldenv, "fldenv (%3)", x87_fldenv(x, m, true, true))
+DEF(fxrstor, "fxrstor (%3)", x87_fxrstor(x, m))
 /* FISTTP (SSE3, not a P6 instruction, offered for the CPU's later use). */
 DEF(fisttp_m16, "fisttps (%3)", x87_fst_mem(x, X87_M16INT, m, true, true))
 DEF(fisttp_m64, "fisttpll (%3)", x87_fst_mem(x, X87_M64INT, m, true, true))
@@ -214,7 +218,7 @@ DEF_COMI(fcomip_d1, LOADS1, "0xdf,0xf1", false, true)
 #define MEMBUF 512 /* room for an FXSAVE image */
 #define OUT_FXSAVE (-1) /* compare FCW, FSW, FTW byte and the eight register slots */
 
-enum memkind { M_NONE, M_F32, M_F64, M_I16, M_I32, M_I64, M_X80, M_BCD };
+enum memkind { M_NONE, M_F32, M_F64, M_I16, M_I32, M_I64, M_X80, M_BCD, M_SAVE, M_FXSAVE };
 
 static void gen_mem(enum memkind k, uint8_t *m)
 {
@@ -255,6 +259,21 @@ static void gen_mem(enum memkind k, uint8_t *m)
         memcpy(m + 8, &v.sign_exp, 2);
         break;
     }
+    case M_SAVE: /* FSAVE/FSTENV image (32-bit protected): random words, real registers */
+    case M_FXSAVE:
+        for (int i = 0; i < (k == M_SAVE ? 108 : 512); i++) m[i] = (uint8_t)gen_rnd();
+        for (int i = 0; i < 8; i++) {
+            floatx80 v = gen_x80();
+            uint8_t *r = m + (k == M_SAVE ? 28 + 10 * i : 32 + 16 * i);
+            memcpy(r, &v.mant, 8);
+            memcpy(r + 8, &v.sign_exp, 2);
+        }
+        if (k == M_FXSAVE) { /* MXCSR must stay the process default */
+            m[24] = 0x80;
+            m[25] = 0x1f;
+            m[26] = m[27] = 0;
+        }
+        break;
     case M_BCD: {
         int digits = (int)gen_below(19);
         memset(m, 0, 10);
@@ -302,6 +321,7 @@ static void gen_ops(enum opkind k, floatx80 *a, floatx80 *b)
         *b = gen_x80();
         switch (gen_below(8)) {
         case 0: *a = gen_x80(); return;
+        case 7: *a = gen_near_pio2_multiple(); return;
         case 1: *a = fx80_make(s, 0x3fff + 20 + (int)gen_below(50), gen_mant()); return;
         default: *a = fx80_make(s, 0x3fff - 40 + (int)gen_below(48), gen_mant()); return;
         }
@@ -555,6 +575,8 @@ static const struct dcase cases[] = {
     C(fcmovb, O_PAIR, M_I16, 0, 0),       C(fcmovne, O_PAIR, M_I16, 0, 0),
     D(fcmovb_d1, 1, M_I16, 0),            C(fstp_st1, O_PAIR, M_NONE, 0, 0),
     C(fld_st1, O_PAIR, M_NONE, 0, 0),     C(fxch_st3, O_PAIR, M_NONE, 0, 0),
+    C(frstor, O_PAIR, M_SAVE, 0, 0),      C(fldenv, O_PAIR, M_SAVE, 0, 0),
+    C(fxrstor, O_PAIR, M_FXSAVE, 0, 0),
 };
 #define NCASES ((int)(sizeof cases / sizeof cases[0]))
 

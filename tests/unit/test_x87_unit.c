@@ -7,6 +7,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include "cpu/x87.h"
+#include "test_x87_gen.h"
 
 static floatx80 X(int sign, int exp, uint64_t mant) { return fx80_make(sign, exp, mant); }
 static const uint64_t J = 0x8000000000000000ull;
@@ -470,6 +471,91 @@ START_TEST(fisttp_truncates)
 }
 END_TEST
 
+/* Random instruction streams with random control words (exceptions unmasked
+ * too) and random images: the state invariants must hold after every step,
+ * and the sanitizers must stay quiet. */
+static void check_invariants(const struct x87 *x)
+{
+    for (int p = 0; p < 8; p++) {
+        int t = (x->tw >> (2 * p)) & 3;
+        if (t != X87_TAG_EMPTY) ck_assert_int_eq(t, x87_tag_of(x->st[p]));
+    }
+    /* ES/B track unmasked flags, except that FSTENV masks everything while
+     * leaving SW (and so a pending ES) alone */
+    bool unmasked = (x->sw & ~x->cw & X87_EXC) != 0;
+    if (unmasked) ck_assert(x->sw & X87_ES);
+    if (x->sw & X87_ES) ck_assert(x->sw & X87_EXC);
+    ck_assert_int_eq(!!(x->sw & X87_B), !!(x->sw & X87_ES));
+    ck_assert_uint_eq(x->cw & 0xe0c0, 0x0040);
+}
+
+START_TEST(random_streams_keep_invariants)
+{
+    struct x87 x;
+    uint8_t m[512];
+    x87_reset(&x);
+    for (int step = 0; step < 200000; step++) {
+        floatx80 v = gen_x80();
+        put80(m, v);
+        for (int k = 10; k < 16; k++) m[k] = (uint8_t)gen_rnd();
+        int i = (int)gen_below(8);
+        enum x87_mfmt f = (enum x87_mfmt)gen_below(7);
+        static const enum x87_arith ops[] = {X87_FADD, X87_FMUL, X87_FSUB, X87_FSUBR, X87_FDIV, X87_FDIVR};
+        switch (gen_below(40)) {
+        case 0: x87_fldcw(&x, (uint16_t)gen_rnd()); break;
+        case 1: x87_fclex(&x); break;
+        case 2: case 3: case 4: x87_fld_mem(&x, f, m); break;
+        case 5: case 6: x87_fst_mem(&x, f, m, gen_below(2), gen_below(2)); break;
+        case 7: x87_arith_st(&x, ops[gen_below(6)], (int)gen_below(2) ? i : 0, i, gen_below(2)); break;
+        case 8: if (f != X87_M80FP && f != X87_M64INT && f != X87_M80BCD)
+                    x87_arith_mem(&x, ops[gen_below(6)], f, m);
+                break;
+        case 9: x87_fsqrt(&x); break;
+        case 10: x87_fprem(&x, gen_below(2)); break;
+        case 11: x87_frndint(&x); break;
+        case 12: x87_fscale(&x); break;
+        case 13: x87_fxtract(&x); break;
+        case 14: x87_fsin(&x); break;
+        case 15: x87_fcos(&x); break;
+        case 16: x87_fsincos(&x); break;
+        case 17: x87_fptan(&x); break;
+        case 18: x87_fpatan(&x); break;
+        case 19: x87_f2xm1(&x); break;
+        case 20: x87_fyl2x(&x); break;
+        case 21: x87_fyl2xp1(&x); break;
+        case 22: x87_fcom_st(&x, i, gen_below(2), (int)gen_below(3)); break;
+        case 23: x87_fcomi(&x, i, gen_below(2), gen_below(2)); break;
+        case 24: x87_ftst(&x); x87_fxam(&x); break;
+        case 25: x87_fxch(&x, i); break;
+        case 26: x87_ffree(&x, i, gen_below(2)); break;
+        case 27: x87_fincstp(&x); break;
+        case 28: x87_fdecstp(&x); break;
+        case 29: x87_fcmov(&x, i, gen_below(2)); break;
+        case 30: x87_fld_const(&x, (enum x87_const)gen_below(7)); break;
+        case 31: x87_fld_st(&x, i); break;
+        case 32: x87_fst_st(&x, i, gen_below(2)); break;
+        case 33: x87_fchs(&x); x87_fabs(&x); break;
+        case 34: { /* random environment / save images */
+            for (int k = 0; k < 512; k++) m[k] = (uint8_t)gen_rnd();
+            bool op32 = gen_below(2), pm = gen_below(2);
+            switch (gen_below(3)) {
+            case 0: x87_fldenv(&x, m, op32, pm); break;
+            case 1: x87_frstor(&x, m, op32, pm); break;
+            default: m[26] = m[27] = 0; m[25] &= 0xff; x87_fxrstor(&x, m); break;
+            }
+            break;
+        }
+        case 35: x87_fsave(&x, m, gen_below(2), gen_below(2)); break;
+        case 36: x87_fstenv(&x, m, gen_below(2), gen_below(2)); break;
+        case 37: x87_fxsave(&x, m); break;
+        case 38: x87_fcom_mem(&x, f == X87_M80FP ? X87_M64FP : f, m, (int)gen_below(2)); break;
+        default: x87_finit(&x); break;
+        }
+        check_invariants(&x);
+    }
+}
+END_TEST
+
 Suite *x87_unit_suite(void);
 Suite *x87_unit_suite(void)
 {
@@ -502,6 +588,8 @@ Suite *x87_unit_suite(void)
     tcase_add_test(tc, fxsave_roundtrip);
     tcase_add_test(tc, fst_st_and_fxch_and_ffree);
     tcase_add_test(tc, fisttp_truncates);
+    tcase_add_test(tc, random_streams_keep_invariants);
+    tcase_set_timeout(tc, 120);
     suite_add_tcase(s, tc);
     return s;
 }

@@ -1,4 +1,4 @@
-/* x87_gen.h - operand generators for the x87 tests: a deterministic PRNG and
+/* test_x87_gen.h - operand generators for the x87 tests: a deterministic PRNG and
  * 80-bit values that mix random bit patterns with the edge cases that matter
  * (zeros, infinities, NaN payloads, denormals, pseudo-denormals, unnormals,
  * extreme exponents and halfway-rounding significands).  Header-only, used by
@@ -85,6 +85,25 @@ static inline floatx80 gen_x80_near(int nearexp)
 }
 
 static inline floatx80 gen_x80(void) { return gen_x80_near(0x3fff); }
+
+/* A value next to k * pi/2 for a random k < 2^62: the hard cases of argument
+ * reduction, where the precision of the reduction constant shows.  Uses
+ * k * (pi/2) with pi/2 to 128 bits, truncated to 64 bits, +-a few ulps. */
+static inline floatx80 gen_near_pio2_multiple(void)
+{
+    unsigned __int128 pio2 = ((unsigned __int128)0xc90fdaa22168c234ull << 64) | 0xc4c6628b80dc1cd1ull;
+    uint64_t k = (gen_rnd() >> (2 + gen_below(60))) | 1;
+    /* k * pio2: up to 190 bits; keep the top 64 */
+    unsigned __int128 lo = (unsigned __int128)(uint64_t)pio2 * k;
+    unsigned __int128 hi = (unsigned __int128)(uint64_t)(pio2 >> 64) * k + (lo >> 64);
+    int lz = hi >> 64 ? __builtin_clzll((uint64_t)(hi >> 64)) : 64 + __builtin_clzll((uint64_t)hi);
+    unsigned __int128 top = lz < 64 ? (hi << lz) | ((unsigned __int128)(uint64_t)lo << lz >> 64)
+                                    : hi << lz;
+    uint64_t m = (uint64_t)(top >> 64) + gen_below(5) - 2;
+    /* value = hi * 2^64 * 2^-127 (pio2 scaled by 2^127) */
+    int e = 0x3fff + (127 - lz) - 127 + 64 - 0;
+    return fx80_make((int)gen_below(2), e, m | 0x8000000000000000ull);
+}
 
 /* A second operand related to the first: same or nearby exponent (carries,
  * cancellation), or one that makes products/quotients over- or underflow. */
