@@ -22,58 +22,57 @@ FE_SRC := $(sort $(wildcard frontend/*.c))
 TEST_SRC := $(sort $(wildcard tests/unit/test_*.c))
 TEST_SUPPORT := $(sort $(filter-out $(TEST_SRC) tests/unit/sst286.c,$(wildcard tests/unit/*.c)))
 
-# Scaffold: weak #UD handlers for every handler named in the opcode table, so
-# the emulator links while handler families are written. A real definition
-# always wins; `make check-handlers` lists the ones still missing.
-GEN_WEAK := $(BUILD)/gen/weak_handlers.c
-
-OBJ := $(patsubst %.c,$(BUILD)/obj/%.o,$(LIB_SRC)) $(BUILD)/obj/gen/weak_handlers.o
+OBJ := $(patsubst %.c,$(BUILD)/obj/%.o,$(LIB_SRC))
 FE_OBJ := $(patsubst %.c,$(BUILD)/obj/%.o,$(FE_SRC))
-SAN_OBJ := $(patsubst %.c,$(BUILD)/san/%.o,$(LIB_SRC) $(TEST_SUPPORT)) $(BUILD)/san/gen/weak_handlers.o
+SAN_OBJ := $(patsubst %.c,$(BUILD)/san/%.o,$(LIB_SRC) $(TEST_SUPPORT))
 TEST_BIN := $(patsubst tests/unit/%.c,$(BUILD)/tests/%,$(TEST_SRC))
 
 SHELL := /bin/bash
 
-.PHONY: all deps test test-unit test-cli test-guests test-sst286 run clean check-handlers format
+# Quiet by default; `make V=1` shows the full commands.
+ifeq ($(V),1)
+Q :=
+MSG := @true
+else
+Q := @
+MSG := @printf '  %-6s %s\n'
+endif
+
+.PHONY: all deps test test-unit test-cli test-guests test-sst286 run clean format
 
 all: $(BUILD)/trapeze
 
 deps:
 	@bash scripts/install-deps.sh
 
-$(GEN_WEAK): cpu/opcodes.def scripts/gen-weak-handlers.sh scripts/list-handlers.sh
-	@mkdir -p $(dir $@)
-	@bash scripts/gen-weak-handlers.sh $< > $@
-
-$(BUILD)/obj/gen/weak_handlers.o: $(GEN_WEAK)
-	@mkdir -p $(dir $@)
-	$(CC) $(CFLAGS_BASE) $(OPT) -c $< -o $@
-$(BUILD)/san/gen/weak_handlers.o: $(GEN_WEAK)
-	@mkdir -p $(dir $@)
-	$(CC) $(CFLAGS_BASE) -O1 $(SAN) -c $< -o $@
-
 $(BUILD)/obj/%.o: %.c
 	@mkdir -p $(dir $@)
-	$(CC) $(CFLAGS_BASE) $(OPT) -c $< -o $@
+	$(MSG) CC $@
+	$(Q)$(CC) $(CFLAGS_BASE) $(OPT) -c $< -o $@
 
 $(BUILD)/san/%.o: %.c
 	@mkdir -p $(dir $@)
-	$(CC) $(CFLAGS_BASE) -O1 $(SAN) $(CHECK_CFLAGS) -c $< -o $@
+	$(MSG) CC $@
+	$(Q)$(CC) $(CFLAGS_BASE) -O1 $(SAN) $(CHECK_CFLAGS) -c $< -o $@
 
 $(BUILD)/libtrapeze.a: $(OBJ)
 	@rm -f $@
-	ar rcs $@ $^
+	$(MSG) AR $@
+	$(Q)ar rcs $@ $^
 
 $(BUILD)/libtrapeze-san.a: $(SAN_OBJ)
 	@rm -f $@
-	ar rcs $@ $^
+	$(MSG) AR $@
+	$(Q)ar rcs $@ $^
 
 $(BUILD)/trapeze: $(FE_OBJ) $(BUILD)/libtrapeze.a
-	$(CC) $(OPT) -o $@ $(FE_OBJ) -Wl,--whole-archive $(BUILD)/libtrapeze.a -Wl,--no-whole-archive $(LIBS)
+	$(MSG) LD $@
+	$(Q)$(CC) $(OPT) -o $@ $(FE_OBJ) -Wl,--whole-archive $(BUILD)/libtrapeze.a -Wl,--no-whole-archive $(LIBS)
 
 $(BUILD)/tests/%: tests/unit/%.c $(BUILD)/libtrapeze-san.a
 	@mkdir -p $(dir $@)
-	$(CC) $(CFLAGS_BASE) -O1 $(SAN) $(CHECK_CFLAGS) -o $@ $< -Wl,--whole-archive $(BUILD)/libtrapeze-san.a -Wl,--no-whole-archive $(CHECK_LIBS) $(LIBS)
+	$(MSG) LD $@
+	$(Q)$(CC) $(CFLAGS_BASE) -O1 $(SAN) $(CHECK_CFLAGS) -o $@ $< -Wl,--whole-archive $(BUILD)/libtrapeze-san.a -Wl,--no-whole-archive $(CHECK_LIBS) $(LIBS)
 
 # Every test suite runs even when an earlier one fails (--keep-going), so one
 # `make test` shows every failure; it fails if any suite failed.
@@ -96,11 +95,8 @@ test-sst286: $(BUILD)/tests/sst286
 # The 80286 single-step suite runner: its own main (not libcheck), zlib.
 $(BUILD)/tests/sst286: tests/unit/sst286.c $(BUILD)/libtrapeze-san.a
 	@mkdir -p $(dir $@)
-	$(CC) $(CFLAGS_BASE) -O1 $(SAN) -o $@ $< -Wl,--whole-archive $(BUILD)/libtrapeze-san.a -Wl,--no-whole-archive $(LIBS) -lz
-
-check-handlers: $(BUILD)/trapeze
-	@nm $(BUILD)/trapeze | awk '$$2 == "W" {print $$3}' | sort | \
-	  comm -12 - <(bash scripts/list-handlers.sh)
+	$(MSG) LD $@
+	$(Q)$(CC) $(CFLAGS_BASE) -O1 $(SAN) -o $@ $< -Wl,--whole-archive $(BUILD)/libtrapeze-san.a -Wl,--no-whole-archive $(LIBS) -lz
 
 run: deps $(BUILD)/trapeze
 	@bash scripts/run-default.sh $(BUILD)

@@ -186,6 +186,7 @@ struct cpu {
     /* Execution state */
     uint32_t prev_eip, prev_esp; /* at the start of the current instruction */
     uint64_t icount;             /* instructions retired */
+    uint64_t idle_cycles;        /* cycles the machine skipped while the CPU was halted */
     uint64_t budget;             /* instructions left in this cpu_run() */
     bool halted;
     bool intr_line;          /* INTR pin (set by the interrupt controller) */

@@ -45,7 +45,7 @@ bool cpu_wrmsr(struct cpu *c, uint32_t msr, uint64_t v)
     switch (msr) {
     case MSR_TSC:
         /* P6: only the low 32 bits are written; the high half is cleared. */
-        c->tsc = (uint64_t)(uint32_t)v - c->icount;
+        c->tsc = (uint64_t)(uint32_t)v - c->icount - c->idle_cycles;
         return true;
     case MSR_BIOS_UPDT_TRIG:
         /* A microcode update: there is no microcode to update; ignored. */

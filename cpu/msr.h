@@ -18,9 +18,14 @@ enum {
     MSR_SYSENTER_EIP = 0x176,
 };
 
-/* The TSC: one tick per retired instruction plus an offset (c->tsc), so it
- * is monotonic between writes and deterministic for a given run. */
-static inline uint64_t cpu_tsc(const struct cpu *c) { return c->icount + c->tsc; }
+/* The TSC: one tick per retired instruction, plus the cycles the machine
+ * skipped while the CPU was halted (so it keeps pace with the virtual clock
+ * that drives the PIT and RTC), plus an offset (c->tsc) set by WRMSR. It is
+ * monotonic between writes and deterministic for a given run. */
+static inline uint64_t cpu_tsc(const struct cpu *c)
+{
+    return c->icount + c->idle_cycles + c->tsc;
+}
 
 /* RDMSR/WRMSR without the privilege check: false when the access is #GP
  * (unimplemented MSR, read-only MSR, reserved bits). */

@@ -33,10 +33,17 @@ static const char run_usage[] =
     "      --timeout SECONDS      stop after SECONDS of wall time (exit status 8)\n"
     "      --report FILE          write a JSON report of the run (- for stdout)\n"
     "      --trace FILE           write one line per instruction (- for stdout)\n"
+    "      --deterministic        virtual time from instructions only: idle time is\n"
+    "                             skipped, the RTC starts at 2024-01-01; runs repeat exactly\n"
+    "      --no-reboot            a guest reset ends the run (exit status 12) instead of\n"
+    "                             rebooting the machine\n"
+    "      --triple-fault ACTION  shutdown (default: end the run, exit status 6) or reset\n"
+    "                             (reboot, as a PC chipset does)\n"
     "  -h, --help                 this text\n"
     "\n"
     "Exit status: (V << 1) | 1 when the guest writes V to port 0xF4; 2 bad usage or\n"
-    "input; 4 halted; 6 triple fault; 8 timeout; 10 instruction limit; 130 interrupted.\n";
+    "input; 4 halted; 6 triple fault; 8 timeout; 10 instruction limit; 12 the guest\n"
+    "reset the machine; 130 interrupted.\n";
 
 static const char top_usage[] =
     "usage: trapeze run --kernel FILE [options]   boot a kernel (trapeze run --help)\n"
@@ -86,7 +93,8 @@ static int parse_seconds(const char *s, double *out)
     return 0;
 }
 
-enum { OPT_SERIAL = 256, OPT_DEBUGCON, OPT_MAXINSN, OPT_TIMEOUT, OPT_REPORT, OPT_TRACE, OPT_INITRD };
+enum { OPT_SERIAL = 256, OPT_DEBUGCON, OPT_MAXINSN, OPT_TIMEOUT, OPT_REPORT, OPT_TRACE,
+       OPT_DETERMINISTIC, OPT_NO_REBOOT, OPT_TRIPLE_FAULT, OPT_INITRD };
 
 static int cmd_run(int argc, char **argv)
 {
@@ -101,6 +109,9 @@ static int cmd_run(int argc, char **argv)
         {"timeout", required_argument, NULL, OPT_TIMEOUT},
         {"report", required_argument, NULL, OPT_REPORT},
         {"trace", required_argument, NULL, OPT_TRACE},
+        {"deterministic", no_argument, NULL, OPT_DETERMINISTIC},
+        {"no-reboot", no_argument, NULL, OPT_NO_REBOOT},
+        {"triple-fault", required_argument, NULL, OPT_TRIPLE_FAULT},
         {"help", no_argument, NULL, 'h'},
         {0, 0, 0, 0},
     };
@@ -142,6 +153,16 @@ static int cmd_run(int argc, char **argv)
             break;
         case OPT_REPORT: report_path = optarg; break;
         case OPT_TRACE: cfg.trace = optarg; break;
+        case OPT_DETERMINISTIC: cfg.deterministic = true; break;
+        case OPT_NO_REBOOT: cfg.no_reboot = true; break;
+        case OPT_TRIPLE_FAULT:
+            if (!strcmp(optarg, "shutdown"))
+                cfg.triple_fault_reset = false;
+            else if (!strcmp(optarg, "reset"))
+                cfg.triple_fault_reset = true;
+            else
+                return usage_error("--triple-fault '%s': expected shutdown or reset", optarg);
+            break;
         case 'h': fputs(run_usage, stdout); return 0;
         case ':': return usage_error("option '%s' needs a value", argv[optind - 1]);
         default:

@@ -2,6 +2,7 @@
 #include "machine.h"
 
 #include <errno.h>
+#include <unistd.h>
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
@@ -15,10 +16,83 @@ static double now_s(void)
     return (double)ts.tv_sec + (double)ts.tv_nsec * 1e-9;
 }
 
+/* The virtual clock (see VM_CPU_HZ). */
+static uint64_t vm_clock_ns(void *ctx)
+{
+    struct vm *vm = ctx;
+    return vm->cpu.icount + vm->cpu.idle_cycles;
+}
+
+static void pic_intr(void *ctx, bool level)
+{
+    struct vm *vm = ctx;
+    vm->cpu.intr_line = level;
+}
+
+static int intr_ack(void *ctx)
+{
+    struct vm *vm = ctx;
+    return pic_ack(&vm->pic);
+}
+
+/* FERR# (x87 error with CR0.NE = 0) is wired to IRQ 13; a write to port
+ * 0xF0 clears it, as on the PC/AT. */
+static void ferr(void *ctx, bool level)
+{
+    struct vm *vm = ctx;
+    bus_set_irq(&vm->bus, 13, level);
+}
+
+static void port_f0_write(void *ctx, uint16_t port, int size, uint32_t v)
+{
+    struct vm *vm = ctx;
+    (void)port, (void)size, (void)v;
+    vm->cpu.ferr = false;
+    bus_set_irq(&vm->bus, 13, 0);
+}
+
+static void reset_request(void *ctx)
+{
+    struct vm *vm = ctx;
+    vm->reset_requested = true;
+    vm->cpu.exit_request = 1;
+}
+
 static void trace_hook(void *ctx, struct cpu *c, const struct insn *i)
 {
     struct vm *vm = ctx;
     trace_insn(vm->trace, c, i);
+}
+
+/* Loads what the VM boots and puts the CPU in the state its loader hands
+ * over in. Called at creation and after every machine reset, so a reset
+ * reboots the same kernel as a PC's firmware would. */
+static int vm_boot(struct vm *vm, char *err, size_t errlen)
+{
+    const struct vm_config *cfg = &vm->cfg;
+    /* Multiboot or Linux, by the file's content; sets the entry state. */
+    if (direct_boot(&vm->bus, &vm->cpu, cfg->kernel, cfg->initrd, cfg->append, &vm->boot, err,
+                    errlen) < 0)
+        return -1;
+    /* A loader hands over with A20 enabled (through the 8042's output port). */
+    vm->kbc.outport |= 2;
+    bus_set_a20(&vm->bus, true);
+    return 0;
+}
+
+/* The PC's RESET: the CPU and the devices return to their power-on state
+ * (the RTC keeps its time and CMOS, RAM keeps its contents), then the VM
+ * boots again. */
+static int vm_reset(struct vm *vm, char *err, size_t errlen)
+{
+    cpu_reset(&vm->cpu);
+    pic_reset(&vm->pic);
+    pit_reset(&vm->pit);
+    i8042_reset(&vm->kbc);
+    uart_reset(&vm->com1);
+    vm->reset_requested = false;
+    vm->resets++;
+    return vm_boot(vm, err, errlen);
 }
 
 struct vm *vm_create(const struct vm_config *cfg, char *err, size_t errlen)
@@ -55,16 +129,35 @@ struct vm *vm_create(const struct vm_config *cfg, char *err, size_t errlen)
 
     vm->env.ctx = vm;
     vm->env.trace = vm->trace ? trace_hook : NULL;
+    vm->env.intr_ack = intr_ack;
+    vm->env.ferr = ferr;
     cpu_init(&vm->cpu, &vm->bus, &vm->env);
     vm->cpu.shutdown_on_triple = 1;
 
+    /* The PC: interrupt controllers, timer, RTC/CMOS, keyboard controller,
+     * PCI host and ISA bridges, all on the VM's virtual clock. */
+    vm->bus.clock = vm_clock_ns;
+    vm->bus.clock_ctx = vm;
+    vm->bus.reset_request = reset_request;
+    vm->bus.reset_ctx = vm;
+    pic_init(&vm->pic, &vm->bus, pic_intr, vm);
+    pit_init(&vm->pit, &vm->bus);
+    rtc_init(&vm->rtc, &vm->bus,
+             cfg->deterministic ? VM_DETERMINISTIC_EPOCH : (int64_t)time(NULL));
+    rtc_set_config(&vm->rtc, cfg->memory_mib << 20, "cd");
+    i8042_init(&vm->kbc, &vm->bus);
+    pci_bus_init(&vm->pci, &vm->bus);
+    pc_chipset_init(&vm->chipset, &vm->pci);
+    bus_add_ports(&vm->bus, 0xf0, 1, NULL, port_f0_write, vm);
+
     uart_init(&vm->com1, &vm->bus, UART_COM1_BASE, UART_COM1_IRQ, &vm->serial_out);
+    /* The serial console on the terminal is two-way: what is typed goes to COM1. */
+    console_input_open(&vm->input,
+                       cfg->serial && !strcmp(cfg->serial, "stdio") ? STDIN_FILENO : -1);
     debugcon_init(&vm->dbg, &vm->bus, DEBUGCON_PORT, &vm->debug_out);
     exit_device_init(&vm->exitdev, &vm->bus, EXIT_DEVICE_PORT, &vm->cpu.exit_request);
 
-    /* Multiboot or Linux, by the file's content; sets the entry state. */
-    if (direct_boot(&vm->bus, &vm->cpu, cfg->kernel, cfg->initrd, cfg->append, &vm->boot, err,
-                    errlen) < 0)
+    if (vm_boot(vm, err, errlen) < 0)
         goto fail;
     return vm;
 
@@ -74,15 +167,66 @@ fail:;
     return NULL;
 }
 
-/* After cpu_run() returned CPU_EXIT_HLT: can anything wake the CPU? Not yet:
- * there is no interrupt controller, so a halted CPU stays halted. NMI has no
- * source either. When the PIC and PIT land this becomes "advance the clock
- * to the next timer event". */
+/*
+ * After cpu_run() returned CPU_EXIT_HLT: the CPU sleeps until an interrupt.
+ * With IF clear (and no NMI source) nothing can wake it. Otherwise virtual
+ * time jumps to the next timer deadline: the halted interval costs no host
+ * time in --deterministic runs; otherwise the host sleeps until its own
+ * clock catches up with the virtual one, so an idle guest's time follows
+ * wall time (a busy guest's runs at emulation speed and catches up here).
+ */
 static enum vm_end halted(struct vm *vm)
 {
-    if (vm->cpu.nmi_pending)
+    struct cpu *c = &vm->cpu;
+    if (c->nmi_pending)
         return VM_END_NONE;
-    return (vm->cpu.eflags & F_IF) ? VM_END_HALTED_IDLE : VM_END_HALTED;
+    if (!(c->eflags & F_IF))
+        return VM_END_HALTED;
+    uint64_t now = vm_clock_ns(vm), next = bus_next_deadline(&vm->bus);
+    if (next == UINT64_MAX) {
+        /* No timer armed: only console input can wake the guest. */
+        if (console_input_pump(&vm->input, &vm->com1, 50))
+            return VM_END_NONE;
+        return VM_END_HALTED_IDLE;
+    }
+    if (next > now) {
+        if (!vm->cfg.deterministic) {
+            double host_ns = (now_s() - vm->host_start) * 1e9;
+            double ahead = (double)next - host_ns;
+            if (ahead > 1e6) {
+                /* Wait in bounded steps, for input too, so limits, signals
+                 * and typing stay responsive. */
+                double ns = ahead < 20e6 ? ahead : 20e6;
+                if (vm->input.fd >= 0) {
+                    console_input_pump(&vm->input, &vm->com1, (int)(ns / 1e6));
+                } else {
+                    struct timespec ts = {0, (long)ns};
+                    nanosleep(&ts, NULL);
+                }
+                host_ns = (now_s() - vm->host_start) * 1e9;
+                if ((double)next > host_ns + 1e6)
+                    return VM_END_NONE; /* not there yet: the run loop comes back */
+            }
+        }
+        c->idle_cycles += next - now;
+    }
+    return VM_END_NONE;
+}
+
+/* A reset requested by the guest (or a triple fault with --triple-fault
+ * reset): reboot, or end the run with --no-reboot. */
+static enum vm_end restart(struct vm *vm)
+{
+    if (vm->cfg.no_reboot)
+        return VM_END_RESET;
+    char err[256];
+    if (vm_reset(vm, err, sizeof(err)) < 0) {
+        fprintf(stderr, "trapeze: %s: reset failed: %s\n", vm->cfg.name, err);
+        return VM_END_RESET;
+    }
+    fprintf(stderr, "trapeze: %s: the machine was reset (reboot %u)\n", vm->cfg.name,
+            vm->resets);
+    return VM_END_NONE;
 }
 
 enum vm_end vm_run(struct vm *vm, volatile sig_atomic_t *stop)
@@ -91,6 +235,7 @@ enum vm_end vm_run(struct vm *vm, volatile sig_atomic_t *stop)
     const struct vm_config *cfg = &vm->cfg;
     double start = now_s();
     double deadline = cfg->timeout_s > 0 ? start + cfg->timeout_s : 0;
+    vm->host_start = start - (double)vm_clock_ns(vm) * 1e-9;
     enum vm_end end = VM_END_NONE;
 
     while (end == VM_END_NONE) {
@@ -106,7 +251,13 @@ enum vm_end vm_run(struct vm *vm, volatile sig_atomic_t *stop)
             end = VM_END_TIMEOUT;
             break;
         }
-        uint64_t slice = VM_SLICE;
+        /* Timers due now fire first; the slice then ends at the next
+         * deadline, so device events land on the exact virtual cycle. */
+        uint64_t now = vm_clock_ns(vm);
+        bus_run_timers(&vm->bus, now);
+        uint64_t slice = VM_SLICE, next = bus_next_deadline(&vm->bus);
+        if (next != UINT64_MAX && next - now < slice)
+            slice = next > now ? next - now : 1;
         if (cfg->max_insns && cfg->max_insns - vm->steps < slice)
             slice = cfg->max_insns - vm->steps;
         enum cpu_exit why = cpu_run(c, slice);
@@ -115,15 +266,27 @@ enum vm_end vm_run(struct vm *vm, volatile sig_atomic_t *stop)
         case CPU_EXIT_REQUEST:
             if (vm->exitdev.written)
                 end = VM_END_EXIT_DEVICE;
+            else if (vm->reset_requested)
+                end = restart(vm);
             break;
         case CPU_EXIT_HLT: end = halted(vm); break;
-        case CPU_EXIT_SHUTDOWN: end = VM_END_SHUTDOWN; break;
+        case CPU_EXIT_SHUTDOWN:
+            /* A PC's chipset turns the shutdown cycle into RESET; trapeze
+             * ends the run instead unless --triple-fault reset. */
+            end = cfg->triple_fault_reset ? restart(vm) : VM_END_SHUTDOWN;
+            break;
         case CPU_EXIT_BUDGET:
         case CPU_EXIT_NONE: break;
         }
         sink_flush(&vm->serial_out);
         sink_flush(&vm->debug_out);
+        if (end == VM_END_NONE && vm->input.fd >= 0) {
+            console_input_pump(&vm->input, &vm->com1, 0);
+            if (vm->input.quit)
+                end = VM_END_USER_QUIT;
+        }
     }
+    console_input_close(&vm->input);
     vm->end = end;
     vm->exit_status =
         end == VM_END_EXIT_DEVICE ? exit_device_status(vm->exitdev.value) : vm_end_status(end);
@@ -138,6 +301,7 @@ int vm_destroy(struct vm *vm, char *err, size_t errlen)
     if (!vm)
         return 0;
     int r = 0;
+    console_input_close(&vm->input);
     if (trace_close(vm->trace, err, errlen) < 0)
         r = -1;
     if (sink_close(&vm->serial_out) < 0 && r == 0) {
@@ -170,6 +334,8 @@ static const struct {
                            "the instruction limit (--max-instructions) was reached",
                            VM_STATUS_INSN_LIMIT},
     [VM_END_INTERRUPTED] = {"interrupted", "interrupted by a signal", VM_STATUS_INTERRUPTED},
+    [VM_END_RESET] = {"reset", "the guest reset the machine", VM_STATUS_RESET},
+    [VM_END_USER_QUIT] = {"user_quit", "ended from the console (Ctrl-A x)", 0},
 };
 
 const char *vm_end_name(enum vm_end e) { return ends[e].name; }

@@ -23,9 +23,15 @@
 #include "../bios/direct_boot.h"
 #include "../cpu/cpu.h"
 #include "../devices/debugcon.h"
+#include "../devices/i8042.h"
+#include "../devices/pci.h"
+#include "../devices/pic8259.h"
+#include "../devices/pit8254.h"
+#include "../devices/rtc_cmos.h"
 #include "../devices/exit_device.h"
 #include "../devices/sink.h"
 #include "../devices/uart16550.h"
+#include "console_input.h"
 #include "../mmu/bus.h"
 
 #define VM_SLICE (1u << 18)
@@ -43,6 +49,8 @@ enum vm_end {
     VM_END_TIMEOUT,           /* --timeout reached */
     VM_END_INSN_LIMIT,        /* --max-instructions reached */
     VM_END_INTERRUPTED,       /* stopped from outside (SIGINT, SIGTERM) */
+    VM_END_RESET,             /* the guest reset the machine and there is no firmware to rerun */
+    VM_END_USER_QUIT,         /* Ctrl-A x on the serial console */
 };
 
 /* Process exit statuses (README.md, "Exit statuses"). Even numbers, so they
@@ -53,6 +61,7 @@ enum {
     VM_STATUS_SHUTDOWN = 6,
     VM_STATUS_TIMEOUT = 8,
     VM_STATUS_INSN_LIMIT = 10,
+    VM_STATUS_RESET = 12,
     VM_STATUS_INTERRUPTED = 130, /* the shell's 128 + SIGINT */
 };
 
@@ -67,7 +76,20 @@ struct vm_config {
     const char *trace;      /* trace file path, or NULL */
     uint64_t max_insns;     /* 0: no limit */
     double timeout_s;       /* 0: no limit */
+    /* Virtual time from instructions only: idle time is skipped, never slept,
+     * and no host clock is read by the guest-visible devices (the RTC starts
+     * at a fixed instant), so two runs are identical. */
+    bool deterministic;
+    bool no_reboot;          /* a guest reset ends the run (exit status 12) instead of rebooting */
+    bool triple_fault_reset; /* a triple fault resets the machine instead of ending the run */
 };
+
+/* The virtual clock runs at one cycle per nanosecond: the CPU retires one
+ * instruction per cycle, and cycles skipped while halted count too (see
+ * cpu_tsc). VM_CPU_HZ is the TSC rate Linux calibrates against the PIT. */
+#define VM_CPU_HZ 1000000000ull
+/* RTC start for --deterministic runs: 2024-01-01 00:00:00 UTC. */
+#define VM_DETERMINISTIC_EPOCH 1704067200
 
 struct trace;
 
@@ -79,6 +101,16 @@ struct vm {
     struct sink serial_out, debug_out;
     struct uart16550 com1;
     struct debugcon dbg;
+    struct pic pic;
+    struct pit pit;
+    struct rtc rtc;
+    struct i8042 kbc;
+    struct pci_bus pci;
+    struct pc_chipset chipset;
+    bool reset_requested;
+    unsigned resets;
+    struct console_input input; /* stdin to COM1 when --serial stdio */
+    double host_start;      /* host monotonic time when the run started */
     struct exit_device exitdev;
     struct trace *trace;
     struct direct_boot boot;

@@ -20,13 +20,8 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-<<<<<<< HEAD
 #include "cpu/x87.h"
-#include "x87_gen.h"
-=======
-#include "x87.h"
 #include "test_x87_gen.h"
->>>>>>> fpu
 
 #if !defined(__x86_64__)
 /* No host x87 to act as the oracle: an empty suite. */
