@@ -38,7 +38,7 @@ Q := @
 MSG := @printf '  %-6s %s\n'
 endif
 
-.PHONY: all deps test test-unit test-cli test-guests test-sst286 run clean format
+.PHONY: all deps test test-unit test-cli test-guests test-sst286 test-seabios test-linux images run clean format
 
 all: $(BUILD)/trapeze
 
@@ -77,7 +77,7 @@ $(BUILD)/tests/%: tests/unit/%.c $(BUILD)/libtrapeze-san.a
 # Every test suite runs even when an earlier one fails (--keep-going), so one
 # `make test` shows every failure; it fails if any suite failed.
 test: deps
-	@$(MAKE) --no-print-directory --keep-going test-unit test-cli test-guests test-sst286
+	@$(MAKE) --no-print-directory --keep-going test-unit test-cli test-guests test-sst286 test-seabios
 
 test-unit: $(TEST_BIN)
 	@bash scripts/run-unit-tests.sh $(TEST_BIN)
@@ -88,6 +88,10 @@ test-cli: $(BUILD)/trapeze
 test-guests: $(BUILD)/trapeze
 	@bash tests/run-guests.sh $(BUILD)
 
+# Debian's SeaBIOS boots headless to "No bootable device" (firmware path).
+test-seabios: $(BUILD)/trapeze
+	@bash tests/test-seabios.sh $(BUILD)
+
 SST286_DIR ?= ../shared/sst286
 test-sst286: $(BUILD)/tests/sst286
 	@$(BUILD)/tests/sst286 $(SST286_DIR)
@@ -97,6 +101,17 @@ $(BUILD)/tests/sst286: tests/unit/sst286.c $(BUILD)/libtrapeze-san.a
 	@mkdir -p $(dir $@)
 	$(MSG) LD $@
 	$(Q)$(CC) $(CFLAGS_BASE) -O1 $(SAN) -o $@ $< -Wl,--whole-archive $(BUILD)/libtrapeze-san.a -Wl,--no-whole-archive $(LIBS) -lz
+
+# Linux guest images from Debian's i386 packages (fetched with apt-get
+# download, never installed), and the Linux boot test on them. Not part of
+# `make test`: the boot takes minutes in the interpreter.
+images: deps
+	@bash scripts/build-guest-images.sh $(BUILD)/images >/dev/null
+
+test-linux: images $(BUILD)/trapeze
+	@python3 tests/linux/boot-test.py --trapeze $(BUILD)/trapeze \
+	  --kernel $(BUILD)/images/vmlinuz --initrd $(BUILD)/images/initramfs.cpio.gz \
+	  --log $(BUILD)/linux-boot.log
 
 run: deps $(BUILD)/trapeze
 	@bash scripts/run-default.sh $(BUILD)

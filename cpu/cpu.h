@@ -158,6 +158,11 @@ struct msrs {
     uint64_t pat;
     uint64_t bios_sign_id;
     uint64_t misc_enable;
+    /* P6 performance monitoring: PERFCTR0/1 (40 bits) and EVNTSEL0/1. A
+     * counter's value is perfctr[n] plus what its event has counted since
+     * pmc_mark[n] (see cpu/msr.c). */
+    uint64_t perfctr[2], pmc_mark[2];
+    uint32_t evntsel[2];
 };
 
 /* Lazy flags: the last flag-setting operation, from which CF..OF are derived
@@ -186,7 +191,7 @@ struct cpu {
     /* Execution state */
     uint32_t prev_eip, prev_esp; /* at the start of the current instruction */
     uint64_t icount;             /* instructions retired */
-    uint64_t idle_cycles;        /* cycles the machine skipped while the CPU was halted */
+    uint64_t idle_cycles;        /* cycles spent not retiring instructions: halted, PAUSE stalls */
     uint64_t budget;             /* instructions left in this cpu_run() */
     bool halted;
     bool intr_line;          /* INTR pin (set by the interrupt controller) */
@@ -221,7 +226,8 @@ struct cpu {
 
     /* The x87 FPU (cpu/x87.c: arithmetic; cpu/x87_insns.c: the D8-DF opcodes). */
     struct x87 fpu;
-    bool ferr; /* FERR# output (CR0.NE = 0 legacy error reporting) */
+    bool ferr;   /* FERR# output (CR0.NE = 0 legacy error reporting) */
+    bool ignne;  /* IGNNE# input: the PC asserts it on a write to port 0xF0 */
 };
 
 /* Lifecycle */
@@ -236,6 +242,9 @@ void cpu_set_flat32(struct cpu *c, uint32_t eip);
 __attribute__((noreturn)) void cpu_fault(struct cpu *c, int vector, uint32_t err);
 __attribute__((noreturn)) void cpu_fault_noerr(struct cpu *c, int vector);
 __attribute__((noreturn)) void cpu_page_fault(struct cpu *c, uint32_t lin, uint32_t err);
+/* Abandons the current instruction without an exception: EIP and ESP return
+ * to its start (used to freeze before an x87 instruction; see x87_insns.c). */
+__attribute__((noreturn)) void cpu_abort_insn(struct cpu *c);
 
 /* Exception/interrupt delivery (cpu/interrupt.c). is_sw: INT n/INT3/INTO
  * (checks gate DPL against CPL; pushes next EIP). has_err: push err. */

@@ -40,6 +40,12 @@ __attribute__((noreturn)) void cpu_fault_noerr(struct cpu *c, int vector)
     cpu_fault(c, vector, 0);
 }
 
+__attribute__((noreturn)) void cpu_abort_insn(struct cpu *c)
+{
+    c->fault_vector = -1;
+    longjmp(c->fault_jmp, 1);
+}
+
 __attribute__((noreturn)) void cpu_page_fault(struct cpu *c, uint32_t lin, uint32_t err)
 {
     c->cr2 = lin;
@@ -71,6 +77,8 @@ static void handle_fault(struct cpu *c)
 
     c->eip = c->prev_eip;
     c->r[R_ESP] = c->prev_esp;
+    if (v < 0)
+        return; /* cpu_abort_insn: nothing to deliver */
     if (c->in_event_delivery) {
         int first = c->delivering_vector;
         c->in_event_delivery = false;

@@ -17,17 +17,38 @@
  * do not update FIP/FDP/FOP. */
 enum { X87_WAITING = 1, X87_CONTROL = 2 };
 
+/*
+ * Legacy error reporting (CR0.NE = 0), as the P6 does it with the PC's
+ * wiring: FERR# rises when an x87 instruction completes with an unmasked
+ * exception pending (the PC routes it to IRQ 13) and falls when the
+ * exception is cleared (FNCLEX, FNINIT, a clean FRSTOR/FLDENV). A later
+ * waiting instruction freezes while FERR# is up, until the interrupt handler
+ * runs, unless IGNNE# is asserted (the PC asserts it when software writes
+ * port 0xF0).
+ */
+static void update_ferr(struct cpu *c)
+{
+    bool want = x87_pending(&c->fpu) && !(c->cr0 & CR0_NE);
+    if (want == c->ferr)
+        return;
+    c->ferr = want;
+    if (want)
+        c->ignne = false;
+    if (c->env && c->env->ferr)
+        c->env->ferr(c->env->ctx, want);
+}
+
 static void raise_pending(struct cpu *c)
 {
     if (c->cr0 & CR0_NE)
         cpu_fault(c, EX_MF, 0);
-    /* Legacy reporting: assert FERR# (IRQ 13 on a PC) and carry on, as
-     * with IGNNE# asserted. */
-    if (!c->ferr) {
-        c->ferr = true;
-        if (c->env && c->env->ferr)
-            c->env->ferr(c->env->ctx, true);
-    }
+    update_ferr(c);
+    if (c->ignne)
+        return; /* IGNNE#: the instruction runs, ignoring the error */
+    /* Freeze: the instruction waits for the error interrupt. The CPU sleeps
+     * as with HLT and retries the instruction after the handler returns. */
+    c->halted = true;
+    cpu_abort_insn(c);
 }
 
 /* #NM and pending-exception checks that precede every escape. */
@@ -260,12 +281,6 @@ static void esc_reg(struct cpu *c, const struct insn *i)
         case 0: case 1: case 4: break; /* FENI, FDISI, FSETPM: no-ops */
         default: cpu_fault(c, EX_UD, 0);
         }
-        if (rm == 2 || rm == 3)
-            if (c->ferr && !x87_pending(x)) {
-                c->ferr = false;
-                if (c->env && c->env->ferr)
-                    c->env->ferr(c->env->ctx, false);
-            }
         return;
     }
     if (esc == 7 && reg == 4) {
@@ -397,4 +412,5 @@ void x87_esc(struct cpu *c, const struct insn *i)
         esc_reg(c, i);
     else
         esc_mem(c, i);
+    update_ferr(c);
 }

@@ -53,12 +53,20 @@ expect "--help exits 0" 0 "" --help
     || bad "run --help lists the flags"
 expect "no command" 2 "usage"
 expect "unknown command" 2 "unknown command 'fly'" fly
-expect "run without --kernel" 2 "--kernel FILE is required" run
+expect "--bios missing file" 2 "--bios '$tmp/nonexistent.bin': cannot open" run --bios "$tmp/nonexistent.bin"
+head -c 100000 /dev/zero >"$tmp/odd.rom"
+expect "--bios wrong size" 2 "--bios '$tmp/odd.rom': 100000 bytes is not a whole number of 64 KiB" \
+    run --bios "$tmp/odd.rom"
+head -c 65536 /dev/zero >"$tmp/zero64k.rom"
+expect "--vga-bios no signature" 2 "--vga-bios '$tmp/zero64k.rom': no option ROM signature" \
+    run --bios "$tmp/zero64k.rom" --vga-bios "$tmp/zero64k.rom"
+expect "--vga-bios wrong size" 2 "--vga-bios '$tmp/odd.rom': 100000 bytes is not a whole number of 512-byte blocks" \
+    run --bios "$tmp/zero64k.rom" --vga-bios "$tmp/odd.rom"
 expect "missing kernel file" 2 "$tmp/nonexistent.bin: cannot open" run --kernel "$tmp/nonexistent.bin"
 : >"$tmp/empty.bin"
 expect "empty kernel file" 2 "$tmp/empty.bin: file is empty" run --kernel "$tmp/empty.bin"
 head -c 10000 /dev/zero | tr '\0' 'x' >"$tmp/text.bin"
-expect "not a Multiboot file" 2 "$tmp/text.bin: not a Multiboot kernel" run --kernel "$tmp/text.bin"
+expect "not a bootable kernel" 2 "$tmp/text.bin: not a bootable kernel: no Multiboot header" run --kernel "$tmp/text.bin"
 expect "kernel is a directory" 2 "$tmp: not a regular file" run --kernel "$tmp"
 
 kernel ok <<'ASM'
@@ -190,6 +198,14 @@ expect "instruction limit: status 10" 10 "instruction limit" run --kernel "$tmp/
 python3 -c 'import json,sys; r=json.load(open(sys.argv[1])); assert r["instructions_retired"]==1000 and r["end_reason"]=="instruction_limit", r' \
     "$tmp/loop.json" 2>/dev/null && ok "instruction limit is exact" || bad "instruction limit is exact"
 expect "timeout: status 8" 8 "time limit" run --kernel "$tmp/loop.bin" --timeout 0.2
+"$trapeze" run --kernel "$tmp/loop.bin" --timeout 30 2>"$tmp/sigint.err" &
+pid=$!
+sleep 0.3
+kill -INT "$pid"
+wait "$pid"
+rc=$?
+[ "$rc" = 130 ] && grep -q "interrupted by a signal" "$tmp/sigint.err" && ok "SIGINT: status 130" \
+    || bad "SIGINT: status 130" "exit status $rc: $(cat "$tmp/sigint.err")"
 
 kernel triple <<'ASM'
     lidt [idtr]
