@@ -66,7 +66,7 @@ expect "missing kernel file" 2 "$tmp/nonexistent.bin: cannot open" run --kernel 
 : >"$tmp/empty.bin"
 expect "empty kernel file" 2 "$tmp/empty.bin: file is empty" run --kernel "$tmp/empty.bin"
 head -c 10000 /dev/zero | tr '\0' 'x' >"$tmp/text.bin"
-expect "not a bootable kernel" 2 "$tmp/text.bin: not a bootable kernel: no Multiboot header" run --kernel "$tmp/text.bin"
+expect "not a bootable kernel" 2 "$tmp/text.bin: not a Multiboot kernel or a Linux bzImage" run --kernel "$tmp/text.bin"
 expect "kernel is a directory" 2 "$tmp: not a regular file" run --kernel "$tmp"
 # Disk and CD images: refused before the machine starts, naming the file.
 : >"$tmp/empty.img"
