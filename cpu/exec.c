@@ -6,6 +6,7 @@
 #include <string.h>
 
 #include "cpu.h"
+#include "dcache.h"
 #include "decode.h"
 #include "mem.h"
 
@@ -109,7 +110,7 @@ static void fetch_decode(struct cpu *c, struct insn *i)
     const struct seg *cs = &c->seg[S_CS];
     uint32_t eip = c->eip;
     int acc = ACC_EXEC | cpu_acc_user(c);
-    uint8_t buf[16];
+    uint8_t buf[16] = {0};
     size_t room = eip > cs->hi ? 0 : (size_t)(cs->hi - eip) + 1;
     if (room > 15)
         room = 15;
@@ -149,6 +150,44 @@ static void fetch_decode(struct cpu *c, struct insn *i)
             cpu_page_fault(c, pf_lin, pf_err);
         cpu_fault(c, EX_GP, 0); /* CS limit */
     }
+}
+
+/*
+ * The instruction at CS:EIP, from the decoded-instruction cache when it
+ * holds it, else fetched and decoded into *tmp (and cached when it lies
+ * within one host-backed page). The cache hit keeps every check a fetch
+ * makes: the TLB lookup with ACC_EXEC and the CPL's user bit (page rights,
+ * #PF through the miss path), and CS's limit over the instruction's whole
+ * length (a miss path re-fetch then raises the #GP or #PF in the right
+ * order).
+ */
+static __attribute__((noinline)) const struct insn *fetch_miss(struct cpu *c, struct insn *tmp)
+{
+    fetch_decode(c, tmp);
+    const struct seg *cs = &c->seg[S_CS];
+    uint32_t lin = cs->base + c->eip;
+    if (c->mmu.bypass || (lin & ~PAGE_MASK) + tmp->len > PAGE_SIZE)
+        return tmp;
+    struct tlb_entry *e = mmu_lookup(&c->mmu, lin, ACC_EXEC | cpu_acc_user(c));
+    if (!e || !e->host)
+        return tmp;
+    return dc_fill(c, e->ppage | (lin & ~PAGE_MASK), cpu_code32(c), tmp);
+}
+
+static inline const struct insn *fetch(struct cpu *c, struct insn *tmp)
+{
+    const struct seg *cs = &c->seg[S_CS];
+    uint32_t eip = c->eip;
+    uint32_t lin = cs->base + eip;
+    struct tlb_entry *e = mmu_lookup(&c->mmu, lin, ACC_EXEC | cpu_acc_user(c));
+    if (__builtin_expect(e != NULL, 1)) {
+        uint32_t pa = e->ppage | (lin & ~PAGE_MASK);
+        const struct dc_entry *d = &c->dc->e[dc_index(pa)];
+        if (d->key == dc_key(c->bus, pa, cpu_code32(c)) && d->epoch == c->dc_epoch &&
+            eip <= cs->hi && cs->hi - eip >= (uint32_t)d->i.len - 1)
+            return &d->i;
+    }
+    return fetch_miss(c, tmp);
 }
 
 void cpu_debug_regs_changed(struct cpu *c)
@@ -201,8 +240,12 @@ enum cpu_exit cpu_run(struct cpu *c, uint64_t max_insns)
             c->exit_reason = CPU_EXIT_BUDGET;
             break;
         }
-        if (c->mmu.bus_generation != c->bus->map_generation)
+        /* A bus map change (ROM/MMIO placement, A20) invalidates host
+         * pointers in the TLB and what the decoded-instruction cache holds. */
+        if (__builtin_expect(c->dc_map_generation != c->bus->map_generation, 0)) {
             mmu_flush_all(&c->mmu);
+            dc_flush(c);
+        }
 
         /* Events between instructions, in priority order. */
         if (!c->inhibit_intr) {
@@ -236,16 +279,16 @@ enum cpu_exit cpu_run(struct cpu *c, uint64_t max_insns)
          * keeps it for the instruction it returns to. */
         c->eflags &= ~F_RF;
 
-        struct insn i;
+        struct insn tmp;
         bool tf = (c->eflags & F_TF) != 0;
         c->data_bp_hit = false;
-        fetch_decode(c, &i);
+        const struct insn *i = fetch(c, &tmp);
         if (c->env && c->env->trace)
-            c->env->trace(c->env->ctx, c, &i);
-        c->eip = c->eip + i.len;
+            c->env->trace(c->env->ctx, c, i);
+        c->eip = c->eip + i->len;
         if (!cpu_code32(c))
             c->eip &= 0xffff;
-        i.fn(c, &i);
+        i->fn(c, i);
         c->icount++;
         c->budget--;
         if ((tf || c->data_bp_hit) && !c->inhibit_intr) {
@@ -308,7 +351,13 @@ void cpu_reset(struct cpu *c)
     const struct cpu_env *env = c->env;
     uint8_t shutdown_on_triple = c->shutdown_on_triple;
     uint64_t tsc = c->tsc;
+    struct dcache *dc = c->dc;
+    uint32_t dc_epoch = c->dc_epoch;
     memset(c, 0, sizeof(*c));
+    /* The decoded-instruction cache stays allocated; RESET flushes it (the
+     * machine may reload memory behind the bus's back: loaders, tests). */
+    c->dc = dc;
+    c->dc_epoch = dc_epoch;
     c->fpu = fpu;
     /* x87 at RESET (SDM vol. 3, table 9-1): CW 0x0040, SW 0, TW 0x5555. */
     x87_reset(&c->fpu);
@@ -340,6 +389,8 @@ void cpu_reset(struct cpu *c)
     c->ldtr.valid = c->tr.valid = true;
     c->delivering_vector = -1;
     c->msr.apic_base = 0;
+    if (c->dc)
+        dc_flush(c);
 }
 
 void cpu_init(struct cpu *c, struct bus *b, const struct cpu_env *env)
@@ -349,5 +400,11 @@ void cpu_init(struct cpu *c, struct bus *b, const struct cpu_env *env)
     c->bus = b;
     c->env = env;
     c->shutdown_on_triple = 1;
+    dc_alloc(c);
     cpu_reset(c);
+}
+
+void cpu_free(struct cpu *c)
+{
+    dc_release(c);
 }

@@ -313,6 +313,7 @@ int vm_destroy(struct vm *vm, char *err, size_t errlen)
         snprintf(err, errlen, "--debugcon: error writing '%s'", vm->debug_out.path);
         r = -1;
     }
+    cpu_free(&vm->cpu);
     bus_free(&vm->bus);
     free(vm);
     return r;
