@@ -158,6 +158,11 @@ struct msrs {
     uint64_t pat;
     uint64_t bios_sign_id;
     uint64_t misc_enable;
+    /* P6 performance monitoring: PERFCTR0/1 (40 bits) and EVNTSEL0/1. A
+     * counter's value is perfctr[n] plus what its event has counted since
+     * pmc_mark[n] (see cpu/msr.c). */
+    uint64_t perfctr[2], pmc_mark[2];
+    uint32_t evntsel[2];
 };
 
 /* Lazy flags: the last flag-setting operation, from which CF..OF are derived

@@ -7,9 +7,16 @@
  * model 3 CPU reads with plain (non-safe) RDMSR only BIOS_SIGN_ID (the
  * microcode revision: WRMSR 0, CPUID, RDMSR), so that one must work; it
  * reads PLATFORM_ID only for model >= 5. APIC_BASE is #GP: no local APIC is
- * advertised. MTRRs and PAT are not advertised, so not implemented; the
- * performance counters (0xC1/0xC2, 0x186/0x187) are #GP too, which makes
- * Linux's perf fall back to software events.
+ * advertised. MTRRs and PAT are not advertised, so not implemented.
+ *
+ * The P6 performance counters (PERFCTR0/1 at 0xC1/0xC2, EVNTSEL0/1 at
+ * 0x186/0x187; family 6 has them without a CPUID bit) count two events:
+ * 0xC0 INST_RETIRED (retired instructions) and 0x79 CPU_CLK_UNHALTED
+ * (cycles not halted: the same count here, since an instruction is a
+ * cycle). Every other event counts nothing. EVNTSEL0's EN bit (22) starts
+ * and stops both counters, as on the P6; the USR/OS filters are not
+ * modelled (both rings count), and an overflow raises no interrupt (there is
+ * no local APIC).
  *
  * The TSC counts retired instructions (plus an offset set by WRMSR), so it
  * is deterministic and monotonic between writes; guests calibrate it
@@ -19,6 +26,38 @@
  */
 #include "handlers.h"
 #include "msr.h"
+
+#define PMC_MASK ((1ull << 40) - 1)
+#define EVNTSEL_EN (1u << 22)
+
+/* What counter n's event has counted up to now (absolute count). */
+static uint64_t pmc_events(const struct cpu *c, int n)
+{
+    if (!(c->msr.evntsel[0] & EVNTSEL_EN))
+        return 0;
+    unsigned ev = c->msr.evntsel[n] & 0xff;
+    return (ev == 0xc0 || ev == 0x79) ? c->icount : 0;
+}
+
+uint64_t cpu_pmc_read(const struct cpu *c, int n)
+{
+    return (c->msr.perfctr[n] + pmc_events(c, n) - c->msr.pmc_mark[n]) & PMC_MASK;
+}
+
+/* Folds what the counters counted into perfctr[] (before EVNTSEL changes). */
+static void pmc_settle(struct cpu *c)
+{
+    for (int n = 0; n < 2; n++) {
+        c->msr.perfctr[n] = cpu_pmc_read(c, n);
+        c->msr.pmc_mark[n] = 0;
+    }
+}
+
+static void pmc_restart(struct cpu *c)
+{
+    for (int n = 0; n < 2; n++)
+        c->msr.pmc_mark[n] = pmc_events(c, n);
+}
 
 static inline unsigned cpl_of(const struct cpu *c)
 {
@@ -33,6 +72,8 @@ bool cpu_rdmsr(struct cpu *c, uint32_t msr, uint64_t *v)
     case MSR_PLATFORM_ID: *v = 0; return true;
     /* Microcode revision in the high dword: 0, no update loaded. */
     case MSR_BIOS_SIGN_ID: *v = c->msr.bios_sign_id; return true;
+    case MSR_PERFCTR0: case MSR_PERFCTR1: *v = cpu_pmc_read(c, (int)(msr - MSR_PERFCTR0)); return true;
+    case MSR_EVNTSEL0: case MSR_EVNTSEL1: *v = c->msr.evntsel[msr - MSR_EVNTSEL0]; return true;
     case MSR_SYSENTER_CS: *v = c->msr.sysenter_cs; return true;
     case MSR_SYSENTER_ESP: *v = c->msr.sysenter_esp; return true;
     case MSR_SYSENTER_EIP: *v = c->msr.sysenter_eip; return true;
@@ -54,6 +95,22 @@ bool cpu_wrmsr(struct cpu *c, uint32_t msr, uint64_t v)
         /* Software writes 0 before CPUID to read the revision; the CPUID
          * then loads the (zero) revision, so storing nothing is exact. */
         c->msr.bios_sign_id = 0;
+        return true;
+    case MSR_PERFCTR0:
+    case MSR_PERFCTR1: {
+        /* P6: bits 31:0 are written and sign-extended to the counter's 40 bits. */
+        int n = (int)(msr - MSR_PERFCTR0);
+        c->msr.perfctr[n] = (uint64_t)(int64_t)(int32_t)(uint32_t)v & PMC_MASK;
+        c->msr.pmc_mark[n] = pmc_events(c, n);
+        return true;
+    }
+    case MSR_EVNTSEL0:
+    case MSR_EVNTSEL1:
+        if (v >> 32)
+            return false; /* reserved high dword */
+        pmc_settle(c);
+        c->msr.evntsel[msr - MSR_EVNTSEL0] = (uint32_t)v;
+        pmc_restart(c);
         return true;
     /* The SYSENTER MSRs are 32 bits wide on IA-32: the high dword is
      * ignored, as a P6 does. */
@@ -106,6 +163,7 @@ void rdpmc(struct cpu *c, const struct insn *i)
         cpu_fault(c, EX_GP, 0);
     if (c->r[R_ECX] > 1)
         cpu_fault(c, EX_GP, 0);
-    c->r[R_EAX] = 0;
-    c->r[R_EDX] = 0;
+    uint64_t v = cpu_pmc_read(c, (int)c->r[R_ECX]);
+    c->r[R_EAX] = (uint32_t)v;
+    c->r[R_EDX] = (uint32_t)(v >> 32) & 0xff;
 }

@@ -196,23 +196,38 @@ static void aux_command(struct i8042 *k, uint8_t v)
     }
 }
 
+/* A controller's own reply (to a port 0x64 command) reaches the output
+ * buffer even while the keyboard interface is disabled (0xAD): SeaBIOS
+ * disables both interfaces, then waits for the self-test's 0x55. */
+static void ctrl_reply(struct i8042 *k, uint8_t v)
+{
+    if (k->status & ST_OBF) {
+        reply(k, v, false);
+        return;
+    }
+    k->out = v;
+    k->out_aux = false;
+    k->status = (k->status | ST_OBF) & ~ST_AUXOBF;
+    refill(k); /* the IRQ lines */
+}
+
 static void controller_command(struct i8042 *k, uint8_t v)
 {
     switch (v) {
-    case 0x20: reply(k, k->ccb, false); break;
+    case 0x20: ctrl_reply(k, k->ccb); break;
     case 0x60: case 0xd1: case 0xd2: case 0xd3: case 0xd4: k->pending_cmd = v; break;
     case 0xa7: k->ccb |= CCB_AUXDIS; break;
     case 0xa8: k->ccb &= ~CCB_AUXDIS; refill(k); break;
-    case 0xa9: reply(k, 0x00, false); break; /* aux interface test: OK */
+    case 0xa9: ctrl_reply(k, 0x00); break; /* aux interface test: OK */
     case 0xaa: /* self test */
         k->status |= ST_SYS;
-        reply(k, 0x55, false);
+        ctrl_reply(k, 0x55);
         break;
-    case 0xab: reply(k, 0x00, false); break;
+    case 0xab: ctrl_reply(k, 0x00); break;
     case 0xad: k->ccb |= CCB_KBDDIS; break;
     case 0xae: k->ccb &= ~CCB_KBDDIS; refill(k); break;
-    case 0xc0: reply(k, 0x80, false); break; /* input port: keyboard not inhibited */
-    case 0xd0: reply(k, k->outport, false); break;
+    case 0xc0: ctrl_reply(k, 0x80); break; /* input port: keyboard not inhibited */
+    case 0xd0: ctrl_reply(k, k->outport); break;
     case 0xdd: set_outport(k, k->outport & ~2); break;
     case 0xdf: set_outport(k, k->outport | 2); break;
     default:

@@ -125,6 +125,8 @@ static uint32_t port_read(void *ctx, uint16_t port, int size)
     struct pci_bus *pb = ctx;
     if (port == 0xcf8 && size == 4)
         return pb->address;
+    if (port == 0xcf9 && size == 1)
+        return 0; /* reset control register: bits 1-2 read back as 0 after a reset */
     if (port >= 0xcfc) {
         uint32_t a = pb->address;
         int reg = (int)(a & 0xfc) + (port & 3);
@@ -143,6 +145,14 @@ static void port_write(void *ctx, uint16_t port, int size, uint32_t val)
     struct pci_bus *pb = ctx;
     if (port == 0xcf8 && size == 4) {
         pb->address = val & 0x80fffffcu;
+        return;
+    }
+    /* The PIIX3's reset control register (a byte at 0xCF9, inside
+     * CONFIG_ADDRESS's dword): bit 2 (RST_CPU) resets the system, as
+     * SeaBIOS's reboot path on QEMU does (0x02 then 0x06). */
+    if (port == 0xcf9 && size == 1) {
+        if (val & 4)
+            bus_request_reset(pb->bus);
         return;
     }
     if (port >= 0xcfc) {
@@ -174,21 +184,22 @@ void pci_register(struct pci_bus *pb, struct pci_device *d, int slot, int fn)
     pb->dev[d->devfn] = d;
 }
 
-static void route_pirq(struct pci_bus *pb, int pirq, int delta)
+/* Drives every ISA IRQ line from the PIRQs routed to it. PCI interrupts are
+ * level-triggered and shared: a line is high while any device on any PIRQ
+ * routed to it asserts it; a line that loses its last routed PIRQ drops. */
+static void update_isa_irqs(struct pci_bus *pb)
 {
-    pb->pirq_level[pirq] += delta;
-    if (!pb->pirq_route)
-        return;
-    uint8_t r = pb->pirq_route[pirq];
-    if (r & 0x80 || (r & 0xf) < 3)
-        return; /* disabled, or a reserved IRQ number */
-    /* PCI interrupts are level-triggered and shared: the line is high while
-     * any device on any PIRQ routed to it asserts it. */
-    int irq = r & 0xf, level = 0;
-    for (int k = 0; k < 4; k++)
-        if (!(pb->pirq_route[k] & 0x80) && (pb->pirq_route[k] & 0xf) == irq && pb->pirq_level[k])
-            level = 1;
-    bus_set_irq(pb->bus, irq, level);
+    uint8_t want[16] = {0};
+    for (int k = 0; pb->pirq_route && k < 4; k++) {
+        uint8_t r = pb->pirq_route[k];
+        if (!(r & 0x80) && (r & 0xf) >= 3 && pb->pirq_level[k])
+            want[r & 0xf] = 1;
+    }
+    for (int irq = 0; irq < 16; irq++)
+        if (want[irq] != pb->isa_driven[irq]) {
+            pb->isa_driven[irq] = want[irq];
+            bus_set_irq(pb->bus, irq, want[irq]);
+        }
 }
 
 void pci_set_irq(struct pci_device *d, int level)
@@ -201,7 +212,8 @@ void pci_set_irq(struct pci_device *d, int level)
     if (pin < 1 || pin > 4)
         return;
     int pirq = (pin - 1 + (d->devfn >> 3)) & 3;
-    route_pirq(d->pcibus, pirq, level ? 1 : -1);
+    d->pcibus->pirq_level[pirq] += level ? 1 : -1;
+    update_isa_irqs(d->pcibus);
 }
 
 /* --- i440FX host bridge and PIIX3 ISA bridge ------------------------------ */
@@ -211,9 +223,7 @@ static void isa_config_written(struct pci_device *d, int reg, int size, uint32_t
     (void)val;
     /* PIRQRC[A-D] at 0x60-0x63: re-evaluate the lines when routing changes. */
     if (reg + size > 0x60 && reg < 0x64)
-        for (int k = 0; k < 4; k++)
-            if (d->pcibus->pirq_level[k])
-                route_pirq(d->pcibus, k, 0);
+        update_isa_irqs(d->pcibus);
 }
 
 void pc_chipset_init(struct pc_chipset *cs, struct pci_bus *pb)

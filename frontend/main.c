@@ -18,20 +18,31 @@
 #define TRAPEZE_VERSION "0.1.0"
 
 static const char run_usage[] =
-    "usage: trapeze run --kernel FILE [options]\n"
+    "usage: trapeze run [--kernel FILE] [options]\n"
     "\n"
     "Boots a Multiboot v1 kernel (ELF32 or a.out-kludge binary) or a Linux bzImage\n"
-    "(boot protocol 2.04 or later, 32-bit entry) headless.\n"
+    "(boot protocol 2.04 or later, 32-bit entry) headless, or without --kernel the\n"
+    "PC's firmware (SeaBIOS by default).\n"
     "\n"
-    "  -k, --kernel FILE          the kernel to boot (required)\n"
+    "  -k, --kernel FILE          the kernel to boot directly (no firmware)\n"
     "  -a, --append STRING        kernel command line (after the kernel path)\n"
     "      --initrd FILE          initial ramdisk for a Linux kernel\n"
+    "      --hda FILE             raw hard-disk image (IDE primary master)\n"
+    "      --cdrom FILE           ISO image in the ATAPI CD-ROM (IDE secondary master)\n"
+    "      --boot ORDER           firmware boot order: c (disk), d (CD-ROM), cd, dc\n"
+    "                             (default cd)\n"
+    "      --bios FILE            system BIOS image, a multiple of 64 KiB (default\n"
+    "                             " FIRMWARE_DEFAULT_BIOS ")\n"
+    "      --vga-bios FILE        VGA BIOS option ROM, or none (default\n"
+    "                             " FIRMWARE_DEFAULT_VGA_BIOS ")\n"
     "  -m, --memory MIB           guest RAM in MiB (default 32, 2-3584)\n"
     "      --serial SPEC          COM1 output: stdio, file:PATH or none (default stdio)\n"
     "      --debugcon SPEC        port 0xE9 output: stdio, file:PATH or none (default stdio)\n"
     "      --max-instructions N   stop after N instructions (exit status 10)\n"
     "      --timeout SECONDS      stop after SECONDS of wall time (exit status 8)\n"
     "      --report FILE          write a JSON report of the run (- for stdout)\n"
+    "      --screen-text FILE     at the end, write the VGA text screen to FILE (- for\n"
+    "                             stdout; nothing when the screen is in a graphics mode)\n"
     "      --trace FILE           write one line per instruction (- for stdout)\n"
     "      --deterministic        virtual time from instructions only: idle time is\n"
     "                             skipped, the RTC starts at 2024-01-01; runs repeat exactly\n"
@@ -46,7 +57,8 @@ static const char run_usage[] =
     "reset the machine; 130 interrupted.\n";
 
 static const char top_usage[] =
-    "usage: trapeze run --kernel FILE [options]   boot a kernel (trapeze run --help)\n"
+    "usage: trapeze run [--kernel FILE] [options]   boot a kernel or the firmware\n"
+    "                                               (trapeze run --help)\n"
     "       trapeze --help | --version\n";
 
 static volatile sig_atomic_t stop_requested;
@@ -93,8 +105,30 @@ static int parse_seconds(const char *s, double *out)
     return 0;
 }
 
+/* The characters of the VGA text screen at the end of the run (headless
+ * tests read what the firmware printed). */
+static int write_screen_text(struct vm *vm, const char *path)
+{
+    static char buf[(132 + 1) * 60 + 1];
+    int n = vga_text_dump(&vm->vga, buf, sizeof(buf));
+    FILE *f = strcmp(path, "-") ? fopen(path, "w") : stdout;
+    if (!f) {
+        fprintf(stderr, "trapeze: --screen-text: cannot open '%s' for writing: %s\n", path,
+                strerror(errno));
+        return -1;
+    }
+    if (n > 0)
+        fwrite(buf, 1, (size_t)n, f);
+    if ((f == stdout ? fflush(f) : fclose(f)) == EOF) {
+        fprintf(stderr, "trapeze: --screen-text: error writing '%s'\n", path);
+        return -1;
+    }
+    return 0;
+}
+
 enum { OPT_SERIAL = 256, OPT_DEBUGCON, OPT_MAXINSN, OPT_TIMEOUT, OPT_REPORT, OPT_TRACE,
-       OPT_DETERMINISTIC, OPT_NO_REBOOT, OPT_TRIPLE_FAULT, OPT_INITRD };
+       OPT_DETERMINISTIC, OPT_NO_REBOOT, OPT_TRIPLE_FAULT, OPT_INITRD, OPT_BIOS, OPT_VGA_BIOS,
+       OPT_SCREEN_TEXT, OPT_HDA, OPT_CDROM, OPT_BOOT };
 
 static int cmd_run(int argc, char **argv)
 {
@@ -102,7 +136,13 @@ static int cmd_run(int argc, char **argv)
         {"kernel", required_argument, NULL, 'k'},
         {"append", required_argument, NULL, 'a'},
         {"initrd", required_argument, NULL, OPT_INITRD},
+        {"hda", required_argument, NULL, OPT_HDA},
+        {"cdrom", required_argument, NULL, OPT_CDROM},
+        {"boot", required_argument, NULL, OPT_BOOT},
         {"memory", required_argument, NULL, 'm'},
+        {"bios", required_argument, NULL, OPT_BIOS},
+        {"vga-bios", required_argument, NULL, OPT_VGA_BIOS},
+        {"screen-text", required_argument, NULL, OPT_SCREEN_TEXT},
         {"serial", required_argument, NULL, OPT_SERIAL},
         {"debugcon", required_argument, NULL, OPT_DEBUGCON},
         {"max-instructions", required_argument, NULL, OPT_MAXINSN},
@@ -122,6 +162,7 @@ static int cmd_run(int argc, char **argv)
         .debugcon = "stdio",
     };
     const char *report_path = NULL;
+    const char *screen_text = NULL;
     unsigned long long n;
     int opt;
 
@@ -132,12 +173,24 @@ static int cmd_run(int argc, char **argv)
         case 'k': cfg.kernel = optarg; break;
         case 'a': cfg.append = optarg; break;
         case OPT_INITRD: cfg.initrd = optarg; break;
+        case OPT_HDA: cfg.hda = optarg; break;
+        case OPT_CDROM: cfg.cdrom = optarg; break;
+        case OPT_BOOT:
+            if (strcmp(optarg, "c") && strcmp(optarg, "d") && strcmp(optarg, "cd") &&
+                strcmp(optarg, "dc"))
+                return usage_error("--boot '%s': expected c (hard disk), d (CD-ROM), cd or dc",
+                                   optarg);
+            cfg.boot = optarg;
+            break;
         case 'm':
             if (parse_u64(optarg, &n) < 0 || n < VM_MIN_MEMORY_MIB || n > VM_MAX_MEMORY_MIB)
                 return usage_error("--memory '%s': expected a whole number of MiB from %u to %u",
                                    optarg, VM_MIN_MEMORY_MIB, VM_MAX_MEMORY_MIB);
             cfg.memory_mib = (uint32_t)n;
             break;
+        case OPT_BIOS: cfg.bios = optarg; break;
+        case OPT_VGA_BIOS: cfg.vga_bios = optarg; break;
+        case OPT_SCREEN_TEXT: screen_text = optarg; break;
         case OPT_SERIAL: cfg.serial = optarg; break;
         case OPT_DEBUGCON: cfg.debugcon = optarg; break;
         case OPT_MAXINSN:
@@ -173,9 +226,10 @@ static int cmd_run(int argc, char **argv)
     }
     if (optind < argc)
         return usage_error("unexpected argument '%s'", argv[optind]);
-    if (!cfg.kernel)
-        return usage_error(cfg.initrd ? "--initrd given without --kernel FILE"
-                                      : "no kernel given: --kernel FILE is required");
+    if (cfg.kernel && cfg.bios)
+        return usage_error("--kernel boots without firmware: --bios does not apply");
+    if (!cfg.kernel && cfg.initrd)
+        return usage_error("--initrd given without --kernel FILE");
     if (!strncmp(cfg.serial, "file:", 5) && !strcmp(cfg.serial, cfg.debugcon))
         return usage_error("--serial and --debugcon name the same file '%s'", cfg.serial + 5);
 
@@ -213,6 +267,8 @@ static int cmd_run(int argc, char **argv)
                 cfg.name, vm_end_text(vm->end), vm->end_cs, vm->end_eip,
                 (unsigned long long)vm->cpu.icount, status);
 
+    if (screen_text && write_screen_text(vm, screen_text) < 0)
+        status = VM_STATUS_ERROR;
     if (report) {
         int bad = report_write(report, TRAPEZE_VERSION, vm) < 0;
         bad |= (report == stdout ? fflush(report) : fclose(report)) == EOF;

@@ -71,7 +71,14 @@ int report_write(FILE *f, const char *version, const struct vm *vm)
     fprintf(f, "      \"steps\": %llu,\n", (unsigned long long)vm->steps);
     fprintf(f, "      \"end_cs_eip\": \"%04x:%08x\",\n", vm->end_cs, vm->end_eip);
     fprintf(f, "      \"serial_bytes\": %llu,\n", (unsigned long long)vm->com1.tx_bytes);
-    fprintf(f, "      \"debugcon_bytes\": %llu\n", (unsigned long long)vm->dbg.bytes);
+    fprintf(f, "      \"debugcon_bytes\": %llu,\n",
+            (unsigned long long)(vm->dbg.bytes + vm->dbg402.bytes));
+    /* POST codes (port 0x80): how many the firmware wrote, and the last. */
+    fprintf(f, "      \"post_codes\": %llu,\n", (unsigned long long)vm->post.count);
+    if (vm->post.count)
+        fprintf(f, "      \"post_code_last\": \"0x%02x\"\n", vm->post.last);
+    else
+        fputs("      \"post_code_last\": null\n", f);
     fputs("    }\n  ]\n}\n", f);
     return ferror(f) ? -1 : 0;
 }

@@ -53,7 +53,15 @@ expect "--help exits 0" 0 "" --help
     || bad "run --help lists the flags"
 expect "no command" 2 "usage"
 expect "unknown command" 2 "unknown command 'fly'" fly
-expect "run without --kernel" 2 "--kernel FILE is required" run
+expect "--bios missing file" 2 "--bios '$tmp/nonexistent.bin': cannot open" run --bios "$tmp/nonexistent.bin"
+head -c 100000 /dev/zero >"$tmp/odd.rom"
+expect "--bios wrong size" 2 "--bios '$tmp/odd.rom': 100000 bytes is not a whole number of 64 KiB" \
+    run --bios "$tmp/odd.rom"
+head -c 65536 /dev/zero >"$tmp/zero64k.rom"
+expect "--vga-bios no signature" 2 "--vga-bios '$tmp/zero64k.rom': no option ROM signature" \
+    run --bios "$tmp/zero64k.rom" --vga-bios "$tmp/zero64k.rom"
+expect "--vga-bios wrong size" 2 "--vga-bios '$tmp/odd.rom': 100000 bytes is not a whole number of 512-byte blocks" \
+    run --bios "$tmp/zero64k.rom" --vga-bios "$tmp/odd.rom"
 expect "missing kernel file" 2 "$tmp/nonexistent.bin: cannot open" run --kernel "$tmp/nonexistent.bin"
 : >"$tmp/empty.bin"
 expect "empty kernel file" 2 "$tmp/empty.bin: file is empty" run --kernel "$tmp/empty.bin"

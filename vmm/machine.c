@@ -71,6 +71,18 @@ static void trace_hook(void *ctx, struct cpu *c, const struct insn *i)
 static int vm_boot(struct vm *vm, char *err, size_t errlen)
 {
     const struct vm_config *cfg = &vm->cfg;
+    if (!cfg->kernel) {
+        /* Firmware: the CPU starts at the reset vector F000:FFF0 (cpu_reset
+         * state), and the BIOS's low copy is fresh, as a reset switches the
+         * chipset's PAMs back to ROM. */
+        firmware_restore_low(&vm->bus, vm->bios_size);
+        /* The A20 gate starts open for firmware too (QEMU's and Bochs' 8042
+         * power on with output port bit 1 set): with it closed the reset
+         * vector 0xFFFFFFF0 would be fetched from 0xFFEFFFF0, below the ROM. */
+        vm->kbc.outport |= 2;
+        bus_set_a20(&vm->bus, true);
+        return 0;
+    }
     /* Multiboot or Linux, by the file's content; sets the entry state. */
     if (direct_boot(&vm->bus, &vm->cpu, cfg->kernel, cfg->initrd, cfg->append, &vm->boot, err,
                     errlen) < 0)
@@ -91,9 +103,38 @@ static int vm_reset(struct vm *vm, char *err, size_t errlen)
     pit_reset(&vm->pit);
     i8042_reset(&vm->kbc);
     uart_reset(&vm->com1);
+    vga_reset(&vm->vga);
     vm->reset_requested = false;
     vm->resets++;
     return vm_boot(vm, err, errlen);
+}
+
+static int vm_load_vga_bios(struct vm *vm, const char *path, char *err, size_t errlen)
+{
+    uint8_t *rom;
+    uint32_t size;
+    if (firmware_read_option_rom(path, &rom, &size, err, errlen) < 0)
+        return -1;
+    int r = vga_set_rom(&vm->vga, rom, size);
+    free(rom);
+    if (r < 0)
+        snprintf(err, errlen, "--vga-bios '%s': cannot map the ROM", path);
+    return r;
+}
+
+/* The system BIOS at the top of memory and below 1 MiB, the VGA BIOS
+ * behind the VGA's ROM BAR (see bios/firmware.h). */
+static int vm_load_firmware(struct vm *vm, char *err, size_t errlen)
+{
+    const struct vm_config *cfg = &vm->cfg;
+    const char *bios = cfg->bios ? cfg->bios : FIRMWARE_DEFAULT_BIOS;
+    if (firmware_load_bios(&vm->bus, bios, err, errlen) < 0)
+        return -1;
+    vm->bios_size = vm->bus.roms[vm->bus.nroms - 1].size;
+    const char *vga = cfg->vga_bios ? cfg->vga_bios : FIRMWARE_DEFAULT_VGA_BIOS;
+    if (strcmp(vga, "none") && vm_load_vga_bios(vm, vga, err, errlen) < 0)
+        return -1;
+    return 0;
 }
 
 struct vm *vm_create(const struct vm_config *cfg, char *err, size_t errlen)
@@ -101,10 +142,6 @@ struct vm *vm_create(const struct vm_config *cfg, char *err, size_t errlen)
     if (cfg->memory_mib < VM_MIN_MEMORY_MIB || cfg->memory_mib > VM_MAX_MEMORY_MIB) {
         snprintf(err, errlen, "--memory %u: must be between %u and %u MiB", cfg->memory_mib,
                  VM_MIN_MEMORY_MIB, VM_MAX_MEMORY_MIB);
-        return NULL;
-    }
-    if (!cfg->kernel) {
-        snprintf(err, errlen, "no kernel given (--kernel FILE)");
         return NULL;
     }
     struct vm *vm = calloc(1, sizeof(*vm));
@@ -145,19 +182,37 @@ struct vm *vm_create(const struct vm_config *cfg, char *err, size_t errlen)
     pit_init(&vm->pit, &vm->bus);
     rtc_init(&vm->rtc, &vm->bus,
              cfg->deterministic ? VM_DETERMINISTIC_EPOCH : (int64_t)time(NULL));
-    rtc_set_config(&vm->rtc, cfg->memory_mib << 20, "cd");
+    rtc_set_config(&vm->rtc, cfg->memory_mib << 20, cfg->boot ? cfg->boot : "cd");
     i8042_init(&vm->kbc, &vm->bus);
     pci_bus_init(&vm->pci, &vm->bus);
     pc_chipset_init(&vm->chipset, &vm->pci);
     bus_add_ports(&vm->bus, 0xf0, 1, NULL, port_f0_write, vm);
+    if (vga_init(&vm->vga, &vm->bus, &vm->pci) < 0) {
+        snprintf(err, errlen, "out of memory (VGA)");
+        goto fail;
+    }
+    post_code_init(&vm->post, &vm->bus, POST_CODE_PORT);
+    /* PIIX3 IDE (00:01.1): hard disk on the primary master, CD-ROM on the
+     * secondary master, where a PC BIOS and Linux look first. */
+    ide_init(&vm->ide, &vm->bus, &vm->pci);
+    if (cfg->hda && ide_attach_disk(&vm->ide, 0, 0, cfg->hda, err, errlen) < 0)
+        goto fail;
+    if (cfg->cdrom && ide_attach_cdrom(&vm->ide, 1, 0, cfg->cdrom, err, errlen) < 0)
+        goto fail;
 
     uart_init(&vm->com1, &vm->bus, UART_COM1_BASE, UART_COM1_IRQ, &vm->serial_out);
     /* The serial console on the terminal is two-way: what is typed goes to COM1. */
     console_input_open(&vm->input,
                        cfg->serial && !strcmp(cfg->serial, "stdio") ? STDIN_FILENO : -1);
     debugcon_init(&vm->dbg, &vm->bus, DEBUGCON_PORT, &vm->debug_out);
+    debugcon_init(&vm->dbg402, &vm->bus, 0x402, &vm->debug_out);
     exit_device_init(&vm->exitdev, &vm->bus, EXIT_DEVICE_PORT, &vm->cpu.exit_request);
 
+    if (!cfg->kernel && vm_load_firmware(vm, err, errlen) < 0)
+        goto fail;
+    if (cfg->kernel && cfg->vga_bios && strcmp(cfg->vga_bios, "none") &&
+        vm_load_vga_bios(vm, cfg->vga_bios, err, errlen) < 0)
+        goto fail;
     if (vm_boot(vm, err, errlen) < 0)
         goto fail;
     return vm;
@@ -313,6 +368,9 @@ int vm_destroy(struct vm *vm, char *err, size_t errlen)
         snprintf(err, errlen, "--debugcon: error writing '%s'", vm->debug_out.path);
         r = -1;
     }
+    vga_free(&vm->vga);
+    if (vm->ide.bus) /* initialised: its image descriptors are valid */
+        ide_free(&vm->ide);
     cpu_free(&vm->cpu);
     bus_free(&vm->bus);
     free(vm);

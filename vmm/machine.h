@@ -21,16 +21,20 @@
 #include <stdint.h>
 
 #include "../bios/direct_boot.h"
+#include "../bios/firmware.h"
 #include "../cpu/cpu.h"
 #include "../devices/debugcon.h"
 #include "../devices/i8042.h"
+#include "../devices/ide.h"
 #include "../devices/pci.h"
 #include "../devices/pic8259.h"
 #include "../devices/pit8254.h"
+#include "../devices/post_code.h"
 #include "../devices/rtc_cmos.h"
 #include "../devices/exit_device.h"
 #include "../devices/sink.h"
 #include "../devices/uart16550.h"
+#include "../devices/vga.h"
 #include "console_input.h"
 #include "../mmu/bus.h"
 
@@ -67,8 +71,14 @@ enum {
 
 struct vm_config {
     const char *name;       /* for messages and the report ("vm0") */
-    const char *kernel;     /* Multiboot or Linux (bzImage) kernel file */
+    const char *kernel;     /* Multiboot or Linux (bzImage) kernel file; NULL: boot the firmware */
     const char *initrd;     /* Linux initrd file, or NULL */
+    const char *bios;       /* system BIOS image (NULL: FIRMWARE_DEFAULT_BIOS) */
+    const char *hda;        /* raw hard-disk image on the primary master, or NULL */
+    const char *cdrom;      /* ISO image in the ATAPI CD-ROM on the secondary master, or NULL */
+    const char *boot;       /* firmware boot order: "c" disk, "d" CD-ROM (NULL: "cd") */
+    const char *vga_bios;   /* VGA BIOS image (NULL: FIRMWARE_DEFAULT_VGA_BIOS when
+                             * booting firmware, none for a kernel; "none": none) */
     const char *append;     /* command line after the kernel path, or NULL */
     uint32_t memory_mib;
     const char *serial;     /* sink spec for COM1: stdio | file:PATH | none */
@@ -107,6 +117,11 @@ struct vm {
     struct i8042 kbc;
     struct pci_bus pci;
     struct pc_chipset chipset;
+    struct ide ide;
+    struct vga vga;
+    struct post_code post;
+    struct debugcon dbg402;  /* SeaBIOS's (QEMU build) debug port, same sink as 0xE9 */
+    uint32_t bios_size;      /* 0: booted a kernel, not firmware */
     bool reset_requested;
     unsigned resets;
     struct console_input input; /* stdin to COM1 when --serial stdio */

@@ -773,7 +773,7 @@ START_TEST(msrs_and_tsc)
     struct tmachine *tm = pm();
     struct cpu *c = &tm->cpu;
     /* unknown MSRs, APIC_BASE, writes to PLATFORM_ID: #GP */
-    static const uint32_t bad[] = {0x1b, 0x3a, 0xfe, 0x2ff, 0x1a0, 0xc0000080u, 0xc1};
+    static const uint32_t bad[] = {0x1b, 0x3a, 0xfe, 0x2ff, 0x1a0, 0xc0000080u, 0xc3};
     for (size_t k = 0; k < sizeof(bad) / sizeof(bad[0]); k++) {
         c->r[R_ECX] = bad[k];
         ck_assert_int_eq(X(tm, 0x0f, 0x32), EX_GP);
@@ -788,6 +788,31 @@ START_TEST(msrs_and_tsc)
     ck_assert_int_eq(X(tm, 0x0f, 0x30), -1);
     ck_assert_int_eq(X(tm, 0x0f, 0x32), -1);
     ck_assert_uint_eq(c->r[R_EDX], 0);
+    /* P6 performance counters: PERFCTR writes sign-extend 32 bits to 40;
+     * INST_RETIRED counts while EVNTSEL0.EN is set; RDPMC reads them. */
+    c->r[R_ECX] = 0x186;
+    c->r[R_EAX] = (1u << 22) | 0xc0;
+    c->r[R_EDX] = 0;
+    ck_assert_int_eq(X(tm, 0x0f, 0x30), -1);
+    c->r[R_ECX] = 0xc1;
+    c->r[R_EAX] = 0xfffffff0u;
+    ck_assert_int_eq(X(tm, 0x0f, 0x30), -1);
+    c->icount += 5;
+    ck_assert_int_eq(X(tm, 0x0f, 0x32), -1);
+    ck_assert_uint_eq(c->r[R_EDX], 0xff);
+    ck_assert_uint_eq(c->r[R_EAX], 0xfffffff5u);
+    c->r[R_ECX] = 0;
+    ck_assert_int_eq(X(tm, 0x0f, 0x33), -1); /* rdpmc */
+    ck_assert_uint_eq(c->r[R_EDX], 0xff);
+    c->r[R_ECX] = 0x186;
+    c->r[R_EAX] = c->r[R_EDX] = 0;
+    ck_assert_int_eq(X(tm, 0x0f, 0x30), -1); /* stop: the count freezes */
+    c->r[R_ECX] = 0xc1;
+    ck_assert_int_eq(X(tm, 0x0f, 0x32), -1);
+    uint32_t frozen = c->r[R_EAX];
+    c->icount += 100;
+    ck_assert_int_eq(X(tm, 0x0f, 0x32), -1);
+    ck_assert_uint_eq(c->r[R_EAX], frozen);
     /* TSC: WRMSR writes the low 32 bits, clears the high half; it counts
      * retired instructions */
     c->r[R_ECX] = MSR_TSC;
