@@ -371,6 +371,7 @@ int vm_destroy(struct vm *vm, char *err, size_t errlen)
     vga_free(&vm->vga);
     if (vm->ide.bus) /* initialised: its image descriptors are valid */
         ide_free(&vm->ide);
+    cpu_free(&vm->cpu);
     bus_free(&vm->bus);
     free(vm);
     return r;
