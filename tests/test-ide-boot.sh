@@ -23,15 +23,17 @@ if [ ! -r "$images/linux.iso" ] || [ ! -r "$images/linux-hd.img" ]; then
     echo "skipped: no guest images in $images (make images)"; exit 0
 fi
 
-# boot NAME WHAT ARGS... -- runs SeaBIOS; the debug port must show WHAT was
-# found and booted, the serial console the loader reading both files.
+# boot NAME WHAT BOOTED ARGS... -- runs SeaBIOS; the debug port must show WHAT
+# was found and BOOTED, the serial console the loader reading both files.
 boot() {
-    local name=$1 found=$2; shift 2
+    local name=$1 found=$2 booted=$3; shift 3
     "$trapeze" run --deterministic --no-reboot -m 128 --timeout 300 \
         --max-instructions 600000000 --serial "file:$tmp/$name.serial" \
         --debugcon "file:$tmp/$name.debug" "$@" >"$tmp/$name.out" 2>&1
     if grep -qF -- "$found" "$tmp/$name.debug"; then ok "$name: SeaBIOS found '$found'"
     else bad "$name: SeaBIOS found '$found'" "$(grep -v VBE "$tmp/$name.debug" | tail -5)"; fi
+    if grep -qF -- "$booted" "$tmp/$name.debug"; then ok "$name: $booted"
+    else bad "$name: $booted" "$(grep Booting "$tmp/$name.debug")"; fi
     if grep -qF "Loading /initrd.gz...ok" "$tmp/$name.serial" ||
        grep -qF "Loading /initrd.gz... ok" "$tmp/$name.serial"; then
         ok "$name: the boot loader read the kernel and the initrd"
@@ -41,9 +43,9 @@ boot() {
     fi
 }
 
-boot cdrom "DVD/CD [ata1-0: TRAPEZE CD-ROM ATAPI-6 DVD/CD]" --cdrom "$images/linux.iso" --boot d
+boot cdrom "DVD/CD [ata1-0: TRAPEZE CD-ROM ATAPI-6 DVD/CD]" "Booting from DVD/CD" --cdrom "$images/linux.iso" --boot d
 cp "$images/linux-hd.img" "$tmp/hd.img"
-boot hda "ata0-0: TRAPEZE HARDDISK ATA-6 Hard-Disk" --hda "$tmp/hd.img" --cdrom "$images/linux.iso" --boot c
+boot hda "ata0-0: TRAPEZE HARDDISK ATA-6 Hard-Disk" "Booting from Hard Disk" --hda "$tmp/hd.img" --cdrom "$images/linux.iso" --boot c
 
 echo "ide boot tests: $pass passed, $fail failed"
 [ "$fail" -eq 0 ]
