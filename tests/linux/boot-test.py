@@ -261,6 +261,9 @@ def main():
                   file=sys.stderr)
             return 2
     allow = load_allowlist(a.allowlist)
+    if a.cdrom or a.hda:  # the firmware's own known messages (see that file)
+        allow += load_allowlist(os.path.join(os.path.dirname(a.allowlist),
+                                             "dmesg-allowlist-firmware.txt"))
     os.makedirs(os.path.dirname(os.path.abspath(a.log)), exist_ok=True)
 
     failures = []
