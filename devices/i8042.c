@@ -42,11 +42,19 @@ static uint8_t q_get(struct ps2_queue *q)
 }
 
 /* Moves the next byte into the output buffer when it is free and raises
- * the matching IRQ; keyboard data has priority. */
+ * the matching IRQ. The controller's own bytes come first; then keyboard
+ * data, then mouse data, each only while its interface is enabled (a
+ * disabled interface holds its clock line low, so the device keeps the
+ * data). */
 static void refill(struct i8042 *k)
 {
     if (!(k->status & ST_OBF)) {
-        if (k->kbd_q.count && !(k->ccb & CCB_KBDDIS)) {
+        if (k->ctl_q.count) {
+            bool aux = k->ctl_aux[k->ctl_q.head];
+            k->out = q_get(&k->ctl_q);
+            k->out_aux = aux;
+            k->status = aux ? (k->status | ST_OBF | ST_AUXOBF) : ((k->status | ST_OBF) & ~ST_AUXOBF);
+        } else if (k->kbd_q.count && !(k->ccb & CCB_KBDDIS)) {
             k->out = q_get(&k->kbd_q);
             k->out_aux = false;
             k->status = (k->status | ST_OBF) & ~ST_AUXOBF;
@@ -196,38 +204,39 @@ static void aux_command(struct i8042 *k, uint8_t v)
     }
 }
 
-/* A controller's own reply (to a port 0x64 command) reaches the output
- * buffer even while the keyboard interface is disabled (0xAD): SeaBIOS
- * disables both interfaces, then waits for the self-test's 0x55. */
-static void ctrl_reply(struct i8042 *k, uint8_t v)
+/* A byte the controller itself puts in the output buffer: a reply to a
+ * port 0x64 command, or the 0xD2/0xD3 output buffer writes (aux: with the
+ * AUX flag, as mouse data). It reaches the buffer even while the matching
+ * interface is disabled: SeaBIOS disables both interfaces, then waits for
+ * the self-test's 0x55; Linux's AUX probe (i8042_check_aux) sends the 0xD3
+ * loopback before it enables the AUX interface. */
+static void ctrl_reply(struct i8042 *k, uint8_t v, bool aux)
 {
-    if (k->status & ST_OBF) {
-        reply(k, v, false);
+    struct ps2_queue *q = &k->ctl_q;
+    if (q->count == I8042_QUEUE)
         return;
-    }
-    k->out = v;
-    k->out_aux = false;
-    k->status = (k->status | ST_OBF) & ~ST_AUXOBF;
-    refill(k); /* the IRQ lines */
+    k->ctl_aux[(q->head + q->count) % I8042_QUEUE] = aux;
+    q_put(q, v);
+    refill(k);
 }
 
 static void controller_command(struct i8042 *k, uint8_t v)
 {
     switch (v) {
-    case 0x20: ctrl_reply(k, k->ccb); break;
+    case 0x20: ctrl_reply(k, k->ccb, false); break;
     case 0x60: case 0xd1: case 0xd2: case 0xd3: case 0xd4: k->pending_cmd = v; break;
     case 0xa7: k->ccb |= CCB_AUXDIS; break;
     case 0xa8: k->ccb &= ~CCB_AUXDIS; refill(k); break;
-    case 0xa9: ctrl_reply(k, 0x00); break; /* aux interface test: OK */
+    case 0xa9: ctrl_reply(k, 0x00, false); break; /* aux interface test: OK */
     case 0xaa: /* self test */
         k->status |= ST_SYS;
-        ctrl_reply(k, 0x55);
+        ctrl_reply(k, 0x55, false);
         break;
-    case 0xab: ctrl_reply(k, 0x00); break;
+    case 0xab: ctrl_reply(k, 0x00, false); break;
     case 0xad: k->ccb |= CCB_KBDDIS; break;
     case 0xae: k->ccb &= ~CCB_KBDDIS; refill(k); break;
-    case 0xc0: ctrl_reply(k, 0x80); break; /* input port: keyboard not inhibited */
-    case 0xd0: ctrl_reply(k, k->outport); break;
+    case 0xc0: ctrl_reply(k, 0x80, false); break; /* input port: keyboard not inhibited */
+    case 0xd0: ctrl_reply(k, k->outport, false); break;
     case 0xdd: set_outport(k, k->outport & ~2); break;
     case 0xdf: set_outport(k, k->outport | 2); break;
     default:
@@ -250,8 +259,10 @@ static void data_write(struct i8042 *k, uint8_t v)
         refill(k);
         break;
     case 0xd1: set_outport(k, v); break;
-    case 0xd2: kbd_scancode(k, v), refill(k); break;
-    case 0xd3: reply(k, v, true); break;
+    /* Output buffer writes, as if from the keyboard or the mouse (not
+     * translated: the byte does not pass the keyboard interface). */
+    case 0xd2: ctrl_reply(k, v, false); break;
+    case 0xd3: ctrl_reply(k, v, true); break;
     case 0xd4: aux_command(k, v); break;
     default:
         k->ccb &= ~CCB_KBDDIS; /* writing to the keyboard enables its interface */
@@ -328,6 +339,7 @@ void i8042_reset(struct i8042 *k)
     k->out = 0;
     k->out_aux = false;
     k->pending_cmd = 0;
+    k->ctl_q.count = 0;
     k->port92 = 0;
     k->outport = 0x01; /* A20 off after reset, CPU reset line inactive */
     k->break_prefix = false;
