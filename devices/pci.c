@@ -184,21 +184,22 @@ void pci_register(struct pci_bus *pb, struct pci_device *d, int slot, int fn)
     pb->dev[d->devfn] = d;
 }
 
-static void route_pirq(struct pci_bus *pb, int pirq, int delta)
+/* Drives every ISA IRQ line from the PIRQs routed to it. PCI interrupts are
+ * level-triggered and shared: a line is high while any device on any PIRQ
+ * routed to it asserts it; a line that loses its last routed PIRQ drops. */
+static void update_isa_irqs(struct pci_bus *pb)
 {
-    pb->pirq_level[pirq] += delta;
-    if (!pb->pirq_route)
-        return;
-    uint8_t r = pb->pirq_route[pirq];
-    if (r & 0x80 || (r & 0xf) < 3)
-        return; /* disabled, or a reserved IRQ number */
-    /* PCI interrupts are level-triggered and shared: the line is high while
-     * any device on any PIRQ routed to it asserts it. */
-    int irq = r & 0xf, level = 0;
-    for (int k = 0; k < 4; k++)
-        if (!(pb->pirq_route[k] & 0x80) && (pb->pirq_route[k] & 0xf) == irq && pb->pirq_level[k])
-            level = 1;
-    bus_set_irq(pb->bus, irq, level);
+    uint8_t want[16] = {0};
+    for (int k = 0; pb->pirq_route && k < 4; k++) {
+        uint8_t r = pb->pirq_route[k];
+        if (!(r & 0x80) && (r & 0xf) >= 3 && pb->pirq_level[k])
+            want[r & 0xf] = 1;
+    }
+    for (int irq = 0; irq < 16; irq++)
+        if (want[irq] != pb->isa_driven[irq]) {
+            pb->isa_driven[irq] = want[irq];
+            bus_set_irq(pb->bus, irq, want[irq]);
+        }
 }
 
 void pci_set_irq(struct pci_device *d, int level)
@@ -211,7 +212,8 @@ void pci_set_irq(struct pci_device *d, int level)
     if (pin < 1 || pin > 4)
         return;
     int pirq = (pin - 1 + (d->devfn >> 3)) & 3;
-    route_pirq(d->pcibus, pirq, level ? 1 : -1);
+    d->pcibus->pirq_level[pirq] += level ? 1 : -1;
+    update_isa_irqs(d->pcibus);
 }
 
 /* --- i440FX host bridge and PIIX3 ISA bridge ------------------------------ */
@@ -221,9 +223,7 @@ static void isa_config_written(struct pci_device *d, int reg, int size, uint32_t
     (void)val;
     /* PIRQRC[A-D] at 0x60-0x63: re-evaluate the lines when routing changes. */
     if (reg + size > 0x60 && reg < 0x64)
-        for (int k = 0; k < 4; k++)
-            if (d->pcibus->pirq_level[k])
-                route_pirq(d->pcibus, k, 0);
+        update_isa_irqs(d->pcibus);
 }
 
 void pc_chipset_init(struct pc_chipset *cs, struct pci_bus *pb)

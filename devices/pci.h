@@ -53,6 +53,7 @@ struct pci_bus {
     /* PIRQ routing (the PIIX3 ISA bridge owns the registers; it points here). */
     uint8_t *pirq_route;          /* 4 bytes: IRQ for PIRQA-D, bit 7 = disabled */
     int pirq_level[4];            /* number of devices asserting each PIRQ */
+    uint8_t isa_driven[16];       /* level PCI currently drives on each ISA IRQ */
 };
 
 void pci_bus_init(struct pci_bus *pb, struct bus *b);

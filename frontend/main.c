@@ -27,6 +27,10 @@ static const char run_usage[] =
     "  -k, --kernel FILE          the kernel to boot directly (no firmware)\n"
     "  -a, --append STRING        kernel command line (after the kernel path)\n"
     "      --initrd FILE          initial ramdisk for a Linux kernel\n"
+    "      --hda FILE             raw hard-disk image (IDE primary master)\n"
+    "      --cdrom FILE           ISO image in the ATAPI CD-ROM (IDE secondary master)\n"
+    "      --boot ORDER           firmware boot order: c (disk), d (CD-ROM), cd, dc\n"
+    "                             (default cd)\n"
     "      --bios FILE            system BIOS image, a multiple of 64 KiB (default\n"
     "                             " FIRMWARE_DEFAULT_BIOS ")\n"
     "      --vga-bios FILE        VGA BIOS option ROM, or none (default\n"
@@ -125,7 +129,7 @@ static int write_screen_text(struct vm *vm, const char *path)
 
 enum { OPT_SERIAL = 256, OPT_DEBUGCON, OPT_MAXINSN, OPT_TIMEOUT, OPT_REPORT, OPT_TRACE,
        OPT_DETERMINISTIC, OPT_NO_REBOOT, OPT_TRIPLE_FAULT, OPT_INITRD, OPT_BIOS, OPT_VGA_BIOS,
-       OPT_SCREEN_TEXT };
+       OPT_SCREEN_TEXT, OPT_HDA, OPT_CDROM, OPT_BOOT };
 
 static int cmd_run(int argc, char **argv)
 {
@@ -133,6 +137,9 @@ static int cmd_run(int argc, char **argv)
         {"kernel", required_argument, NULL, 'k'},
         {"append", required_argument, NULL, 'a'},
         {"initrd", required_argument, NULL, OPT_INITRD},
+        {"hda", required_argument, NULL, OPT_HDA},
+        {"cdrom", required_argument, NULL, OPT_CDROM},
+        {"boot", required_argument, NULL, OPT_BOOT},
         {"memory", required_argument, NULL, 'm'},
         {"bios", required_argument, NULL, OPT_BIOS},
         {"vga-bios", required_argument, NULL, OPT_VGA_BIOS},
@@ -167,6 +174,15 @@ static int cmd_run(int argc, char **argv)
         case 'k': cfg.kernel = optarg; break;
         case 'a': cfg.append = optarg; break;
         case OPT_INITRD: cfg.initrd = optarg; break;
+        case OPT_HDA: cfg.hda = optarg; break;
+        case OPT_CDROM: cfg.cdrom = optarg; break;
+        case OPT_BOOT:
+            if (strcmp(optarg, "c") && strcmp(optarg, "d") && strcmp(optarg, "cd") &&
+                strcmp(optarg, "dc"))
+                return usage_error("--boot '%s': expected c (hard disk), d (CD-ROM), cd or dc",
+                                   optarg);
+            cfg.boot = optarg;
+            break;
         case 'm':
             if (parse_u64(optarg, &n) < 0 || n < VM_MIN_MEMORY_MIB || n > VM_MAX_MEMORY_MIB)
                 return usage_error("--memory '%s': expected a whole number of MiB from %u to %u",

@@ -199,7 +199,7 @@ struct vm *vm_create(const struct vm_config *cfg, char *err, size_t errlen)
     pit_init(&vm->pit, &vm->bus);
     rtc_init(&vm->rtc, &vm->bus,
              cfg->deterministic ? VM_DETERMINISTIC_EPOCH : (int64_t)time(NULL));
-    rtc_set_config(&vm->rtc, cfg->memory_mib << 20, "cd");
+    rtc_set_config(&vm->rtc, cfg->memory_mib << 20, cfg->boot ? cfg->boot : "cd");
     i8042_init(&vm->kbc, &vm->bus);
     pci_bus_init(&vm->pci, &vm->bus);
     pc_chipset_init(&vm->chipset, &vm->pci);
@@ -212,6 +212,13 @@ struct vm *vm_create(const struct vm_config *cfg, char *err, size_t errlen)
         goto fail;
     }
     post_code_init(&vm->post, &vm->bus, POST_CODE_PORT);
+    /* PIIX3 IDE (00:01.1): hard disk on the primary master, CD-ROM on the
+     * secondary master, where a PC BIOS and Linux look first. */
+    ide_init(&vm->ide, &vm->bus, &vm->pci);
+    if (cfg->hda && ide_attach_disk(&vm->ide, 0, 0, cfg->hda, err, errlen) < 0)
+        goto fail;
+    if (cfg->cdrom && ide_attach_cdrom(&vm->ide, 1, 0, cfg->cdrom, err, errlen) < 0)
+        goto fail;
 
     uart_init(&vm->com1, &vm->bus, UART_COM1_BASE, UART_COM1_IRQ, &vm->serial_out);
     /* The serial console on the terminal is two-way: what is typed goes to COM1. */
@@ -384,6 +391,8 @@ int vm_destroy(struct vm *vm, char *err, size_t errlen)
         r = -1;
     }
     vga_free(&vm->vga);
+    if (vm->ide.bus) /* initialised: its image descriptors are valid */
+        ide_free(&vm->ide);
     bus_free(&vm->bus);
     free(vm);
     return r;

@@ -27,6 +27,7 @@
 #include "../devices/acpi_pm.h"
 #include "../devices/debugcon.h"
 #include "../devices/i8042.h"
+#include "../devices/ide.h"
 #include "../devices/pci.h"
 #include "../devices/pic8259.h"
 #include "../devices/pit8254.h"
@@ -76,6 +77,9 @@ struct vm_config {
     const char *kernel;     /* Multiboot or Linux (bzImage) kernel file; NULL: boot the firmware */
     const char *initrd;     /* Linux initrd file, or NULL */
     const char *bios;       /* system BIOS image (NULL: FIRMWARE_DEFAULT_BIOS) */
+    const char *hda;        /* raw hard-disk image on the primary master, or NULL */
+    const char *cdrom;      /* ISO image in the ATAPI CD-ROM on the secondary master, or NULL */
+    const char *boot;       /* firmware boot order: "c" disk, "d" CD-ROM (NULL: "cd") */
     const char *vga_bios;   /* VGA BIOS image (NULL: FIRMWARE_DEFAULT_VGA_BIOS when
                              * booting firmware, none for a kernel; "none": none) */
     const char *append;     /* command line after the kernel path, or NULL */
@@ -116,6 +120,7 @@ struct vm {
     struct i8042 kbc;
     struct pci_bus pci;
     struct pc_chipset chipset;
+    struct ide ide;
     struct acpi_pm pm;       /* PIIX4 power management (00:01.3): ACPI registers, PM timer */
     struct vga vga;
     struct post_code post;
