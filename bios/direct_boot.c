@@ -90,8 +90,8 @@ int direct_boot(struct bus *b, struct cpu *c, const char *kernel, const char *in
         r = boot_multiboot(b, c, kernel, img, size, append, out, err, errlen); /* its message */
     } else {
         snprintf(err, errlen,
-                 "%s: not a bootable kernel: no Multiboot header (magic 0x%08x) in the first %d "
-                 "bytes and no Linux setup header (\"HdrS\" at 0x202)",
+                 "%s: not a Multiboot kernel or a Linux bzImage: no Multiboot header (magic 0x%08x) "
+                 "in the first %d bytes, no Linux setup header (\"HdrS\" at 0x202)",
                  kernel, MULTIBOOT_HEADER_MAGIC, MULTIBOOT_SEARCH);
     }
     free(img);

@@ -182,7 +182,7 @@ int linux_load_image(struct bus *b, const char *name, const uint8_t *img, size_t
         return fail(&x, name, "kernel needs RAM up to 0x%llx to decompress and run, the machine "
                               "has 0x%x bytes (give at least %llu MiB with --memory)",
                     (unsigned long long)need_end, ram,
-                    (unsigned long long)((need_end + (1u << 20) - 1) >> 20) + 1);
+                    (unsigned long long)((need_end + (1u << 20) - 1) >> 20));
 
     /* --- command line --- */
     uint32_t cmdline_max = version >= 0x0206 ? rd32(img + H_CMDLINE_SIZE) : 255;

@@ -156,3 +156,17 @@ void stk_push(struct cpu *c, struct stk *k, uint32_t v, int size)
     lin_write(c, k->ss.base + sp, size, v, k->acc);
     k->esp = (k->esp & ~m) | sp;
 }
+
+void desc_check_return_cs(struct cpu *c, uint16_t cs, struct desc *d)
+{
+    if (sel_is_null(cs))
+        cpu_fault(c, EX_GP, 0);
+    desc_fetch_or_fault(c, cs, d, EX_GP, 0);
+    unsigned rpl = SEL_RPL(cs);
+    if (!desc_is_code(d) || rpl < c->cpl)
+        cpu_fault(c, EX_GP, SEL_ERR(cs));
+    if (desc_conforming(d) ? desc_dpl(d) > rpl : desc_dpl(d) != rpl)
+        cpu_fault(c, EX_GP, SEL_ERR(cs));
+    if (!desc_present(d))
+        cpu_fault(c, EX_NP, SEL_ERR(cs));
+}

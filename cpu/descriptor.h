@@ -92,6 +92,12 @@ bool desc_fetch(struct cpu *c, uint16_t sel, struct desc *d);
  * the table limit: the usual #GP(sel) / #TS(sel) case. */
 void desc_fetch_or_fault(struct cpu *c, uint16_t sel, struct desc *d, int vector, uint32_t ext);
 
+/* The checks RETF and IRET make on the code segment they return to (SDM
+ * RET/IRET pseudocode): not null (#GP(0)), a code segment with RPL >= CPL,
+ * DPL == RPL (non-conforming) or DPL <= RPL (conforming), else #GP(sel);
+ * present, else #NP(sel). Fills *d. */
+void desc_check_return_cs(struct cpu *c, uint16_t cs, struct desc *d);
+
 /* Sets the accessed bit of a code/data descriptor in memory (and in *d) if
  * clear: a locked supervisor write of the high dword, as the P6 does. */
 void desc_set_accessed(struct cpu *c, uint16_t sel, struct desc *d);

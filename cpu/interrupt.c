@@ -283,16 +283,8 @@ static void iret_prot(struct cpu *c, const struct insn *i)
     }
 
     struct desc d;
-    if (sel_is_null(cs))
-        cpu_fault(c, EX_GP, 0);
-    desc_fetch_or_fault(c, cs, &d, EX_GP, 0);
+    desc_check_return_cs(c, cs, &d);
     unsigned rpl = SEL_RPL(cs);
-    if (!desc_is_code(&d) || rpl < c->cpl)
-        cpu_fault(c, EX_GP, SEL_ERR(cs));
-    if (desc_conforming(&d) ? desc_dpl(&d) > rpl : desc_dpl(&d) != rpl)
-        cpu_fault(c, EX_GP, SEL_ERR(cs));
-    if (!desc_present(&d))
-        cpu_fault(c, EX_NP, SEL_ERR(cs));
 
     /* EFLAGS rules use the CPL before the return. */
     uint32_t mask = IRET_MASK;

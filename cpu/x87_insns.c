@@ -216,8 +216,11 @@ static void esc_mem(struct cpu *c, const struct insn *i)
             write_bytes(c, seg, off, buf, n);
         return;
     }
+    /* FLDCW, FLDENV and FRSTOR are waiting instructions: a pending unmasked
+     * exception is signalled before they run (only FNINIT, FNCLEX, FNSTSW,
+     * FNSTCW, FNSTENV and FNSAVE do not wait). They leave FIP/FDP alone. */
     case LDCW: {
-        x87_prologue(c, X87_CONTROL);
+        x87_prologue(c, X87_WAITING);
         uint16_t cw = cpu_read16(c, seg, off);
         x87_fldcw(x, cw);
         return;
@@ -231,7 +234,7 @@ static void esc_mem(struct cpu *c, const struct insn *i)
         cpu_write16(c, seg, off, x87_fstsw(x));
         return;
     case LDENV: {
-        x87_prologue(c, X87_CONTROL);
+        x87_prologue(c, X87_WAITING);
         int n = op32 ? 28 : 14;
         read_bytes(c, seg, off, buf, n);
         x87_fldenv(x, buf, op32, pm);
@@ -241,14 +244,12 @@ static void esc_mem(struct cpu *c, const struct insn *i)
         x87_prologue(c, X87_CONTROL);
         int n = op32 ? 28 : 14;
         check_write(c, seg, off, n);
-        struct x87 saved = *x;
         int len = x87_fstenv(x, buf, op32, pm);
-        (void)saved;
         write_bytes(c, seg, off, buf, len);
         return;
     }
     case RSTOR: {
-        x87_prologue(c, X87_CONTROL);
+        x87_prologue(c, X87_WAITING);
         int n = op32 ? 108 : 94;
         read_bytes(c, seg, off, buf, n);
         x87_frstor(x, buf, op32, pm);

@@ -18,6 +18,12 @@ int disk_image_open(struct disk_image *img, const char *path, enum disk_image_ki
     img->fd = -1;
     img->path = path;
     img->sector_size = kind == DISK_IMAGE_CD ? 2048 : 512;
+    struct stat st;
+    /* A directory or device node would fail later with a less useful errno. */
+    if (stat(path, &st) == 0 && !S_ISREG(st.st_mode) && !S_ISBLK(st.st_mode)) {
+        snprintf(err, errlen, "%s: %s is not a regular file or block device", path, what);
+        return -1;
+    }
     int fd = -1;
     if (kind == DISK_IMAGE_HD) {
         fd = open(path, O_RDWR | O_CLOEXEC);
@@ -32,7 +38,6 @@ int disk_image_open(struct disk_image *img, const char *path, enum disk_image_ki
         snprintf(err, errlen, "%s: cannot open %s: %s", path, what, strerror(errno));
         return -1;
     }
-    struct stat st;
     if (fstat(fd, &st) < 0) {
         snprintf(err, errlen, "%s: %s", path, strerror(errno));
         goto fail;

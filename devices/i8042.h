@@ -32,6 +32,12 @@ struct i8042 {
     bool out_aux;        /* output buffer holds mouse data */
     uint8_t pending_cmd; /* controller command awaiting a data byte (0x60, 0xD1, ...) */
     struct ps2_queue kbd_q, aux_q;
+    /* Bytes the controller itself produces (command replies, the 0xD3
+     * echo): served first and regardless of the interface disable bits,
+     * as on a real 8042 (Linux reads the command byte with both ports
+     * disabled). aux: delivered as mouse data (0xD3). */
+    struct ps2_queue ctrl_q;
+    uint8_t ctrl_aux[I8042_QUEUE];
 
     /* keyboard */
     uint8_t kbd_cmd;     /* device command awaiting its argument */

@@ -6,7 +6,9 @@
 set -euo pipefail
 
 PKGS=(build-essential pkg-config libsdl2-dev zlib1g-dev check nasm gcc-multilib
-      libzydis-dev seabios)
+      libzydis-dev seabios
+      # the Linux guest images (scripts/build-guest-images.sh)
+      cpio xorriso isolinux syslinux syslinux-common mtools dosfstools fdisk python3)
 
 missing=()
 for p in "${PKGS[@]}"; do

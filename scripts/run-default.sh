@@ -1,31 +1,22 @@
 #!/usr/bin/env bash
-# run-default.sh BUILD -- `make run`: boots the default guest on the console.
-# Today that is the "hello" Multiboot kernel from tests/guests (or, until it
-# exists, the "smoke" guest), with its debug console and COM1 on this
-# terminal. Later: Debian's Linux kernel with a busybox initramfs.
+# run-default.sh BUILD -- `make run`: boots Debian's i686 Linux with the
+# project's busybox initramfs (built by `make images` from Debian's i386
+# packages), headless, its serial console on this terminal. Ctrl-A x ends the
+# run (as QEMU's -nographic); in the guest, `poweroff -f` ends it too.
 set -u
 build=${1:-build}
 here=$(cd "$(dirname "$0")/.." && pwd)
-out="$build/guests"
+images="$build/images"
 
-if [ ! -f "$here/tests/guests/build.sh" ]; then
-    echo "make run: no guest kernels in this tree yet (tests/guests/build.sh is missing)." >&2
-    echo "Boot any Multiboot kernel with: $build/trapeze run --kernel FILE" >&2
+if ! bash "$here/scripts/build-guest-images.sh" "$images" >/dev/null; then
+    echo "make run: could not build the Linux guest images (see above)." >&2
+    echo "A bare-metal guest boots without them: $build/trapeze run --kernel build/guests/smoke.bin" >&2
     exit 1
 fi
-sh "$here/tests/guests/build.sh" "$out" || exit 1
-for name in hello smoke; do
-    if [ -f "$out/$name.bin" ]; then
-        echo "make run: booting $out/$name.bin (debug console and COM1 below)" >&2
-        "$build/trapeze" run --kernel "$out/$name.bin" --timeout 60
-        rc=$?
-        echo "make run: trapeze exited with status $rc (33 = the guest passed; see README.md)" >&2
-        # The guest's own verdict is not make's: only a refused start fails.
-        [ "$rc" != 2 ]
-        exit
-
-    fi
-done
-echo "make run: no default guest (hello or smoke) was built in $out." >&2
-echo "Boot any Multiboot kernel with: $build/trapeze run --kernel FILE" >&2
-exit 1
+echo "make run: booting Debian's Linux on the serial console (Ctrl-A x ends the run)" >&2
+"$build/trapeze" run --kernel "$images/vmlinuz" --initrd "$images/initramfs.cpio.gz" \
+    --append "console=ttyS0,115200" -m 128 --serial stdio --debugcon none
+rc=$?
+echo "make run: trapeze exited with status $rc (see README.md, Exit statuses)" >&2
+# The guest's own ending is not make's failure; only a refused start is.
+[ "$rc" != 2 ]

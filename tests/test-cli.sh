@@ -66,8 +66,23 @@ expect "missing kernel file" 2 "$tmp/nonexistent.bin: cannot open" run --kernel 
 : >"$tmp/empty.bin"
 expect "empty kernel file" 2 "$tmp/empty.bin: file is empty" run --kernel "$tmp/empty.bin"
 head -c 10000 /dev/zero | tr '\0' 'x' >"$tmp/text.bin"
-expect "not a bootable kernel" 2 "$tmp/text.bin: not a bootable kernel: no Multiboot header" run --kernel "$tmp/text.bin"
+expect "not a bootable kernel" 2 "$tmp/text.bin: not a Multiboot kernel or a Linux bzImage" run --kernel "$tmp/text.bin"
 expect "kernel is a directory" 2 "$tmp: not a regular file" run --kernel "$tmp"
+# Disk and CD images: refused before the machine starts, naming the file.
+: >"$tmp/empty.img"
+expect "--hda empty image" 2 "$tmp/empty.img: empty disk image" run --hda "$tmp/empty.img"
+head -c 1000 /dev/zero >"$tmp/short.img"
+expect "--hda truncated image" 2 "$tmp/short.img: disk image size 1000 is not a multiple of 512" \
+    run --hda "$tmp/short.img"
+expect "--hda missing image" 2 "$tmp/nonexistent.img: cannot open disk image" run --hda "$tmp/nonexistent.img"
+expect "--hda directory" 2 "$tmp: disk image is not a regular file or block device" run --hda "$tmp"
+: >"$tmp/empty.iso"
+expect "--cdrom empty image" 2 "$tmp/empty.iso: empty CD-ROM image" run --cdrom "$tmp/empty.iso"
+head -c 4096 /dev/zero >"$tmp/short.iso"
+head -c 512 /dev/zero >>"$tmp/short.iso"
+expect "--cdrom truncated ISO" 2 "$tmp/short.iso: CD-ROM image size 4608 is not a multiple of 2048" \
+    run --cdrom "$tmp/short.iso"
+expect "--cdrom missing image" 2 "$tmp/nonexistent.iso: cannot open CD-ROM image" run --cdrom "$tmp/nonexistent.iso"
 
 kernel ok <<'ASM'
     mov al, 'o'

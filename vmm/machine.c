@@ -398,6 +398,7 @@ int vm_destroy(struct vm *vm, char *err, size_t errlen)
     if (vm->ide.bus) /* initialised: its image descriptors are valid */
         ide_free(&vm->ide);
     vcpu_free(&vm->vcpu);
+    cpu_free(&vm->cpu);
     bus_free(&vm->bus);
     free(vm);
     return r;

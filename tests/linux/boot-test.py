@@ -208,6 +208,8 @@ def emulator_argv(a):
             "--debugcon", "none", "--timeout", str(a.timeout)]
     if a.report:
         argv += ["--report", a.report]
+    if a.deterministic:
+        argv += ["--deterministic"]
     return argv
 
 
@@ -225,6 +227,10 @@ def main():
     ap.add_argument("--boot-timeout", type=float, default=None,
                     help="seconds until the shell is ready (default: --timeout)")
     ap.add_argument("--cmd-timeout", type=float, default=120)
+    ap.add_argument("--realtime", dest="deterministic", action="store_false",
+                    help="pace idle time to the host clock instead of trapeze's "
+                         "--deterministic virtual time (the default: the guest's timing "
+                         "then depends only on what it executes, not on the host's load)")
     ap.add_argument("--allowlist", default=os.path.join(root, "tests", "linux",
                                                         "dmesg-allowlist.txt"))
     ap.add_argument("--log", default=os.path.join(root, "build", "linux-boot.log"))

@@ -44,6 +44,34 @@ START_TEST(self_test_and_ccb)
 }
 END_TEST
 
+/* Linux's i8042_check_aux with both interfaces disabled: the controller's
+ * own replies still arrive (the AUX loopback as mouse data), and 0xA7/0xA8
+ * show in the command byte. */
+START_TEST(controller_replies_with_ports_disabled)
+{
+    out(0x64, 0x60);
+    out(0x60, 0x74); /* KBDDIS | AUXDIS | XLATE | SYS, no interrupts */
+    out(0x64, 0xd3);
+    out(0x60, 0x5a);
+    ck_assert_int_eq(in(0x64) & 0x21, 0x21); /* OBF with AUXOBF */
+    ck_assert_int_eq(read_data(), 0x5a);
+    out(0x64, 0xa7);
+    out(0x64, 0x20);
+    ck_assert_int_eq(read_data() & 0x20, 0x20);
+    out(0x64, 0xa8);
+    out(0x64, 0x20);
+    ck_assert_int_eq(read_data() & 0x20, 0x00);
+    out(0x64, 0xa9);
+    ck_assert_int_eq(read_data(), 0x00);
+    ck_assert_int_eq(read_data(), -1);
+    /* Device data still waits for its interface: a keyboard reply queued
+     * while the keyboard is disabled comes after the controller's byte. */
+    out(0x64, 0xad);
+    out(0x60, 0xee); /* writing to the keyboard enables its interface */
+    ck_assert_int_eq(read_data(), 0xee);
+}
+END_TEST
+
 START_TEST(keyboard_reset_and_identify)
 {
     out(0x60, 0xff);
@@ -133,6 +161,7 @@ int main(void)
     TCase *t = tcase_create("kbc");
     tcase_add_checked_fixture(t, setup, teardown);
     tcase_add_test(t, self_test_and_ccb);
+    tcase_add_test(t, controller_replies_with_ports_disabled);
     tcase_add_test(t, keyboard_reset_and_identify);
     tcase_add_test(t, translated_scancodes_and_irq1);
     tcase_add_test(t, mouse_stream);
