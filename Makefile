@@ -116,10 +116,18 @@ test-ide-boot: images $(BUILD)/trapeze
 images: deps
 	@bash scripts/build-guest-images.sh $(BUILD)/images >/dev/null
 
+# Linux to the same shell session three ways: direct boot (Linux boot
+# protocol), and through SeaBIOS from the ISO and from the hard-disk image
+# (a copy: the disk is written back).
 test-linux: images $(BUILD)/trapeze
 	@python3 tests/linux/boot-test.py --trapeze $(BUILD)/trapeze \
 	  --kernel $(BUILD)/images/vmlinuz --initrd $(BUILD)/images/initramfs.cpio.gz \
 	  --log $(BUILD)/linux-boot.log
+	@python3 tests/linux/boot-test.py --trapeze $(BUILD)/trapeze \
+	  --cdrom $(BUILD)/images/linux.iso --log $(BUILD)/linux-boot-cdrom.log
+	@cp $(BUILD)/images/linux-hd.img $(BUILD)/linux-hd-test.img
+	@python3 tests/linux/boot-test.py --trapeze $(BUILD)/trapeze \
+	  --hda $(BUILD)/linux-hd-test.img --log $(BUILD)/linux-boot-hd.log
 
 run: deps $(BUILD)/trapeze
 	@bash scripts/run-default.sh $(BUILD)

@@ -49,11 +49,16 @@ static inline uint32_t dc_index(uint32_t pa)
     return (pa ^ (pa >> DC_BITS)) & (DC_ENTRIES - 1);
 }
 
-/* Physical address, 31 bits of the page's code generation, CS.D, and a 1. */
+/* Physical address, 31 bits of the page's code generation, CS.D, and a 1.
+ * gen is the bus's code_gen array. */
+static inline uint64_t dc_key_gen(const uint32_t *gen, uint32_t pa, bool code32)
+{
+    return ((uint64_t)pa << 32) | ((uint64_t)(gen[pa >> PAGE_SHIFT] & 0x7fffffffu) << 2) |
+           ((uint64_t)code32 << 1) | 1u;
+}
 static inline uint64_t dc_key(const struct bus *b, uint32_t pa, bool code32)
 {
-    return ((uint64_t)pa << 32) | ((uint64_t)(bus_code_gen(b, pa) & 0x7fffffffu) << 2) |
-           ((uint64_t)code32 << 1) | 1u;
+    return dc_key_gen(b->code_gen, pa, code32);
 }
 
 /* Allocation (cpu_init), release (cpu_free), flush (every entry misses). */

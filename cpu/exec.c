@@ -213,13 +213,21 @@ static __attribute__((noinline)) const struct insn *fetch_miss(struct cpu *c, st
     return dc_fill(c, *pa, cpu_code32(c), tmp);
 }
 
+/* Loop invariants of run_loop, kept in registers: the cache's entries and
+ * the bus's code generations (neither array ever moves). */
+struct run_ctx {
+    const struct dc_entry *dc;
+    const uint32_t *gen;
+};
+
 /* The cached instruction at physical address pa, with CS's limit checked
  * over its length; NULL if the cache does not hold it. */
-static inline const struct insn *dc_lookup(struct cpu *c, uint32_t pa, uint32_t eip)
+static inline const struct insn *dc_lookup(struct cpu *c, const struct run_ctx *rc, uint32_t pa,
+                                           uint32_t eip)
 {
     const struct seg *cs = &c->seg[S_CS];
-    const struct dc_entry *d = &c->dc->e[dc_index(pa)];
-    if (d->key == dc_key(c->bus, pa, cpu_code32(c)) && d->epoch == c->dc_epoch &&
+    const struct dc_entry *d = &rc->dc[dc_index(pa)];
+    if (d->key == dc_key_gen(rc->gen, pa, cpu_code32(c)) && d->epoch == c->dc_epoch &&
         eip <= cs->hi && cs->hi - eip >= (uint32_t)d->i.len - 1)
         return &d->i;
     return NULL;
@@ -227,13 +235,13 @@ static inline const struct insn *dc_lookup(struct cpu *c, uint32_t pa, uint32_t 
 
 /* *pa: the instruction's physical address when it comes from the cache,
  * else left alone. */
-static inline const struct insn *fetch(struct cpu *c, struct insn *tmp, const struct run_next *rn,
-                                       uint32_t *pa)
+static inline const struct insn *fetch(struct cpu *c, const struct run_ctx *rc, struct insn *tmp,
+                                       const struct run_next *rn, uint32_t *pa)
 {
     uint32_t eip = c->eip;
     const struct insn *i;
     if (rn->valid && eip == rn->eip) {
-        if ((i = dc_lookup(c, rn->pa, eip)) != NULL) {
+        if ((i = dc_lookup(c, rc, rn->pa, eip)) != NULL) {
             *pa = rn->pa;
             return i;
         }
@@ -242,7 +250,7 @@ static inline const struct insn *fetch(struct cpu *c, struct insn *tmp, const st
         struct tlb_entry *e = mmu_lookup(&c->mmu, lin, ACC_EXEC | cpu_acc_user(c));
         if (__builtin_expect(e != NULL, 1)) {
             uint32_t p = e->ppage | (lin & ~PAGE_MASK);
-            if ((i = dc_lookup(c, p, eip)) != NULL) {
+            if ((i = dc_lookup(c, rc, p, eip)) != NULL) {
                 *pa = p;
                 return i;
             }
@@ -301,6 +309,9 @@ static inline void save_restart_point(struct cpu *c)
 static __attribute__((noinline)) void run_loop(struct cpu *c)
 {
     struct run_next rn = {0, 0, false};
+    const struct run_ctx rc = {c->dc->e, c->bus->code_gen};
+    /* The trace hook is set when the machine is built, never during a run. */
+    void (*trace)(void *, struct cpu *, const struct insn *) = c->env ? c->env->trace : NULL;
     while (c->exit_reason == CPU_EXIT_NONE) {
         if (c->exit_request) {
             c->exit_request = 0;
@@ -338,7 +349,8 @@ static __attribute__((noinline)) void run_loop(struct cpu *c)
                 }
             }
         }
-        c->inhibit_intr = false;
+        if (c->inhibit_intr)
+            c->inhibit_intr = false;
         if (c->halted) {
             c->exit_reason = CPU_EXIT_HLT;
             break;
@@ -350,15 +362,17 @@ static __attribute__((noinline)) void run_loop(struct cpu *c)
         /* RF suppresses instruction breakpoints for one instruction: it is
          * cleared as that instruction starts, so an IRET that loads RF=1
          * keeps it for the instruction it returns to. */
-        c->eflags &= ~F_RF;
+        uint32_t eflags = c->eflags;
+        if (eflags & F_RF)
+            c->eflags = eflags & ~F_RF;
 
         struct insn tmp;
-        bool tf = (c->eflags & F_TF) != 0;
+        bool tf = (eflags & F_TF) != 0;
         c->data_bp_hit = false;
         uint32_t pa = 0;
-        const struct insn *i = fetch(c, &tmp, &rn, &pa);
-        if (c->env && c->env->trace)
-            c->env->trace(c->env->ctx, c, i);
+        const struct insn *i = fetch(c, &rc, &tmp, &rn, &pa);
+        if (trace)
+            trace(c->env->ctx, c, i);
         if (c->row_counts)
             c->row_counts[i->op - op_table]++;
         if (i->cls & c->exit_on_class) {

@@ -203,9 +203,14 @@ def emulator_argv(a):
         return ["qemu-system-i386", "-cpu", "pentium2", "-m", str(a.memory),
                 "-kernel", a.kernel, "-initrd", a.initrd, "-append", a.append,
                 "-display", "none", "-serial", "stdio", "-monitor", "none", "-no-reboot"]
-    argv = [a.trapeze, "run", "--kernel", a.kernel, "--initrd", a.initrd,
-            "--append", a.append, "--memory", str(a.memory), "--serial", "stdio",
-            "--debugcon", "none", "--timeout", str(a.timeout)]
+    if a.cdrom:
+        boot = ["--cdrom", a.cdrom, "--boot", "d"]   # SeaBIOS, El Torito, ISOLINUX
+    elif a.hda:
+        boot = ["--hda", a.hda, "--boot", "c"]       # SeaBIOS, MBR, SYSLINUX
+    else:
+        boot = ["--kernel", a.kernel, "--initrd", a.initrd, "--append", a.append]
+    argv = [a.trapeze, "run"] + boot + ["--memory", str(a.memory), "--serial", "stdio",
+                                        "--debugcon", "none", "--timeout", str(a.timeout)]
     if a.report:
         argv += ["--report", a.report]
     if a.deterministic:
@@ -218,8 +223,10 @@ def main():
     ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     ap.add_argument("--emulator", choices=["trapeze", "qemu"], default="trapeze")
     ap.add_argument("--trapeze", default=os.path.join(root, "build", "trapeze"))
-    ap.add_argument("--kernel", required=True)
-    ap.add_argument("--initrd", required=True)
+    ap.add_argument("--kernel")
+    ap.add_argument("--initrd")
+    ap.add_argument("--cdrom", help="boot this ISO through the firmware instead of --kernel")
+    ap.add_argument("--hda", help="boot this disk image through the firmware instead")
     ap.add_argument("--append", default=DEFAULT_APPEND)
     ap.add_argument("--memory", type=int, default=128, help="MiB (default 128)")
     ap.add_argument("--timeout", type=float, default=900,
@@ -238,12 +245,25 @@ def main():
     ap.add_argument("-v", "--verbose", action="store_true", help="echo the console")
     a = ap.parse_args()
 
-    for f in (a.kernel, a.initrd):
+    if a.cdrom or a.hda:
+        if a.emulator != "trapeze":
+            print("boot-test: --cdrom/--hda are for trapeze", file=sys.stderr)
+            return 2
+        files = [a.cdrom or a.hda]
+    elif not (a.kernel and a.initrd):
+        print("boot-test: give --kernel and --initrd, or --cdrom, or --hda", file=sys.stderr)
+        return 2
+    else:
+        files = [a.kernel, a.initrd]
+    for f in files:
         if not os.path.isfile(f):
             print("boot-test: %s: no such file (run scripts/build-guest-images.sh)" % f,
                   file=sys.stderr)
             return 2
     allow = load_allowlist(a.allowlist)
+    if a.cdrom or a.hda:  # the firmware's own known messages (see that file)
+        allow += load_allowlist(os.path.join(os.path.dirname(a.allowlist),
+                                             "dmesg-allowlist-firmware.txt"))
     os.makedirs(os.path.dirname(os.path.abspath(a.log)), exist_ok=True)
 
     failures = []
