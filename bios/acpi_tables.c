@@ -289,6 +289,8 @@ static void dsdt_body(struct aml *a, const struct acpi_platform *p)
     isa_device(a, "MOU_", "PNP0F13", -1, &r);
     r.n = 0, res_io(&r, 0x3f8, 8), res_irq(&r, 4);
     isa_device(a, "COM1", "PNP0501", 1, &r);
+    r.n = 0, res_io(&r, 0x2f8, 8), res_irq(&r, 3);
+    isa_device(a, "COM2", "PNP0501", 2, &r);
     r.n = 0, res_io(&r, 0x40, 4), res_irq(&r, 0);
     isa_device(a, "TMR_", "PNP0100", -1, &r);
 

@@ -121,6 +121,7 @@ static int vm_reset(struct vm *vm, char *err, size_t errlen)
     pit_reset(&vm->pit);
     i8042_reset(&vm->kbc);
     uart_reset(&vm->com1);
+    uart_reset(&vm->com2);
     vga_reset(&vm->vga);
     acpi_pm_reset(&vm->pm);
     vm->reset_requested = false;
@@ -238,6 +239,10 @@ struct vm *vm_create(const struct vm_config *cfg, char *err, size_t errlen)
         goto fail;
 
     uart_init(&vm->com1, &vm->bus, UART_COM1_BASE, UART_COM1_IRQ, &vm->serial_out);
+    /* COM2, as on any PC: a second 16550A the guest finds and may use. */
+    if (sink_open(&vm->com2_out, "none", "COM2", err, errlen) < 0)
+        goto fail;
+    uart_init(&vm->com2, &vm->bus, 0x2f8, 3, &vm->com2_out);
     /* The serial console on the terminal is two-way: what is typed goes to COM1. */
     console_input_open(&vm->input,
                        cfg->serial && !strcmp(cfg->serial, "stdio") ? STDIN_FILENO : -1);
@@ -416,6 +421,7 @@ int vm_destroy(struct vm *vm, char *err, size_t errlen)
         snprintf(err, errlen, "--debugcon: error writing '%s'", vm->debug_out.path);
         r = -1;
     }
+    sink_close(&vm->com2_out);
     vga_free(&vm->vga);
     if (vm->ide.bus) /* initialised: its image descriptors are valid */
         ide_free(&vm->ide);

@@ -119,6 +119,8 @@ struct vm {
     struct vcpu vcpu;        /* the guest's beliefs, the mode, the statistics */
     struct sink serial_out, debug_out;
     struct uart16550 com1;
+    struct uart16550 com2;  /* 0x2F8, IRQ 3: present for probes, output discarded */
+    struct sink com2_out;
     struct debugcon dbg;
     struct pic pic;
     struct pit pit;

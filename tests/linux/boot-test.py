@@ -60,6 +60,8 @@ DEVICE_CHECKS = [
      r"(?m)^\s*0:\s+([1-9]\d*)\s+.*\btimer\b"),
     ("16550A UART at 0x3f8", "dmesg | grep ttyS0",
      r"ttyS0 at I/O 0x3f8 \(irq = 4, base_baud = 115200\) is a 16550A"),
+    ("second 16550A UART at 0x2f8", "dmesg | grep ttyS1",
+     r"ttyS1 at I/O 0x2f8 \(irq = 3, base_baud = 115200\) is a 16550A"),
     ("RTC (rtc_cmos) registered", "dmesg | grep -i rtc",
      r"rtc_cmos .*registered as rtc0"),
     ("RTC readable", "cat /sys/class/rtc/rtc0/date /sys/class/rtc/rtc0/time",
@@ -68,6 +70,8 @@ DEVICE_CHECKS = [
      r"serio: i8042 KBD port at 0x60,0x64 irq 1"),
     ("system clock set from the RTC", "dmesg | grep -i -E 'rtc|clock'",
      r"setting system clock to \d{4}-"),
+    ("ACPI PM timer as a clocksource", "cat /sys/devices/system/clocksource/clocksource0/available_clocksource",
+     r"\bacpi_pm\b"),
 ]
 
 
