@@ -38,7 +38,7 @@ Q := @
 MSG := @printf '  %-6s %s\n'
 endif
 
-.PHONY: all deps test test-unit test-cli test-guests test-sst286 test-seabios test-linux images run clean format
+.PHONY: all deps test test-unit test-cli test-guests test-sst286 test-seabios test-ide-boot test-linux images run clean format
 
 all: $(BUILD)/trapeze
 
@@ -77,7 +77,8 @@ $(BUILD)/tests/%: tests/unit/%.c $(BUILD)/libtrapeze-san.a
 # Every test suite runs even when an earlier one fails (--keep-going), so one
 # `make test` shows every failure; it fails if any suite failed.
 test: deps
-	@$(MAKE) --no-print-directory --keep-going test-unit test-cli test-guests test-sst286 test-seabios
+	@$(MAKE) --no-print-directory --keep-going test-unit test-cli test-guests test-sst286 \
+	  test-seabios test-ide-boot test-linux
 
 test-unit: $(TEST_BIN)
 	@bash scripts/run-unit-tests.sh $(TEST_BIN)
@@ -102,16 +103,27 @@ $(BUILD)/tests/sst286: tests/unit/sst286.c $(BUILD)/libtrapeze-san.a
 	$(MSG) LD $@
 	$(Q)$(CC) $(CFLAGS_BASE) -O1 $(SAN) -o $@ $< -Wl,--whole-archive $(BUILD)/libtrapeze-san.a -Wl,--no-whole-archive $(LIBS) -lz
 
+# SeaBIOS boots the guest images over IDE: the ISO (El Torito) and the disk.
+test-ide-boot: images $(BUILD)/trapeze
+	@bash tests/test-ide-boot.sh $(BUILD)
+
 # Linux guest images from Debian's i386 packages (fetched with apt-get
-# download, never installed), and the Linux boot test on them. Not part of
-# `make test`: the boot takes minutes in the interpreter.
+# download, never installed), and the Linux boot test on them.
 images: deps
 	@bash scripts/build-guest-images.sh $(BUILD)/images >/dev/null
 
+# Linux to the same shell session three ways: direct boot (Linux boot
+# protocol), and through SeaBIOS from the ISO and from the hard-disk image
+# (a copy: the disk is written back).
 test-linux: images $(BUILD)/trapeze
 	@python3 tests/linux/boot-test.py --trapeze $(BUILD)/trapeze \
 	  --kernel $(BUILD)/images/vmlinuz --initrd $(BUILD)/images/initramfs.cpio.gz \
 	  --log $(BUILD)/linux-boot.log
+	@python3 tests/linux/boot-test.py --trapeze $(BUILD)/trapeze \
+	  --cdrom $(BUILD)/images/linux.iso --log $(BUILD)/linux-boot-cdrom.log
+	@cp $(BUILD)/images/linux-hd.img $(BUILD)/linux-hd-test.img
+	@python3 tests/linux/boot-test.py --trapeze $(BUILD)/trapeze \
+	  --hda $(BUILD)/linux-hd-test.img --log $(BUILD)/linux-boot-hd.log
 
 run: deps $(BUILD)/trapeze
 	@bash scripts/run-default.sh $(BUILD)

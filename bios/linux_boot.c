@@ -244,7 +244,7 @@ int linux_load_image(struct bus *b, const char *name, const uint8_t *img, size_t
     put32(bp + H_RAMDISK_SIZE, rd ? (uint32_t)rd_size : 0);
     e820_add(bp, 0, LB_EBDA_ADDR, E820_RAM);
     e820_add(bp, LB_EBDA_ADDR, 0xa0000 - LB_EBDA_ADDR, E820_RESERVED);
-    e820_add(bp, 0xf0000, 0x10000, E820_RESERVED);
+    e820_add(bp, 0xf0000, 0x10000, E820_RESERVED); /* BIOS area: the ACPI tables (acpi_tables.h) */
     e820_add(bp, LB_KERNEL_ADDR, ram - LB_KERNEL_ADDR, E820_RAM);
     bus_write_bytes(b, LB_PARAMS_ADDR, bp, sizeof(bp));
 

@@ -16,7 +16,7 @@
 enum { OP_ADD, OP_OR, OP_ADC, OP_SBB, OP_AND, OP_SUB, OP_XOR, OP_CMP };
 
 /* r/m operand op= src. CMP reads only. */
-static inline void alu_E(struct cpu *c, const struct insn *i, unsigned op, int size, uint32_t src)
+static inline __attribute__((always_inline)) void alu_E(struct cpu *c, const struct insn *i, unsigned op, int size, uint32_t src)
 {
     if (op == OP_CMP) {
         alu_op(c, op, read_E(c, i, size), src, size);

@@ -222,6 +222,12 @@ struct cpu {
     bool data_bp_active; /* some DR0-3 is enabled as a data breakpoint: TLB bypassed */
     bool data_bp_hit;    /* a data breakpoint matched during this instruction: #DB trap */
 
+    /* --- decoded-instruction cache (cpu/dcache.c; survives cpu_reset, flushed by it) --- */
+    struct dcache *dc;
+    uint32_t dc_epoch;          /* entries of another epoch miss */
+    uint32_t dc_map_generation; /* bus->map_generation the cache and TLB were last checked at */
+    uint64_t dc_fills;          /* instructions decoded into the cache (statistics) */
+
     /* --- statistics and the VMM's hooks (later) --- */
 
     /* The x87 FPU (cpu/x87.c: arithmetic; cpu/x87_insns.c: the D8-DF opcodes). */
@@ -233,6 +239,7 @@ struct cpu {
 /* Lifecycle */
 void cpu_init(struct cpu *c, struct bus *b, const struct cpu_env *env);
 void cpu_reset(struct cpu *c); /* power-on/RESET state: real mode, CS:IP = F000:FFF0 */
+void cpu_free(struct cpu *c);  /* releases what cpu_init allocated (the decoded-instruction cache) */
 enum cpu_exit cpu_run(struct cpu *c, uint64_t max_insns);
 
 /* Puts the CPU in the Multiboot entry state: 32-bit flat protected mode. */

@@ -6,6 +6,7 @@
 #include <string.h>
 
 #include "cpu.h"
+#include "dcache.h"
 #include "decode.h"
 #include "mem.h"
 
@@ -109,7 +110,7 @@ static void fetch_decode(struct cpu *c, struct insn *i)
     const struct seg *cs = &c->seg[S_CS];
     uint32_t eip = c->eip;
     int acc = ACC_EXEC | cpu_acc_user(c);
-    uint8_t buf[16];
+    uint8_t buf[16] = {0};
     size_t room = eip > cs->hi ? 0 : (size_t)(cs->hi - eip) + 1;
     if (room > 15)
         room = 15;
@@ -151,6 +152,94 @@ static void fetch_decode(struct cpu *c, struct insn *i)
     }
 }
 
+/*
+ * The instruction at CS:EIP, from the decoded-instruction cache when it
+ * holds it, else fetched and decoded into *tmp (and cached when it lies
+ * within one host-backed page). The cache hit keeps every check a fetch
+ * makes: the TLB lookup with ACC_EXEC and the CPL's user bit (page rights,
+ * #PF through the miss path), and CS's limit over the instruction's whole
+ * length (a miss path re-fetch then raises the #GP or #PF in the right
+ * order).
+ */
+/*
+ * Straight-line runs: after an instruction from the cache that neither
+ * branches nor serializes (A_BRANCH, A_SERIAL: everything that can change
+ * CS, CPL, paging or control registers is one or the other) and does not
+ * end its page, the next instruction is at physical address pa + len. The
+ * run loop keeps that address and, when EIP is indeed where the run
+ * continues, looks the cache up with it directly: no CS base, no TLB. This
+ * is a one-entry instruction TLB, valid for the same reasons as the TLB's
+ * own entries: it is dropped at every branch, serializing instruction,
+ * event, fault and bus map change. The cache key still carries the page's
+ * code generation, so a write to the code ahead is seen as before.
+ */
+struct run_next {
+    uint32_t eip; /* EIP the run continues at */
+    uint32_t pa;  /* its physical address */
+    bool valid;
+};
+
+static __attribute__((noinline)) const struct insn *fetch_miss(struct cpu *c, struct insn *tmp,
+                                                               uint32_t *pa)
+{
+    fetch_decode(c, tmp);
+    const struct seg *cs = &c->seg[S_CS];
+    uint32_t lin = cs->base + c->eip;
+    if (c->mmu.bypass || (lin & ~PAGE_MASK) + tmp->len > PAGE_SIZE)
+        return tmp;
+    struct tlb_entry *e = mmu_lookup(&c->mmu, lin, ACC_EXEC | cpu_acc_user(c));
+    if (!e || !e->host)
+        return tmp;
+    *pa = e->ppage | (lin & ~PAGE_MASK);
+    return dc_fill(c, *pa, cpu_code32(c), tmp);
+}
+
+/* Loop invariants of run_loop, kept in registers: the cache's entries and
+ * the bus's code generations (neither array ever moves). */
+struct run_ctx {
+    const struct dc_entry *dc;
+    const uint32_t *gen;
+};
+
+/* The cached instruction at physical address pa, with CS's limit checked
+ * over its length; NULL if the cache does not hold it. */
+static inline const struct insn *dc_lookup(struct cpu *c, const struct run_ctx *rc, uint32_t pa,
+                                           uint32_t eip)
+{
+    const struct seg *cs = &c->seg[S_CS];
+    const struct dc_entry *d = &rc->dc[dc_index(pa)];
+    if (d->key == dc_key_gen(rc->gen, pa, cpu_code32(c)) && d->epoch == c->dc_epoch &&
+        eip <= cs->hi && cs->hi - eip >= (uint32_t)d->i.len - 1)
+        return &d->i;
+    return NULL;
+}
+
+/* *pa: the instruction's physical address when it comes from the cache,
+ * else left alone. */
+static inline const struct insn *fetch(struct cpu *c, const struct run_ctx *rc, struct insn *tmp,
+                                       const struct run_next *rn, uint32_t *pa)
+{
+    uint32_t eip = c->eip;
+    const struct insn *i;
+    if (rn->valid && eip == rn->eip) {
+        if ((i = dc_lookup(c, rc, rn->pa, eip)) != NULL) {
+            *pa = rn->pa;
+            return i;
+        }
+    } else {
+        uint32_t lin = c->seg[S_CS].base + eip;
+        struct tlb_entry *e = mmu_lookup(&c->mmu, lin, ACC_EXEC | cpu_acc_user(c));
+        if (__builtin_expect(e != NULL, 1)) {
+            uint32_t p = e->ppage | (lin & ~PAGE_MASK);
+            if ((i = dc_lookup(c, rc, p, eip)) != NULL) {
+                *pa = p;
+                return i;
+            }
+        }
+    }
+    return fetch_miss(c, tmp, pa);
+}
+
 void cpu_debug_regs_changed(struct cpu *c)
 {
     bool active = false;
@@ -179,6 +268,121 @@ static bool insn_breakpoint(struct cpu *c)
     return true;
 }
 
+/*
+ * prev_eip/prev_esp = EIP/ESP, as two 32-bit loads: left to itself the
+ * compiler merges them into 64-bit loads that straddle the 32-bit stores
+ * the previous handler just made (EIP, ESP), which defeats store-to-load
+ * forwarding and costs a stall on every instruction.
+ */
+static inline void save_restart_point(struct cpu *c)
+{
+    uint32_t eip = c->eip, esp = c->r[R_ESP];
+    __asm__("" : "+r"(eip), "+r"(esp));
+    c->prev_eip = eip;
+    c->prev_esp = esp;
+}
+
+/*
+ * The loop proper, in its own function: cpu_run calls setjmp, and a
+ * function that calls setjmp keeps its variables in memory (each use of c
+ * would reload it); a fault longjmps out of this frame to cpu_run's.
+ */
+static __attribute__((noinline)) void run_loop(struct cpu *c)
+{
+    struct run_next rn = {0, 0, false};
+    const struct run_ctx rc = {c->dc->e, c->bus->code_gen};
+    /* The trace hook is set when the machine is built, never during a run. */
+    void (*trace)(void *, struct cpu *, const struct insn *) = c->env ? c->env->trace : NULL;
+    while (c->exit_reason == CPU_EXIT_NONE) {
+        if (c->exit_request) {
+            c->exit_request = 0;
+            c->exit_reason = CPU_EXIT_REQUEST;
+            break;
+        }
+        if (!c->budget) {
+            c->exit_reason = CPU_EXIT_BUDGET;
+            break;
+        }
+        /* A bus map change (ROM/MMIO placement, A20) invalidates host
+         * pointers in the TLB and what the decoded-instruction cache holds. */
+        if (__builtin_expect(c->dc_map_generation != c->bus->map_generation, 0)) {
+            mmu_flush_all(&c->mmu);
+            dc_flush(c);
+            rn.valid = false;
+        }
+
+        /* Events between instructions, in priority order. */
+        if (!c->inhibit_intr) {
+            if (c->nmi_pending) {
+                c->nmi_pending = false;
+                rn.valid = false;
+                deliver_event(c, EX_NMI, false, false, 0, true);
+                continue;
+            }
+            if (c->intr_line && (c->eflags & F_IF) && c->env && c->env->intr_ack) {
+                int vec = c->env->intr_ack(c->env->ctx);
+                if (vec >= 0) {
+                    c->prev_eip = c->eip;
+                    c->prev_esp = c->r[R_ESP];
+                    rn.valid = false;
+                    deliver_event(c, vec, false, false, 0, true);
+                    continue;
+                }
+            }
+        }
+        if (c->inhibit_intr)
+            c->inhibit_intr = false;
+        if (c->halted) {
+            c->exit_reason = CPU_EXIT_HLT;
+            break;
+        }
+
+        save_restart_point(c);
+        if (insn_breakpoint(c))
+            cpu_fault(c, EX_DB, 0);
+        /* RF suppresses instruction breakpoints for one instruction: it is
+         * cleared as that instruction starts, so an IRET that loads RF=1
+         * keeps it for the instruction it returns to. */
+        uint32_t eflags = c->eflags;
+        if (eflags & F_RF)
+            c->eflags = eflags & ~F_RF;
+
+        struct insn tmp;
+        bool tf = (eflags & F_TF) != 0;
+        c->data_bp_hit = false;
+        uint32_t pa = 0;
+        const struct insn *i = fetch(c, &rc, &tmp, &rn, &pa);
+        if (trace)
+            trace(c->env->ctx, c, i);
+        uint32_t eip = c->eip;
+        uint32_t next = eip + i->len;
+        if (!cpu_code32(c))
+            next &= 0xffff;
+        c->eip = next;
+        /* The run continues at pa + len unless this instruction may leave
+         * it (decided before the handler: i stays valid, the handler may
+         * drop the page's decoded code but not refill the entry). */
+        rn.valid = i != &tmp && !(i->op->attr & (A_BRANCH | A_SERIAL)) &&
+                   (pa & ~PAGE_MASK) + i->len < PAGE_SIZE && next == eip + i->len;
+        rn.eip = next;
+        rn.pa = pa + i->len;
+        i->fn(c, i);
+        c->icount++;
+        c->budget--;
+        if ((tf || c->data_bp_hit) && !c->inhibit_intr) {
+            /* Single-step (BS) and data-breakpoint (Bn, set by mem.c) traps
+             * after the instruction, as one #DB. */
+            if (tf)
+                c->dr[6] |= 1u << 14;
+            c->data_bp_hit = false;
+            c->prev_eip = c->eip;
+            c->prev_esp = c->r[R_ESP];
+            rn.valid = false;
+            deliver_event(c, EX_DB, false, false, 0, false);
+        }
+    }
+}
+
 enum cpu_exit cpu_run(struct cpu *c, uint64_t max_insns)
 {
     c->budget = max_insns;
@@ -190,75 +394,7 @@ enum cpu_exit cpu_run(struct cpu *c, uint64_t max_insns)
             c->budget--;
         handle_fault(c);
     }
-
-    while (c->exit_reason == CPU_EXIT_NONE) {
-        if (c->exit_request) {
-            c->exit_request = 0;
-            c->exit_reason = CPU_EXIT_REQUEST;
-            break;
-        }
-        if (!c->budget) {
-            c->exit_reason = CPU_EXIT_BUDGET;
-            break;
-        }
-        if (c->mmu.bus_generation != c->bus->map_generation)
-            mmu_flush_all(&c->mmu);
-
-        /* Events between instructions, in priority order. */
-        if (!c->inhibit_intr) {
-            if (c->nmi_pending) {
-                c->nmi_pending = false;
-                deliver_event(c, EX_NMI, false, false, 0, true);
-                continue;
-            }
-            if (c->intr_line && (c->eflags & F_IF) && c->env && c->env->intr_ack) {
-                int vec = c->env->intr_ack(c->env->ctx);
-                if (vec >= 0) {
-                    c->prev_eip = c->eip;
-                    c->prev_esp = c->r[R_ESP];
-                    deliver_event(c, vec, false, false, 0, true);
-                    continue;
-                }
-            }
-        }
-        c->inhibit_intr = false;
-        if (c->halted) {
-            c->exit_reason = CPU_EXIT_HLT;
-            break;
-        }
-
-        c->prev_eip = c->eip;
-        c->prev_esp = c->r[R_ESP];
-        if (insn_breakpoint(c))
-            cpu_fault(c, EX_DB, 0);
-        /* RF suppresses instruction breakpoints for one instruction: it is
-         * cleared as that instruction starts, so an IRET that loads RF=1
-         * keeps it for the instruction it returns to. */
-        c->eflags &= ~F_RF;
-
-        struct insn i;
-        bool tf = (c->eflags & F_TF) != 0;
-        c->data_bp_hit = false;
-        fetch_decode(c, &i);
-        if (c->env && c->env->trace)
-            c->env->trace(c->env->ctx, c, &i);
-        c->eip = c->eip + i.len;
-        if (!cpu_code32(c))
-            c->eip &= 0xffff;
-        i.fn(c, &i);
-        c->icount++;
-        c->budget--;
-        if ((tf || c->data_bp_hit) && !c->inhibit_intr) {
-            /* Single-step (BS) and data-breakpoint (Bn, set by mem.c) traps
-             * after the instruction, as one #DB. */
-            if (tf)
-                c->dr[6] |= 1u << 14;
-            c->data_bp_hit = false;
-            c->prev_eip = c->eip;
-            c->prev_esp = c->r[R_ESP];
-            deliver_event(c, EX_DB, false, false, 0, false);
-        }
-    }
+    run_loop(c);
     return c->exit_reason;
 }
 
@@ -308,7 +444,13 @@ void cpu_reset(struct cpu *c)
     const struct cpu_env *env = c->env;
     uint8_t shutdown_on_triple = c->shutdown_on_triple;
     uint64_t tsc = c->tsc;
+    struct dcache *dc = c->dc;
+    uint32_t dc_epoch = c->dc_epoch;
     memset(c, 0, sizeof(*c));
+    /* The decoded-instruction cache stays allocated; RESET flushes it (the
+     * machine may reload memory behind the bus's back: loaders, tests). */
+    c->dc = dc;
+    c->dc_epoch = dc_epoch;
     c->fpu = fpu;
     /* x87 at RESET (SDM vol. 3, table 9-1): CW 0x0040, SW 0, TW 0x5555. */
     x87_reset(&c->fpu);
@@ -340,6 +482,8 @@ void cpu_reset(struct cpu *c)
     c->ldtr.valid = c->tr.valid = true;
     c->delivering_vector = -1;
     c->msr.apic_base = 0;
+    if (c->dc)
+        dc_flush(c);
 }
 
 void cpu_init(struct cpu *c, struct bus *b, const struct cpu_env *env)
@@ -349,5 +493,11 @@ void cpu_init(struct cpu *c, struct bus *b, const struct cpu_env *env)
     c->bus = b;
     c->env = env;
     c->shutdown_on_triple = 1;
+    dc_alloc(c);
     cpu_reset(c);
+}
+
+void cpu_free(struct cpu *c)
+{
+    dc_release(c);
 }

@@ -112,28 +112,3 @@ bool cpu_cond(const struct cpu *c, unsigned cc)
     return (cc & 1) ? !r : r;
 }
 
-uint32_t alu_op(struct cpu *c, unsigned op, uint32_t a, uint32_t b, int size)
-{
-    uint32_t m = size_mask(size), r;
-    a &= m;
-    b &= m;
-    switch (op & 7) {
-    case 0: r = (a + b) & m; lf_set(c, LF_ADD, size, r, a, b); return r;
-    case 1: r = a | b; lf_set(c, LF_LOGIC, size, r, a, b); return r;
-    case 2: {
-        bool cf = flags_cf(c);
-        r = (a + b + cf) & m;
-        lf_set_cf(c, LF_ADC, size, r, a, b, cf);
-        return r;
-    }
-    case 3: {
-        bool cf = flags_cf(c);
-        r = (a - b - cf) & m;
-        lf_set_cf(c, LF_SBB, size, r, a, b, cf);
-        return r;
-    }
-    case 4: r = a & b; lf_set(c, LF_LOGIC, size, r, a, b); return r;
-    case 5: case 7: r = (a - b) & m; lf_set(c, LF_SUB, size, r, a, b); return r;
-    default: r = a ^ b; lf_set(c, LF_LOGIC, size, r, a, b); return r;
-    }
-}

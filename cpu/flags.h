@@ -75,7 +75,33 @@ bool cpu_cond(const struct cpu *c, unsigned cc);
 
 /* The eight ALU operations of opcodes 00-3F and group 1, in encoding order:
  * ADD OR ADC SBB AND SUB XOR CMP. Sets the flags, returns the result (CMP
- * returns the difference; the caller does not store it). */
-uint32_t alu_op(struct cpu *c, unsigned op, uint32_t a, uint32_t b, int size);
+ * returns the difference; the caller does not store it). Inline: the
+ * handlers pass a constant op, so each compiles to its one case. */
+static inline __attribute__((always_inline)) uint32_t alu_op(struct cpu *c, unsigned op, uint32_t a,
+                                                             uint32_t b, int size)
+{
+    uint32_t m = size == 4 ? 0xffffffffu : (1u << (8 * size)) - 1, r;
+    a &= m;
+    b &= m;
+    switch (op & 7) {
+    case 0: r = (a + b) & m; lf_set(c, LF_ADD, size, r, a, b); return r;
+    case 1: r = a | b; lf_set(c, LF_LOGIC, size, r, a, b); return r;
+    case 2: {
+        bool cf = flags_cf(c);
+        r = (a + b + cf) & m;
+        lf_set_cf(c, LF_ADC, size, r, a, b, cf);
+        return r;
+    }
+    case 3: {
+        bool cf = flags_cf(c);
+        r = (a - b - cf) & m;
+        lf_set_cf(c, LF_SBB, size, r, a, b, cf);
+        return r;
+    }
+    case 4: r = a & b; lf_set(c, LF_LOGIC, size, r, a, b); return r;
+    case 5: case 7: r = (a - b) & m; lf_set(c, LF_SUB, size, r, a, b); return r;
+    default: r = a ^ b; lf_set(c, LF_LOGIC, size, r, a, b); return r;
+    }
+}
 
 #endif

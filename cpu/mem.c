@@ -71,10 +71,19 @@ static void write_within_page(struct cpu *c, struct tlb_entry *e, uint32_t lin, 
                               uint32_t v)
 {
     uint32_t off = lin & ~PAGE_MASK;
-    if (e->host_writable)
+    if (e->host_writable) {
         memcpy(e->host + off, &v, (size_t)size);
-    else
-        bus_write(c->bus, e->ppage | off, size, v);
+        return;
+    }
+    /* ROM, MMIO, or a page holding cached decoded code: bus_write applies
+     * the write tracking (it may drop the page's decoded code). */
+    struct bus *b = c->bus;
+    bus_write(b, e->ppage | off, size, v);
+    /* A page whose code was dropped (or never had any) gets its direct
+     * writes back, if the entry still describes the current bus map. */
+    if (e->host && !bus_page_has_code(b, e->ppage) && c->mmu.bus_generation == b->map_generation &&
+        bus_page_ptr(b, e->ppage, true) == e->host)
+        e->host_writable = 1;
 }
 
 uint32_t lin_read_slow(struct cpu *c, uint32_t lin, int size, int acc)

@@ -16,13 +16,23 @@ static inline uint32_t size_mask(int size)
     return size == 4 ? 0xffffffffu : (1u << (8 * size)) - 1;
 }
 
-static inline uint32_t ea(const struct cpu *c, const struct insn *i) { return insn_ea(c, i); }
+/* The ModRM memory operand's offset: insn_ea (decode.c), inline here for
+ * the handlers' hot paths. */
+static inline uint32_t ea(const struct cpu *c, const struct insn *i)
+{
+    uint32_t ea = i->disp;
+    if (i->base != 8)
+        ea += c->r[i->base];
+    if (i->index != 8)
+        ea += c->r[i->index] << i->scale;
+    return i->addrsize == 2 ? (ea & 0xffff) : ea;
+}
 
 static inline uint32_t read_E(struct cpu *c, const struct insn *i, int size)
 {
     if (i->mod == 3)
         return cpu_reg(c, i->rm, size);
-    return cpu_read(c, i->seg, insn_ea(c, i), size);
+    return cpu_read(c, i->seg, ea(c, i), size);
 }
 
 static inline void write_E(struct cpu *c, const struct insn *i, int size, uint32_t v)
@@ -30,7 +40,7 @@ static inline void write_E(struct cpu *c, const struct insn *i, int size, uint32
     if (i->mod == 3)
         cpu_set_reg(c, i->rm, size, v);
     else
-        cpu_write(c, i->seg, insn_ea(c, i), size, v);
+        cpu_write(c, i->seg, ea(c, i), size, v);
 }
 
 /* Read-modify-write of the r/m operand: rmw_E_begin returns the value and
@@ -41,7 +51,7 @@ static inline uint32_t rmw_E_begin(struct cpu *c, const struct insn *i, int size
         *lin = 0;
         return cpu_reg(c, i->rm, size);
     }
-    return cpu_rmw_begin(c, i->seg, insn_ea(c, i), size, lin);
+    return cpu_rmw_begin(c, i->seg, ea(c, i), size, lin);
 }
 static inline void rmw_E_end(struct cpu *c, const struct insn *i, int size, uint32_t lin,
                              uint32_t v)

@@ -173,8 +173,9 @@ static uint8_t *fast_ptr(struct cpu *c, uint32_t lin, int acc, bool write)
  * Fast runs of REP MOVS / REP STOS (DF = 0). Returns the number of elements
  * done (0: take the slow path for the next element; it will fill the TLB
  * or raise the fault). n is the most the caller allows. Stores go straight
- * to host memory, as lin_write's inline path does: a future tracker of
- * writes to code pages must hook here too.
+ * to host memory, as lin_write's inline path does, and only through TLB
+ * entries with host_writable, which pages holding cached decoded code never
+ * have (mmu.h): stores to code take the slow path and its write tracking.
  */
 static uint32_t fast_run(struct cpu *c, const struct insn *i, int size, enum str_op op,
                          uint32_t n)

@@ -250,7 +250,10 @@ static void data_write(struct i8042 *k, uint8_t v)
         refill(k);
         break;
     case 0xd1: set_outport(k, v); break;
-    case 0xd2: kbd_scancode(k, v), refill(k); break;
+    /* 0xD2: written to the output buffer as keyboard data by the controller
+     * itself, so it is neither held by a disabled keyboard interface nor
+     * translated (it does not come in through the keyboard interface). */
+    case 0xd2: ctrl_reply(k, v, false); break;
     case 0xd3: ctrl_reply(k, v, true); break;
     case 0xd4: aux_command(k, v); break;
     default:

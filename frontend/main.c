@@ -52,9 +52,10 @@ static const char run_usage[] =
     "                             (reboot, as a PC chipset does)\n"
     "  -h, --help                 this text\n"
     "\n"
-    "Exit status: (V << 1) | 1 when the guest writes V to port 0xF4; 2 bad usage or\n"
-    "input; 4 halted; 6 triple fault; 8 timeout; 10 instruction limit; 12 the guest\n"
-    "reset the machine; 130 interrupted.\n";
+    "Exit status: (V << 1) | 1 when the guest writes V to port 0xF4; 0 the guest\n"
+    "powered the machine off (ACPI S5) or Ctrl-A x; 2 bad usage or input; 4 halted;\n"
+    "6 triple fault; 8 timeout; 10 instruction limit; 12 the guest reset the\n"
+    "machine; 130 interrupted.\n";
 
 static const char top_usage[] =
     "usage: trapeze run [--kernel FILE] [options]   boot a kernel or the firmware\n"

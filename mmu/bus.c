@@ -19,7 +19,9 @@ int bus_init(struct bus *b, uint32_t ram_size)
     b->ram = calloc(1, ram_size);
     b->page_kind = calloc(1, NPAGES);
     b->page_index = calloc(1, NPAGES);
-    if (!b->ram || !b->page_kind || !b->page_index) {
+    b->code_mask = calloc(NPAGES, sizeof(*b->code_mask));
+    b->code_gen = calloc(NPAGES, sizeof(*b->code_gen));
+    if (!b->ram || !b->page_kind || !b->page_index || !b->code_mask || !b->code_gen) {
         bus_free(b);
         errno = ENOMEM;
         return -1;
@@ -35,6 +37,8 @@ void bus_free(struct bus *b)
     free(b->ram);
     free(b->page_kind);
     free(b->page_index);
+    free(b->code_mask);
+    free(b->code_gen);
     for (int i = 0; i < b->nroms; i++)
         free(b->roms[i].data);
     memset(b, 0, sizeof(*b));
@@ -182,17 +186,45 @@ uint32_t bus_read(struct bus *b, uint32_t pa, int size)
     }
 }
 
+void bus_code_drop(struct bus *b, uint32_t p)
+{
+    b->code_mask[p] = 0;
+    b->code_drops++;
+    /* CPUs compare 31 bits of the generation: on a wrap, a map change
+     * makes every CPU flush its whole cache, so no stale entry can ever
+     * match again. */
+    if ((++b->code_gen[p] & 0x7fffffffu) == 0)
+        b->map_generation++;
+}
+
+void bus_code_written(struct bus *b, uint32_t pa, size_t n)
+{
+    while (n) {
+        uint32_t off = pa & ~PAGE_MASK;
+        uint32_t k = PAGE_SIZE - off;
+        if (k > n)
+            k = (uint32_t)n;
+        bus_code_write_check(b, pa & b->a20_mask, k);
+        pa += k;
+        n -= k;
+    }
+}
+
 void bus_write(struct bus *b, uint32_t pa, int size, uint32_t val)
 {
     pa &= b->a20_mask;
     uint32_t p = pa >> PAGE_SHIFT;
     switch (b->page_kind[p]) {
-    case PAGE_RAM: memcpy(b->ram + pa, &val, (size_t)size); return;
+    case PAGE_RAM:
+        bus_code_write_check(b, pa, (uint32_t)size);
+        memcpy(b->ram + pa, &val, (size_t)size);
+        return;
     case PAGE_MMIO: {
         struct mmio_region *m = &b->mmio[b->page_index[p]];
-        if (m->host)
+        if (m->host) {
+            bus_code_write_check(b, pa, (uint32_t)size);
             memcpy(m->host + (pa - m->base), &val, (size_t)size);
-        else if (m->write)
+        } else if (m->write)
             m->write(m->ctx, pa, size, val);
         return;
     }

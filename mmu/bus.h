@@ -98,6 +98,23 @@ struct bus {
     void (*reset_request)(void *ctx);
     void *reset_ctx;
 
+    /*
+     * Write tracking for decoded code (docs/architecture.md, "Decoded-
+     * instruction cache"). Per physical page of the 4 GiB space (allocated
+     * lazily by the host: only touched pages cost memory):
+     *  code_mask: bit k set = the 64-byte chunk k of the page holds bytes of
+     *    an instruction some CPU has cached decoded (bus_code_mark);
+     *  code_gen: bumped whenever the page's decoded code is dropped, which
+     *    happens on any write through the bus that touches a marked chunk.
+     * A CPU keys its cached instructions with (physical address, code_gen),
+     * so a drop costs one increment and stale entries miss by themselves.
+     * Writers that bypass bus_write (loaders that memcpy into ram) call
+     * bus_code_written for what they wrote.
+     */
+    uint64_t *code_mask;
+    uint32_t *code_gen;
+    uint64_t code_drops; /* pages whose decoded code was dropped (statistics) */
+
     struct port_handler ports[65536];
     /* Unclaimed port reads return all ones; this counts them for diagnostics. */
     uint64_t unclaimed_port_reads;
@@ -133,6 +150,49 @@ void bus_write(struct bus *b, uint32_t pa, int size, uint32_t val);
 /* Byte-granular helpers for loaders and tests (cross pages freely). */
 void bus_read_bytes(struct bus *b, uint32_t pa, void *dst, size_t n);
 void bus_write_bytes(struct bus *b, uint32_t pa, const void *src, size_t n);
+
+/* The 64-byte chunks of a page that [off, off + n) touches (n >= 1, within the page). */
+static inline uint64_t bus_code_chunks(uint32_t off, uint32_t n)
+{
+    unsigned first = off >> 6, last = (off + n - 1) >> 6;
+    return (~0ull >> (63 - last)) & (~0ull << first);
+}
+
+/* Drops the decoded code of page p (out of line: code writes are rare). */
+void bus_code_drop(struct bus *b, uint32_t p);
+
+/* Write tracking hook: pa (after A20) .. pa + n - 1, within one page, was or
+ * is about to be written. Cost when the page holds no code: one load, one test. */
+static inline void bus_code_write_check(struct bus *b, uint32_t pa, uint32_t n)
+{
+    uint32_t p = pa >> PAGE_SHIFT;
+    if (__builtin_expect((b->code_mask[p] & bus_code_chunks(pa & ~PAGE_MASK, n)) != 0, 0))
+        bus_code_drop(b, p);
+}
+
+/* For writers that bypass bus_write: [pa, pa + n) changed (any length). */
+void bus_code_written(struct bus *b, uint32_t pa, size_t n);
+
+/* Marks [pa, pa + n) (within one page, pa after A20) as holding a cached
+ * decoded instruction. Returns true when the page held no code before: the
+ * caller must then revoke direct host writes to it from its TLB. */
+static inline bool bus_code_mark(struct bus *b, uint32_t pa, uint32_t n)
+{
+    uint32_t p = pa >> PAGE_SHIFT;
+    uint64_t old = b->code_mask[p];
+    b->code_mask[p] = old | bus_code_chunks(pa & ~PAGE_MASK, n);
+    return old == 0;
+}
+
+static inline bool bus_page_has_code(const struct bus *b, uint32_t pa)
+{
+    return b->code_mask[pa >> PAGE_SHIFT] != 0;
+}
+
+static inline uint32_t bus_code_gen(const struct bus *b, uint32_t pa)
+{
+    return b->code_gen[pa >> PAGE_SHIFT];
+}
 
 static inline void bus_set_irq(struct bus *b, int line, int level)
 {

@@ -41,6 +41,16 @@ void mmu_invlpg(struct mmu *m, uint32_t lin)
         e->lpage = 1;
 }
 
+void mmu_revoke_host_write(struct mmu *m, uint32_t ppage)
+{
+    for (int i = 0; i < TLB_ENTRIES; i++)
+        if (m->tlb[i].ppage == ppage)
+            m->tlb[i].host_writable = 0;
+    for (int i = 0; i < 2; i++)
+        if (m->scratch[i].ppage == ppage)
+            m->scratch[i].host_writable = 0;
+}
+
 void mmu_init(struct mmu *m, struct bus *b)
 {
     memset(m, 0, sizeof(*m));
@@ -156,7 +166,10 @@ struct tlb_entry *mmu_fill(struct mmu *m, uint32_t lin, int acc, uint32_t *pf_er
     t->lpage = lin & PAGE_MASK;
     t->ppage = pa & PAGE_MASK;
     t->host = bus_page_ptr(b, pa, false);
-    t->host_writable = bus_page_ptr(b, pa, true) != NULL;
+    /* Pages holding cached decoded code are never written directly: their
+     * writes take the CPU's slow path, which goes through bus_write and
+     * its write tracking (see mmu_revoke_host_write). */
+    t->host_writable = bus_page_ptr(b, pa, true) != NULL && !bus_page_has_code(b, pa);
     t->perm = perm;
     return t;
 }

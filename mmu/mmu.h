@@ -17,6 +17,10 @@
  *  - MOV CR3 flushes non-global entries, MOV CR0/CR4 changes to PG, WP, PSE or
  *    PGE flush all, INVLPG flushes the page's entry (global or not).
  *  - A bus map change (A20, ROM/MMIO registration) flushes all.
+ *  - host_writable (direct host stores) is never set for a page that holds
+ *    cached decoded code (bus_page_has_code): every store to such a page
+ *    reaches bus_write and its write tracking. When a page becomes a code
+ *    page, mmu_revoke_host_write clears it from entries filled before.
  *  - Cost: a hit is one array index and two compares.
  */
 #ifndef TRAPEZE_MMU_MMU_H
@@ -74,6 +78,9 @@ void mmu_set_cr4(struct mmu *m, uint32_t cr4);
 void mmu_flush_all(struct mmu *m);
 void mmu_flush_nonglobal(struct mmu *m);
 void mmu_invlpg(struct mmu *m, uint32_t lin);
+/* Clears host_writable in every entry for physical page ppage (it just
+ * became a code page). Cost: one pass over the TLB, once per such event. */
+void mmu_revoke_host_write(struct mmu *m, uint32_t ppage);
 
 static inline bool mmu_paging(const struct mmu *m) { return (m->cr0 & 0x80000000u) != 0; }
 

@@ -59,6 +59,14 @@ static void reset_request(void *ctx)
     vm->cpu.exit_request = 1;
 }
 
+/* ACPI soft-off (S5) through the PM1 control register. */
+static void power_off(void *ctx)
+{
+    struct vm *vm = ctx;
+    vm->power_off_requested = true;
+    vm->cpu.exit_request = 1;
+}
+
 static void trace_hook(void *ctx, struct cpu *c, const struct insn *i)
 {
     struct vm *vm = ctx;
@@ -90,6 +98,14 @@ static int vm_boot(struct vm *vm, char *err, size_t errlen)
     /* A loader hands over with A20 enabled (through the 8042's output port). */
     vm->kbc.outport |= 2;
     bus_set_a20(&vm->bus, true);
+    /* What the BIOS would have done: the PM block placed and in ACPI mode,
+     * and the ACPI tables describing the machine in the BIOS area. */
+    acpi_pm_firmware_setup(&vm->pm, ACPI_PM_DEFAULT_BASE);
+    struct acpi_platform ap = {ACPI_PM_DEFAULT_BASE, ACPI_PM_SCI_IRQ, vm->bus.ram_size};
+    if (acpi_tables_install(&vm->bus, &ap) < 0) {
+        snprintf(err, errlen, "internal error: the ACPI tables do not fit");
+        return -1;
+    }
     return 0;
 }
 
@@ -104,6 +120,7 @@ static int vm_reset(struct vm *vm, char *err, size_t errlen)
     i8042_reset(&vm->kbc);
     uart_reset(&vm->com1);
     vga_reset(&vm->vga);
+    acpi_pm_reset(&vm->pm);
     vm->reset_requested = false;
     vm->resets++;
     return vm_boot(vm, err, errlen);
@@ -186,6 +203,9 @@ struct vm *vm_create(const struct vm_config *cfg, char *err, size_t errlen)
     i8042_init(&vm->kbc, &vm->bus);
     pci_bus_init(&vm->pci, &vm->bus);
     pc_chipset_init(&vm->chipset, &vm->pci);
+    acpi_pm_init(&vm->pm, &vm->bus, &vm->pci);
+    vm->pm.power_off = power_off;
+    vm->pm.power_off_ctx = vm;
     bus_add_ports(&vm->bus, 0xf0, 1, NULL, port_f0_write, vm);
     if (vga_init(&vm->vga, &vm->bus, &vm->pci) < 0) {
         snprintf(err, errlen, "out of memory (VGA)");
@@ -322,6 +342,8 @@ enum vm_end vm_run(struct vm *vm, volatile sig_atomic_t *stop)
         case CPU_EXIT_REQUEST:
             if (vm->exitdev.written)
                 end = VM_END_EXIT_DEVICE;
+            else if (vm->power_off_requested)
+                end = VM_END_POWER_OFF;
             else if (vm->reset_requested)
                 end = restart(vm);
             break;
@@ -371,6 +393,7 @@ int vm_destroy(struct vm *vm, char *err, size_t errlen)
     vga_free(&vm->vga);
     if (vm->ide.bus) /* initialised: its image descriptors are valid */
         ide_free(&vm->ide);
+    cpu_free(&vm->cpu);
     bus_free(&vm->bus);
     free(vm);
     return r;
@@ -395,6 +418,7 @@ static const struct {
     [VM_END_INTERRUPTED] = {"interrupted", "interrupted by a signal", VM_STATUS_INTERRUPTED},
     [VM_END_RESET] = {"reset", "the guest reset the machine", VM_STATUS_RESET},
     [VM_END_USER_QUIT] = {"user_quit", "ended from the console (Ctrl-A x)", 0},
+    [VM_END_POWER_OFF] = {"powered_off", "the guest powered the machine off (ACPI S5)", 0},
 };
 
 const char *vm_end_name(enum vm_end e) { return ends[e].name; }

@@ -20,9 +20,11 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "../bios/acpi_tables.h"
 #include "../bios/direct_boot.h"
 #include "../bios/firmware.h"
 #include "../cpu/cpu.h"
+#include "../devices/acpi_pm.h"
 #include "../devices/debugcon.h"
 #include "../devices/i8042.h"
 #include "../devices/ide.h"
@@ -55,6 +57,7 @@ enum vm_end {
     VM_END_INTERRUPTED,       /* stopped from outside (SIGINT, SIGTERM) */
     VM_END_RESET,             /* the guest reset the machine and there is no firmware to rerun */
     VM_END_USER_QUIT,         /* Ctrl-A x on the serial console */
+    VM_END_POWER_OFF,         /* the guest switched the machine off (ACPI S5) */
 };
 
 /* Process exit statuses (README.md, "Exit statuses"). Even numbers, so they
@@ -118,11 +121,13 @@ struct vm {
     struct pci_bus pci;
     struct pc_chipset chipset;
     struct ide ide;
+    struct acpi_pm pm;       /* PIIX4 power management (00:01.3): ACPI registers, PM timer */
     struct vga vga;
     struct post_code post;
     struct debugcon dbg402;  /* SeaBIOS's (QEMU build) debug port, same sink as 0xE9 */
     uint32_t bios_size;      /* 0: booted a kernel, not firmware */
     bool reset_requested;
+    bool power_off_requested;
     unsigned resets;
     struct console_input input; /* stdin to COM1 when --serial stdio */
     double host_start;      /* host monotonic time when the run started */

@@ -19,6 +19,7 @@ struct tmachine *tm_new(uint32_t ram_kib)
 
 void tm_free(struct tmachine *tm)
 {
+    cpu_free(&tm->cpu);
     bus_free(&tm->bus);
     free(tm);
 }

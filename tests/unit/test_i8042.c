@@ -185,6 +185,89 @@ START_TEST(a20_and_reset)
 }
 END_TEST
 
+/* Linux's probe (drivers/input/serio/i8042.c): self-test, CTR with the
+ * keyboard interface disabled, then i8042_check_aux: the AUX loopback
+ * (0xD3) must come back as mouse data, and 0xA7/0xA8 must show in the CTR.
+ * Run from the state a BIOS leaves (both interfaces disabled, AUXDIS set)
+ * and from the power-on state. */
+static void linux_probe(uint8_t start_ctr)
+{
+    out(0x64, 0x60);
+    out(0x60, start_ctr);
+    while (read_data() >= 0) /* i8042_flush */
+        ;
+    out(0x64, 0xaa);
+    ck_assert_int_eq(read_data(), 0x55);
+    out(0x64, 0x20);
+    int ctr = read_data();
+    ck_assert_int_eq(ctr, start_ctr);
+    ctr = (ctr | 0x10) & ~0x01; /* KBDDIS, no KBDINT */
+    out(0x64, 0x60);
+    out(0x60, (uint8_t)ctr);
+    ck_assert_int_eq(read_data(), -1);
+    /* AUX loopback: the byte returns with the AUX flag (status bit 5),
+     * whether or not the AUX interface is enabled. */
+    out(0x64, 0xd3);
+    out(0x60, 0x5a);
+    ck_assert_int_eq(in(0x64) & 0x21, 0x21);
+    ck_assert_int_eq(in(0x60), 0x5a);
+    ck_assert_int_eq(read_data(), -1);
+    /* i8042_toggle_aux(false), (true) */
+    out(0x64, 0xa7);
+    out(0x64, 0x20);
+    ck_assert_int_eq(read_data() & 0x20, 0x20);
+    out(0x64, 0xa8);
+    out(0x64, 0x20);
+    ck_assert_int_eq(read_data() & 0x20, 0x00);
+    /* The AUX IRQ test: AUXINT on, loopback 0xA5 raises IRQ 12. */
+    out(0x64, 0x20);
+    ctr = read_data();
+    out(0x64, 0x60);
+    out(0x60, (uint8_t)((ctr & ~0x20) | 0x02));
+    out(0x64, 0xd3);
+    out(0x60, 0xa5);
+    ck_assert_int_eq(irq12, 1);
+    ck_assert_int_eq(in(0x64) & 0x21, 0x21);
+    ck_assert_int_eq(in(0x60), 0xa5);
+    ck_assert_int_eq(irq12, 0);
+    ck_assert_int_eq(read_data(), -1);
+}
+
+START_TEST(linux_aux_probe_from_power_on)
+{
+    linux_probe(0x45);
+}
+END_TEST
+
+START_TEST(linux_aux_probe_after_bios)
+{
+    linux_probe(0x75); /* KBDDIS | AUXDIS as firmware leaves them */
+}
+END_TEST
+
+/* Controller replies are not held behind a disabled interface, and device
+ * data is not lost: a mouse byte that arrived while the AUX interface was
+ * disabled waits in the mouse until 0xA8. */
+START_TEST(disabled_ports_hold_device_data_not_replies)
+{
+    out(0x64, 0xa7);
+    out(0x64, 0xd4);
+    out(0x60, 0xf2); /* identify: FA 00 from the mouse, held */
+    ck_assert_int_eq(read_data(), -1);
+    out(0x64, 0x20);
+    ck_assert_int_eq(read_data() & 0x20, 0x20);
+    out(0x64, 0xad);
+    out(0x64, 0xd2);
+    out(0x60, 0x1c); /* keyboard output buffer write: delivered as keyboard data */
+    ck_assert_int_eq(in(0x64) & 0x21, 0x01);
+    ck_assert_int_eq(in(0x60), 0x1c);
+    out(0x64, 0xa8);
+    ck_assert_int_eq(in(0x64) & 0x21, 0x21);
+    ck_assert_int_eq(in(0x60), 0xfa);
+    ck_assert_int_eq(read_data(), 0x00);
+}
+END_TEST
+
 int main(void)
 {
     Suite *s = suite_create("i8042");
@@ -197,6 +280,9 @@ int main(void)
     tcase_add_test(t, translated_scancodes_and_irq1);
     tcase_add_test(t, mouse_stream);
     tcase_add_test(t, a20_and_reset);
+    tcase_add_test(t, linux_aux_probe_from_power_on);
+    tcase_add_test(t, linux_aux_probe_after_bios);
+    tcase_add_test(t, disabled_ports_hold_device_data_not_replies);
     suite_add_tcase(s, t);
     SRunner *r = srunner_create(s);
     srunner_run_all(r, CK_NORMAL);
