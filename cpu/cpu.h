@@ -24,6 +24,7 @@
 
 #include "../mmu/bus.h"
 #include "../mmu/mmu.h"
+#include "insn.h"
 #include "x87.h"
 
 struct cpu;
@@ -130,6 +131,22 @@ enum cpu_exit {
     CPU_EXIT_HLT,      /* HLT executed; the caller decides whether interrupts can wake it */
     CPU_EXIT_SHUTDOWN, /* triple fault: the processor entered shutdown */
     CPU_EXIT_REQUEST,  /* env->request_exit asked (exit device, user, VMM) */
+    CPU_EXIT_INSN,     /* the decoded instruction's class matched exit_on_class: it has
+                        * not executed; c->exit_insn holds it, EIP points at it */
+    CPU_EXIT_EVENT,    /* intercept_events: an exception or interrupt was not delivered;
+                        * c->exit_event describes it */
+};
+
+/* An event the CPU did not deliver because intercept_events was set. For a
+ * fault, EIP/ESP are those of the faulting instruction's start; for a trap,
+ * a software interrupt or an external event, EIP is where execution would
+ * resume (after the instruction). */
+enum cpu_event_kind { EV_FAULT, EV_TRAP, EV_SOFT, EV_EXTERNAL, EV_NMI };
+struct cpu_event {
+    int vector;
+    bool has_err;
+    uint32_t err;
+    enum cpu_event_kind kind;
 };
 
 /*
@@ -228,7 +245,18 @@ struct cpu {
     uint32_t dc_map_generation; /* bus->map_generation the cache and TLB were last checked at */
     uint64_t dc_fills;          /* instructions decoded into the cache (statistics) */
 
-    /* --- statistics and the VMM's hooks (later) --- */
+    /* --- statistics and the VMM's hooks (exec.c; see vmm/) --- */
+    /* Per opcode-table row: instructions decoded for execution (retired or
+     * faulted), indexed by insn.op - op_table. NULL: not counted. */
+    uint64_t *row_counts;
+    /* Class routing: an instruction whose insn.cls has any of these bits
+     * returns CPU_EXIT_INSN before it executes. One AND per instruction. */
+    uint16_t exit_on_class;
+    /* Event interception: faults, traps, INT n/INT3/INTO/INT1, NMI and
+     * external interrupts return CPU_EXIT_EVENT instead of being delivered. */
+    bool intercept_events;
+    struct insn exit_insn; /* CPU_EXIT_INSN: the instruction that did not execute */
+    struct cpu_event exit_event;
 
     /* The x87 FPU (cpu/x87.c: arithmetic; cpu/x87_insns.c: the D8-DF opcodes). */
     struct x87 fpu;
@@ -256,6 +284,26 @@ __attribute__((noreturn)) void cpu_abort_insn(struct cpu *c);
 /* Exception/interrupt delivery (cpu/interrupt.c). is_sw: INT n/INT3/INTO
  * (checks gate DPL against CPL; pushes next EIP). has_err: push err. */
 void cpu_deliver(struct cpu *c, int vector, bool is_sw, bool has_err, uint32_t err);
+
+/*
+ * For the VMM (cpu/exec.c). Both run with the CPU's own fault rules (a fault
+ * is delivered through the IDT, double and triple faults included) unless
+ * intercept_events is set, and both return c->exit_reason (CPU_EXIT_NONE, or
+ * CPU_EXIT_SHUTDOWN / CPU_EXIT_EVENT).
+ *
+ * cpu_step_insn: executes the decoded instruction i, which starts at CS:EIP,
+ * as the run loop would (single-step #DB included). *faulted is set to the
+ * vector of a fault it raised, -1 if none.
+ * cpu_fetch_insn: decodes the instruction at CS:EIP into i; returns 0, or
+ * the vector of the fault the fetch raised (and handled as above).
+ * cpu_raise_event: delivers an event as the run loop would.
+ * cpu_soft_event: what INT n/INT3/INTO/INT1 call instead of cpu_deliver: an
+ * intercepted software event leaves the instruction with EIP after it.
+ */
+enum cpu_exit cpu_step_insn(struct cpu *c, const struct insn *i, int *faulted);
+int cpu_fetch_insn(struct cpu *c, struct insn *i);
+enum cpu_exit cpu_raise_event(struct cpu *c, const struct cpu_event *e);
+void cpu_soft_event(struct cpu *c, int vector, bool is_sw);
 
 /* Is vector one whose exceptions push an error code? */
 bool cpu_vector_has_error_code(int vector);

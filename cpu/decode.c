@@ -30,6 +30,8 @@ struct rowinfo {
 static const struct opdesc *rows[512][9];
 static struct rowinfo info[512][9];
 static uint8_t is_group[512], has_modrm[512];
+/* Class bits per slot, with C_CRITICAL derived (see cpu/insn.h). */
+static uint16_t row_cls[512][9];
 static pthread_once_t once = PTHREAD_ONCE_INIT;
 
 static void derive(const struct opdesc *d, struct rowinfo *ri)
@@ -75,6 +77,7 @@ static void build(void)
         int slot = d->ext < 0 ? 0 : 1 + d->ext;
         rows[d->opcode][slot] = d;
         derive(d, &info[d->opcode][slot]);
+        row_cls[d->opcode][slot] = decode_row_class(d);
         if (d->ext >= 0)
             is_group[d->opcode] = 1;
         if (info[d->opcode][slot].modrm)
@@ -83,6 +86,14 @@ static void build(void)
 }
 
 void decode_init(void) { pthread_once(&once, build); }
+
+uint16_t decode_row_class(const struct opdesc *d)
+{
+    uint16_t cls = d->cls;
+    if ((cls & C_SENSITIVE) && !(cls & (C_PRIV | C_IOPL)))
+        cls |= C_CRITICAL;
+    return cls;
+}
 
 const struct opdesc *decode_lookup(unsigned opcode, int reg)
 {
@@ -157,6 +168,7 @@ opcode:;
     o->disp = o->imm = o->imm2 = 0;
     o->op = NULL;
     o->fn = NULL;
+    o->cls = 0;
 
     int slot = 0;
     uint8_t def_seg = S_DS;
@@ -176,6 +188,7 @@ opcode:;
     const struct rowinfo *ri = &info[opc][slot];
     o->op = d;
     o->fn = d->fn;
+    o->cls = row_cls[opc][slot];
 
     if (ri->modrm && !(d->attr & A_MODRM_REG) && o->mod != 3) {
         if (addrsize == 2) {

@@ -37,4 +37,8 @@ uint32_t insn_ea(const struct cpu *c, const struct insn *i);
 /* The row for (opcode, ext), or NULL. opcode as in opdesc (0x100 | b for 0F b). */
 const struct opdesc *decode_lookup(unsigned opcode, int reg);
 
+/* The class bits of a row of op_table, including the derived C_CRITICAL
+ * (what decode() stores in insn.cls). */
+uint16_t decode_row_class(const struct opdesc *d);
+
 #endif

@@ -10,6 +10,9 @@
 #include "decode.h"
 #include "mem.h"
 
+/* fault_vector value with which cpu_soft_event leaves an intercepted INT n. */
+#define FAULT_SOFT_EVENT_EXIT (-2)
+
 /* Exception classes for the double-fault rules (SDM vol. 3, table 6-5). */
 enum { XC_BENIGN, XC_CONTRIB, XC_PF };
 
@@ -58,9 +61,19 @@ __attribute__((noreturn)) void cpu_page_fault(struct cpu *c, uint32_t lin, uint3
  * when a fault interrupts a delivery, what was being delivered; -2 marks a
  * benign event (external or software interrupt).
  */
+static bool intercept_event(struct cpu *c, int vector, bool has_err, uint32_t err,
+                            enum cpu_event_kind kind);
+
 static void deliver_event(struct cpu *c, int vector, bool is_sw, bool has_err, uint32_t err,
                           bool external)
 {
+    if (c->intercept_events &&
+        /* Faults are intercepted in handle_fault; what comes here is an
+         * NMI, an external interrupt or a #DB trap after an instruction. */
+        intercept_event(c, vector, has_err, err,
+                        external ? (vector == EX_NMI ? EV_NMI : EV_EXTERNAL)
+                                 : is_sw ? EV_SOFT : EV_TRAP))
+        return;
     c->delivering_vector = (is_sw || external) ? -2 : vector;
     c->in_event_delivery = true;
     cpu_deliver(c, vector, is_sw, has_err, err);
@@ -76,10 +89,16 @@ static void handle_fault(struct cpu *c)
     bool has_err = c->fault_has_err;
     uint32_t err = c->fault_err;
 
+    if (v == FAULT_SOFT_EVENT_EXIT)
+        return; /* cpu_soft_event intercepted: EIP stays after the instruction */
     c->eip = c->prev_eip;
     c->r[R_ESP] = c->prev_esp;
     if (v < 0)
         return; /* cpu_abort_insn: nothing to deliver */
+    if (c->intercept_events) {
+        intercept_event(c, v, has_err, err, EV_FAULT);
+        return;
+    }
     if (c->in_event_delivery) {
         int first = c->delivering_vector;
         c->in_event_delivery = false;
@@ -354,6 +373,13 @@ static __attribute__((noinline)) void run_loop(struct cpu *c)
         const struct insn *i = fetch(c, &rc, &tmp, &rn, &pa);
         if (trace)
             trace(c->env->ctx, c, i);
+        if (c->row_counts)
+            c->row_counts[i->op - op_table]++;
+        if (i->cls & c->exit_on_class) {
+            c->exit_insn = *i;
+            c->exit_reason = CPU_EXIT_INSN;
+            break;
+        }
         uint32_t eip = c->eip;
         uint32_t next = eip + i->len;
         if (!cpu_code32(c))
@@ -500,4 +526,105 @@ void cpu_init(struct cpu *c, struct bus *b, const struct cpu_env *env)
 void cpu_free(struct cpu *c)
 {
     dc_release(c);
+}
+
+/* ------------------------------------------------------------------ */
+/* The VMM's entry points (cpu.h). Kept apart from the run loop: they   */
+/* reuse its fault and delivery rules but never run on its hot path.    */
+
+/* Records an event instead of delivering it (intercept_events). */
+static bool intercept_event(struct cpu *c, int vector, bool has_err, uint32_t err,
+                            enum cpu_event_kind kind)
+{
+    c->exit_event = (struct cpu_event){vector, has_err, err, kind};
+    c->exit_reason = CPU_EXIT_EVENT;
+    c->in_event_delivery = false;
+    c->delivering_vector = -1;
+    return true;
+}
+
+void cpu_soft_event(struct cpu *c, int vector, bool is_sw)
+{
+    if (!c->intercept_events) {
+        cpu_deliver(c, vector, is_sw, false, 0);
+        return;
+    }
+    intercept_event(c, vector, false, 0, is_sw ? EV_SOFT : EV_TRAP);
+    c->fault_vector = FAULT_SOFT_EVENT_EXIT;
+    longjmp(c->fault_jmp, 1);
+}
+
+/* Single-step and data-breakpoint #DB after an instruction (as cpu_run). */
+static void debug_trap_after(struct cpu *c, bool tf)
+{
+    if ((tf || c->data_bp_hit) && !c->inhibit_intr) {
+        if (tf)
+            c->dr[6] |= 1u << 14;
+        c->data_bp_hit = false;
+        c->prev_eip = c->eip;
+        c->prev_esp = c->r[R_ESP];
+        deliver_event(c, EX_DB, false, false, 0, false);
+    }
+}
+
+enum cpu_exit cpu_step_insn(struct cpu *c, const struct insn *i, int *faulted)
+{
+    c->exit_reason = CPU_EXIT_NONE;
+    *faulted = -1;
+    if (setjmp(c->fault_jmp)) {
+        if (*faulted < 0)
+            *faulted = c->fault_vector;
+        handle_fault(c); /* a fault during its delivery comes back here: #DF rules */
+        return c->exit_reason;
+    }
+    c->prev_eip = c->eip;
+    c->prev_esp = c->r[R_ESP];
+    c->eflags &= ~F_RF;
+    bool tf = (c->eflags & F_TF) != 0;
+    c->data_bp_hit = false;
+    c->eip = c->eip + i->len;
+    if (!cpu_code32(c))
+        c->eip &= 0xffff;
+    i->fn(c, i);
+    c->icount++;
+    debug_trap_after(c, tf);
+    return c->exit_reason;
+}
+
+/* Not inlined into cpu_fetch_insn: its buffer must not live across setjmp. */
+static __attribute__((noinline)) void fetch_decode_outlined(struct cpu *c, struct insn *i)
+{
+    fetch_decode(c, i);
+}
+
+int cpu_fetch_insn(struct cpu *c, struct insn *i)
+{
+    c->exit_reason = CPU_EXIT_NONE;
+    volatile int vector = 0;
+    if (setjmp(c->fault_jmp)) {
+        if (!vector)
+            vector = c->fault_vector;
+        handle_fault(c);
+        return vector;
+    }
+    c->prev_eip = c->eip;
+    c->prev_esp = c->r[R_ESP];
+    fetch_decode_outlined(c, i);
+    return 0;
+}
+
+enum cpu_exit cpu_raise_event(struct cpu *c, const struct cpu_event *e)
+{
+    c->exit_reason = CPU_EXIT_NONE;
+    if (setjmp(c->fault_jmp)) {
+        handle_fault(c);
+        return c->exit_reason;
+    }
+    if (e->kind == EV_FAULT) {
+        c->prev_eip = c->eip;
+        c->prev_esp = c->r[R_ESP];
+    }
+    deliver_event(c, e->vector, e->kind == EV_SOFT, e->has_err, e->err,
+                  e->kind == EV_EXTERNAL || e->kind == EV_NMI);
+    return c->exit_reason;
 }

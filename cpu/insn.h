@@ -22,6 +22,11 @@ enum {
     C_IOPL_V86 = 1u << 2, /* IOPL-sensitive only in virtual-8086 mode (PUSHF, POPF, INT n, IRET) */
     C_CTRL = 1u << 3,     /* control-sensitive: changes mode, privilege or resource configuration */
     C_BEHV = 1u << 4,     /* behaviour-sensitive: result depends on mode, privilege or location */
+    /* Derived, never written in the table (decode_init computes it per row):
+     * sensitive (CTRL or BEHV) yet neither PRIV nor IOPL, i.e. it executes
+     * without faulting at a deprivileged ring in protected mode (Robin &
+     * Irvine's "sensitive, unprivileged" instructions). */
+    C_CRITICAL = 1u << 5,
 };
 #define C_SENSITIVE (C_CTRL | C_BEHV)
 
@@ -51,6 +56,7 @@ struct opdesc {
 struct insn {
     insn_fn fn;
     const struct opdesc *op;
+    uint16_t cls;     /* the row's class bits plus the derived C_CRITICAL */
     uint8_t len;      /* total bytes, prefixes included */
     uint8_t opsize;   /* 2 or 4 (8-bit forms are fixed by the handler) */
     uint8_t addrsize; /* 2 or 4 */

@@ -181,7 +181,7 @@ void int_Ib(struct cpu *c, const struct insn *i)
 {
     if (cpu_v86(c) && cpu_iopl(c) < 3)
         cpu_fault(c, EX_GP, 0);
-    cpu_deliver(c, i->imm & 0xff, true, false, 0);
+    cpu_soft_event(c, i->imm & 0xff, true);
 }
 
 /* INT3 and INTO are software interrupts (gate DPL checked) but not IOPL-
@@ -189,14 +189,14 @@ void int_Ib(struct cpu *c, const struct insn *i)
 void int3(struct cpu *c, const struct insn *i)
 {
     (void)i;
-    cpu_deliver(c, EX_BP, true, false, 0);
+    cpu_soft_event(c, EX_BP, true);
 }
 
 void into(struct cpu *c, const struct insn *i)
 {
     (void)i;
     if (cpu_cond(c, 0))
-        cpu_deliver(c, EX_OF, true, false, 0);
+        cpu_soft_event(c, EX_OF, true);
 }
 
 /* INT1 (ICEBP, F1): a #DB trap delivered as a hardware event: no gate DPL
@@ -204,7 +204,7 @@ void into(struct cpu *c, const struct insn *i)
 void int1(struct cpu *c, const struct insn *i)
 {
     (void)i;
-    cpu_deliver(c, EX_DB, false, false, 0);
+    cpu_soft_event(c, EX_DB, false);
 }
 
 /* EFLAGS bits IRET may write, before the CPL/IOPL rules (VM handled apart). */

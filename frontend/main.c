@@ -36,6 +36,12 @@ static const char run_usage[] =
     "      --vga-bios FILE        VGA BIOS option ROM, or none (default\n"
     "                             " FIRMWARE_DEFAULT_VGA_BIOS ")\n"
     "  -m, --memory MIB           guest RAM in MiB (default 32, 2-3584)\n"
+    "      --mode MODE            execution mode: emulate (default: the guest runs at its\n"
+    "                             own privilege levels), trap (guest ring 0 at ring 1,\n"
+    "                             privileged instructions trap to the VMM, critical ones\n"
+    "                             run unvirtualized) or vmm (as trap, and critical\n"
+    "                             instructions exit to the VMM too); trap and vmm need\n"
+    "                             --kernel and a guest without paging\n"
     "      --serial SPEC          COM1 output: stdio, file:PATH or none (default stdio)\n"
     "      --debugcon SPEC        port 0xE9 output: stdio, file:PATH or none (default stdio)\n"
     "      --max-instructions N   stop after N instructions (exit status 10)\n"
@@ -55,7 +61,8 @@ static const char run_usage[] =
     "Exit status: (V << 1) | 1 when the guest writes V to port 0xF4; 0 the guest\n"
     "powered the machine off (ACPI S5) or Ctrl-A x; 2 bad usage or input; 4 halted;\n"
     "6 triple fault; 8 timeout; 10 instruction limit; 12 the guest reset the\n"
-    "machine; 130 interrupted.\n";
+    "machine; 14 the VMM stopped the guest (--mode trap|vmm: something it does not\n"
+    "virtualize); 130 interrupted.\n";
 
 static const char top_usage[] =
     "usage: trapeze run [--kernel FILE] [options]   boot a kernel or the firmware\n"
@@ -129,7 +136,7 @@ static int write_screen_text(struct vm *vm, const char *path)
 
 enum { OPT_SERIAL = 256, OPT_DEBUGCON, OPT_MAXINSN, OPT_TIMEOUT, OPT_REPORT, OPT_TRACE,
        OPT_DETERMINISTIC, OPT_NO_REBOOT, OPT_TRIPLE_FAULT, OPT_INITRD, OPT_BIOS, OPT_VGA_BIOS,
-       OPT_SCREEN_TEXT, OPT_HDA, OPT_CDROM, OPT_BOOT };
+       OPT_SCREEN_TEXT, OPT_HDA, OPT_CDROM, OPT_BOOT, OPT_MODE };
 
 static int cmd_run(int argc, char **argv)
 {
@@ -141,6 +148,7 @@ static int cmd_run(int argc, char **argv)
         {"cdrom", required_argument, NULL, OPT_CDROM},
         {"boot", required_argument, NULL, OPT_BOOT},
         {"memory", required_argument, NULL, 'm'},
+        {"mode", required_argument, NULL, OPT_MODE},
         {"bios", required_argument, NULL, OPT_BIOS},
         {"vga-bios", required_argument, NULL, OPT_VGA_BIOS},
         {"screen-text", required_argument, NULL, OPT_SCREEN_TEXT},
@@ -188,6 +196,11 @@ static int cmd_run(int argc, char **argv)
                 return usage_error("--memory '%s': expected a whole number of MiB from %u to %u",
                                    optarg, VM_MIN_MEMORY_MIB, VM_MAX_MEMORY_MIB);
             cfg.memory_mib = (uint32_t)n;
+            break;
+        case OPT_MODE:
+            if (vm_mode_parse(optarg, &cfg.mode) < 0)
+                return usage_error("--mode '%s': expected emulate, trap, vmm or paravirt",
+                                   optarg);
             break;
         case OPT_BIOS: cfg.bios = optarg; break;
         case OPT_VGA_BIOS: cfg.vga_bios = optarg; break;

@@ -4,6 +4,7 @@
 #include <math.h>
 
 #include "../vmm/machine.h"
+#include "../vmm/stats.h"
 
 void json_string(FILE *f, const char *s)
 {
@@ -52,6 +53,39 @@ static void end_fields(FILE *f, const struct vm *vm, const char *indent)
     fputs(",\n", f);
 }
 
+/* The VM's mode, instructions by class and mnemonic, exits by reason and
+ * where the host time went (see README.md, "The report"). */
+static void vmm_fields(FILE *f, const struct vm *vm)
+{
+    const struct vm_stats *s = &vm->vcpu.stats;
+    fputs("      \"mode\": ", f);
+    json_string(f, vm_mode_name(vm->vcpu.mode));
+    uint64_t cls[SC_CLASSES];
+    stats_by_class(s, cls);
+    fputs(",\n      \"instructions_by_class\": {", f);
+    for (int k = 0; k < SC_CLASSES; k++)
+        fprintf(f, "%s\"%s\": %llu", k ? ", " : "", stat_class_name((enum stat_class)k),
+                (unsigned long long)cls[k]);
+    fputs("},\n      \"instructions_by_mnemonic\": {", f);
+    static struct mnemonic_count mc[1024];
+    int n = stats_by_mnemonic(s, mc, 1024);
+    for (int k = 0; k < n && k < 1024; k++) {
+        fputs(k ? ", " : "", f);
+        json_string(f, mc[k].mnemonic);
+        fprintf(f, ": %llu", (unsigned long long)mc[k].count);
+    }
+    fprintf(f, "},\n      \"exits\": {\"total\": %llu",
+            (unsigned long long)stats_total_exits(s));
+    for (int r = 0; r < VMEXIT_REASONS; r++)
+        fprintf(f, ", \"%s\": %llu", vmexit_name((enum vmexit_reason)r),
+                (unsigned long long)s->exits[r]);
+    fputs("},\n      \"time_guest_s\": ", f);
+    json_double(f, s->guest_s);
+    fputs(",\n      \"time_vmm_s\": ", f);
+    json_double(f, s->vmm_s);
+    fputs(",\n", f);
+}
+
 int report_write(FILE *f, const char *version, const struct vm *vm)
 {
     fputs("{\n  \"trapeze_version\": ", f);
@@ -63,6 +97,7 @@ int report_write(FILE *f, const char *version, const struct vm *vm)
     fputs(",\n      \"kernel\": ", f);
     json_string(f, vm->cfg.kernel);
     fprintf(f, ",\n      \"memory_mib\": %u,\n", vm->cfg.memory_mib);
+    vmm_fields(f, vm);
     end_fields(f, vm, "      ");
     if (vm->end == VM_END_EXIT_DEVICE)
         fprintf(f, "      \"exit_value\": %u,\n", vm->exitdev.value);

@@ -26,7 +26,7 @@ static uint64_t vm_clock_ns(void *ctx)
 static void pic_intr(void *ctx, bool level)
 {
     struct vm *vm = ctx;
-    vm->cpu.intr_line = level;
+    vcpu_set_intr_pin(&vm->vcpu, level); /* the real INTR, or the virtual one */
 }
 
 static int intr_ack(void *ctx)
@@ -89,6 +89,7 @@ static int vm_boot(struct vm *vm, char *err, size_t errlen)
          * vector 0xFFFFFFF0 would be fetched from 0xFFEFFFF0, below the ROM. */
         vm->kbc.outport |= 2;
         bus_set_a20(&vm->bus, true);
+        vcpu_boot(&vm->vcpu);
         return 0;
     }
     /* Multiboot or Linux, by the file's content; sets the entry state. */
@@ -106,6 +107,7 @@ static int vm_boot(struct vm *vm, char *err, size_t errlen)
         snprintf(err, errlen, "internal error: the ACPI tables do not fit");
         return -1;
     }
+    vcpu_boot(&vm->vcpu);
     return 0;
 }
 
@@ -161,6 +163,17 @@ struct vm *vm_create(const struct vm_config *cfg, char *err, size_t errlen)
                  VM_MIN_MEMORY_MIB, VM_MAX_MEMORY_MIB);
         return NULL;
     }
+    if (cfg->mode == VM_MODE_PARAVIRT) {
+        snprintf(err, errlen, "--mode paravirt: not implemented yet");
+        return NULL;
+    }
+    if (cfg->mode != VM_MODE_EMULATE && !cfg->kernel) {
+        snprintf(err, errlen,
+                 "--mode %s needs --kernel: the firmware starts in real mode, which the VMM "
+                 "does not virtualize",
+                 vm_mode_name(cfg->mode));
+        return NULL;
+    }
     struct vm *vm = calloc(1, sizeof(*vm));
     if (!vm) {
         snprintf(err, errlen, "out of memory");
@@ -188,6 +201,10 @@ struct vm *vm_create(const struct vm_config *cfg, char *err, size_t errlen)
     vm->env.ferr = ferr;
     cpu_init(&vm->cpu, &vm->bus, &vm->env);
     vm->cpu.shutdown_on_triple = 1;
+    if (vcpu_init(&vm->vcpu, cfg->mode, &vm->cpu, &vm->bus) < 0) {
+        snprintf(err, errlen, "out of memory (vCPU)");
+        goto fail;
+    }
 
     /* The PC: interrupt controllers, timer, RTC/CMOS, keyboard controller,
      * PCI host and ISA bridges, all on the VM's virtual clock. */
@@ -256,7 +273,7 @@ static enum vm_end halted(struct vm *vm)
     struct cpu *c = &vm->cpu;
     if (c->nmi_pending)
         return VM_END_NONE;
-    if (!(c->eflags & F_IF))
+    if (!vcpu_guest_if(&vm->vcpu))
         return VM_END_HALTED;
     uint64_t now = vm_clock_ns(vm), next = bus_next_deadline(&vm->bus);
     if (next == UINT64_MAX) {
@@ -336,8 +353,9 @@ enum vm_end vm_run(struct vm *vm, volatile sig_atomic_t *stop)
             slice = next > now ? next - now : 1;
         if (cfg->max_insns && cfg->max_insns - vm->steps < slice)
             slice = cfg->max_insns - vm->steps;
-        enum cpu_exit why = cpu_run(c, slice);
-        vm->steps += slice - c->budget;
+        uint64_t steps;
+        enum cpu_exit why = vcpu_run(&vm->vcpu, slice, &steps);
+        vm->steps += steps;
         switch (why) {
         case CPU_EXIT_REQUEST:
             if (vm->exitdev.written)
@@ -349,12 +367,20 @@ enum vm_end vm_run(struct vm *vm, volatile sig_atomic_t *stop)
             break;
         case CPU_EXIT_HLT: end = halted(vm); break;
         case CPU_EXIT_SHUTDOWN:
+            if (vm->vcpu.fatal[0]) {
+                fprintf(stderr, "trapeze: %s: the VMM stopped the guest: %s\n", cfg->name,
+                        vm->vcpu.fatal);
+                end = VM_END_VMM_STOP;
+                break;
+            }
             /* A PC's chipset turns the shutdown cycle into RESET; trapeze
              * ends the run instead unless --triple-fault reset. */
             end = cfg->triple_fault_reset ? restart(vm) : VM_END_SHUTDOWN;
             break;
         case CPU_EXIT_BUDGET:
-        case CPU_EXIT_NONE: break;
+        case CPU_EXIT_NONE:
+        case CPU_EXIT_INSN:  /* handled in vcpu_run */
+        case CPU_EXIT_EVENT: break;
         }
         sink_flush(&vm->serial_out);
         sink_flush(&vm->debug_out);
@@ -393,6 +419,7 @@ int vm_destroy(struct vm *vm, char *err, size_t errlen)
     vga_free(&vm->vga);
     if (vm->ide.bus) /* initialised: its image descriptors are valid */
         ide_free(&vm->ide);
+    vcpu_free(&vm->vcpu);
     cpu_free(&vm->cpu);
     bus_free(&vm->bus);
     free(vm);
@@ -418,6 +445,8 @@ static const struct {
     [VM_END_INTERRUPTED] = {"interrupted", "interrupted by a signal", VM_STATUS_INTERRUPTED},
     [VM_END_RESET] = {"reset", "the guest reset the machine", VM_STATUS_RESET},
     [VM_END_USER_QUIT] = {"user_quit", "ended from the console (Ctrl-A x)", 0},
+    [VM_END_VMM_STOP] = {"vmm_stop", "the VMM stopped the guest (see the message above)",
+                         VM_STATUS_VMM_STOP},
     [VM_END_POWER_OFF] = {"powered_off", "the guest powered the machine off (ACPI S5)", 0},
 };
 

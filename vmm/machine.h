@@ -38,6 +38,7 @@
 #include "../devices/uart16550.h"
 #include "../devices/vga.h"
 #include "console_input.h"
+#include "vcpu.h"
 #include "../mmu/bus.h"
 
 #define VM_SLICE (1u << 18)
@@ -58,6 +59,8 @@ enum vm_end {
     VM_END_RESET,             /* the guest reset the machine and there is no firmware to rerun */
     VM_END_USER_QUIT,         /* Ctrl-A x on the serial console */
     VM_END_POWER_OFF,         /* the guest switched the machine off (ACPI S5) */
+    VM_END_VMM_STOP,          /* the VMM stopped the guest: it did what the VMM does not
+                               * virtualize (vcpu.fatal says what) */
 };
 
 /* Process exit statuses (README.md, "Exit statuses"). Even numbers, so they
@@ -69,6 +72,7 @@ enum {
     VM_STATUS_TIMEOUT = 8,
     VM_STATUS_INSN_LIMIT = 10,
     VM_STATUS_RESET = 12,
+    VM_STATUS_VMM_STOP = 14,
     VM_STATUS_INTERRUPTED = 130, /* the shell's 128 + SIGINT */
 };
 
@@ -95,6 +99,7 @@ struct vm_config {
     bool deterministic;
     bool no_reboot;          /* a guest reset ends the run (exit status 12) instead of rebooting */
     bool triple_fault_reset; /* a triple fault resets the machine instead of ending the run */
+    enum vm_mode mode;       /* --mode: emulate (default), trap, vmm */
 };
 
 /* The virtual clock runs at one cycle per nanosecond: the CPU retires one
@@ -111,6 +116,7 @@ struct vm {
     struct bus bus;
     struct cpu cpu;
     struct cpu_env env;
+    struct vcpu vcpu;        /* the guest's beliefs, the mode, the statistics */
     struct sink serial_out, debug_out;
     struct uart16550 com1;
     struct debugcon dbg;

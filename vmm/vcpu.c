@@ -1,0 +1,157 @@
+/* The vCPU: the guest's beliefs and the guest's view (see vcpu.h). */
+#include "vcpu.h"
+
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "compress.h"
+
+int vcpu_init(struct vcpu *v, enum vm_mode mode, struct cpu *c, struct bus *b)
+{
+    memset(v, 0, sizeof(*v));
+    v->mode = mode;
+    v->cpu = c;
+    v->bus = b;
+    v->stats.row_counts = calloc((size_t)op_table_size, sizeof(uint64_t));
+    if (!v->stats.row_counts)
+        return -1;
+    if (vcpu_deprivileged(v)) {
+        v->mem = calloc(1, VMM_MEM_SIZE);
+        if (!v->mem || bus_add_host_mem(b, VMM_BASE, VMM_MEM_SIZE, v->mem) < 0)
+            return -1;
+    }
+    return 0;
+}
+
+void vcpu_free(struct vcpu *v)
+{
+    free(v->stats.row_counts);
+    free(v->mem);
+    v->stats.row_counts = NULL;
+    v->mem = NULL;
+}
+
+void vcpu_boot(struct vcpu *v)
+{
+    struct cpu *c = v->cpu;
+    c->row_counts = v->stats.row_counts; /* cpu_reset cleared it */
+    v->fatal[0] = 0;
+    if (!vcpu_deprivileged(v)) {
+        c->intr_line = v->intr_pin;
+        return;
+    }
+    compress_init(v);
+    /* The CPU's boot state is the guest's: take it as if from a view. */
+    v->in_view = true;
+    vcpu_view_leave(v);
+}
+
+bool vcpu_guest_if(const struct vcpu *v)
+{
+    return ((vcpu_deprivileged(v) && !v->in_view ? v->flags : v->cpu->eflags) & F_IF) != 0;
+}
+
+/* emulate: the controller drives the real INTR pin and the CPU checks IF.
+ * Deprivileged: the real IF is always 1, so the pin the CPU sees is the
+ * virtual one, gated by the virtual IF (re-evaluated after every exit). */
+void vcpu_update_intr(struct vcpu *v)
+{
+    v->cpu->intr_line = v->intr_pin && (!vcpu_deprivileged(v) || vcpu_guest_if(v));
+}
+
+void vcpu_set_intr_pin(struct vcpu *v, bool level)
+{
+    v->intr_pin = level;
+    vcpu_update_intr(v);
+}
+
+void vcpu_view_enter(struct vcpu *v)
+{
+    struct cpu *c = v->cpu;
+    c->gdtr = v->gdtr;
+    c->idtr = v->idtr;
+    c->ldtr = v->ldtr;
+    c->tr = v->tr;
+    for (int s = 0; s < 6; s++)
+        decompress_seg(v, s);
+    c->cpl = v->cpl;
+    c->eflags = (c->eflags & ~(uint32_t)(F_IF | F_IOPL)) | v->flags;
+    c->cr0 = v->cr0; /* differs from the real CR0 in NE only: the MMU is unaffected */
+    c->intercept_events = false;
+    c->exit_on_class = 0;
+    v->in_view = true;
+}
+
+__attribute__((format(printf, 2, 3))) static void fatal(struct vcpu *v, const char *fmt, ...)
+{
+    va_list ap;
+    va_start(ap, fmt);
+    vsnprintf(v->fatal, sizeof(v->fatal), fmt, ap);
+    va_end(ap);
+}
+
+bool vcpu_view_leave(struct vcpu *v)
+{
+    struct cpu *c = v->cpu;
+    v->gdtr = c->gdtr;
+    v->idtr = c->idtr;
+    v->ldtr = c->ldtr;
+    v->tr = c->tr;
+    v->cpl = c->cpl;
+    v->flags = c->eflags & (F_IF | F_IOPL);
+    v->cr0 = c->cr0;
+    v->in_view = false;
+
+    /* What the VMM does not virtualize yet stops the guest, by name. */
+    if (!(c->cr0 & CR0_PE))
+        fatal(v, "the guest cleared CR0.PE: real mode is not virtualized");
+    else if (c->cr0 & CR0_PG)
+        fatal(v, "the guest set CR0.PG: paging is not virtualized yet (no shadow paging)");
+    else if (c->eflags & F_VM)
+        fatal(v, "the guest entered virtual-8086 mode: not virtualized");
+
+    compress_install(v);
+    c->cpl = v->cpl == 0 ? 1 : v->cpl;
+    for (int s = 0; s < 6; s++)
+        compress_seg(v, s);
+    /* Real IF stays 1 and IOPL 0: CLI/STI/IN/OUT fault at ring 1, POPF
+     * cannot change either, and the virtual IF gates the virtual INTR. */
+    c->eflags = (c->eflags & ~(uint32_t)(F_IF | F_IOPL)) | F_IF;
+    /* NE = 1: x87 errors raise #MF, which the VMM intercepts, instead of
+     * FERR# on a wire the VMM does not own. Visible to SMSW in trap mode. */
+    c->cr0 = v->cr0 | CR0_NE;
+    c->intercept_events = true;
+    c->exit_on_class = v->mode == VM_MODE_VMM ? C_CRITICAL : 0;
+    vcpu_update_intr(v);
+    return v->fatal[0] == 0;
+}
+
+static const char *const mode_names[] = {"emulate", "trap", "vmm", "paravirt"};
+
+const char *vm_mode_name(enum vm_mode m) { return mode_names[m]; }
+
+int vm_mode_parse(const char *s, enum vm_mode *m)
+{
+    for (int k = 0; k < 4; k++)
+        if (!strcmp(s, mode_names[k])) {
+            *m = (enum vm_mode)k;
+            return 0;
+        }
+    return -1;
+}
+
+static const char *const exit_names[VMEXIT_REASONS] = {
+    [VMEXIT_CRITICAL] = "critical_insn",
+    [VMEXIT_PRIVILEGED] = "privileged_insn",
+    [VMEXIT_IOPL] = "iopl_insn",
+    [VMEXIT_IO] = "io",
+    [VMEXIT_COMPRESSION] = "ring_compression_fault",
+    [VMEXIT_EXCEPTION] = "exception",
+    [VMEXIT_SOFT_INT] = "software_interrupt",
+    [VMEXIT_EXTERNAL_INT] = "external_interrupt",
+    [VMEXIT_NMI] = "nmi",
+};
+
+const char *vmexit_name(enum vmexit_reason r) { return exit_names[r]; }

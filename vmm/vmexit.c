@@ -1,0 +1,127 @@
+/*
+ * The VMM's run loop: guest code on the CPU until an exit, then the exit's
+ * handling (docs/architecture.md, "The VMM", has the table of reasons).
+ *
+ * Emulation and reflection are one mechanism: enter the guest's view (the
+ * guest's CPL, tables, IF and IOPL in the real CPU), let the CPU execute the
+ * instruction or deliver the event exactly as it would for the guest, leave
+ * the view (vcpu.h). So:
+ *  - a critical instruction (vmm mode, CPU_EXIT_INSN) executes in the view;
+ *  - a #GP/#NP/#SS/#TS at ring 1 is retried in the view: if the instruction
+ *    completes there, the fault was an artefact of deprivileging (privileged
+ *    or IOPL-sensitive instruction, or ring compression itself) and the
+ *    instruction is now emulated; if it faults again the fault is the
+ *    guest's own, and the CPU has just delivered it through the guest's IDT;
+ *  - any other exception, INT n and interrupts are delivered in the view.
+ * Cost: an exit is a view switch (a few hundred bytes copied: the guest's
+ * GDT is re-shadowed each time) plus the instruction; innocuous instructions
+ * never exit.
+ */
+#include <string.h>
+#include <time.h>
+
+#include "vcpu.h"
+
+static double now_s(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (double)ts.tv_sec + (double)ts.tv_nsec * 1e-9;
+}
+
+static bool is_port_io(const struct insn *i)
+{
+    const char *m = i->op->mnemonic;
+    return !strncmp(m, "IN", 2) || !strncmp(m, "OUT", 3);
+}
+
+/* Why a fault that did not recur in the guest's view happened. */
+static enum vmexit_reason artefact_reason(const struct insn *i)
+{
+    if (i->cls & C_PRIV)
+        return VMEXIT_PRIVILEGED;
+    if (i->cls & C_IOPL)
+        return is_port_io(i) ? VMEXIT_IO : VMEXIT_IOPL;
+    return VMEXIT_COMPRESSION;
+}
+
+static bool is_segment_fault(int v)
+{
+    return v == EX_GP || v == EX_NP || v == EX_SS || v == EX_TS;
+}
+
+/* Handles one exit in the guest's view. Returns false on a fatal condition. */
+static bool handle_exit(struct vcpu *v, enum cpu_exit why)
+{
+    struct cpu *c = v->cpu;
+    uint64_t *exits = v->stats.exits;
+    int faulted;
+
+    vcpu_view_enter(v);
+    if (why == CPU_EXIT_INSN) {
+        exits[VMEXIT_CRITICAL]++;
+        cpu_step_insn(c, &c->exit_insn, &faulted);
+        return vcpu_view_leave(v);
+    }
+    struct cpu_event e = c->exit_event;
+    switch (e.kind) {
+    case EV_FAULT:
+        if (is_segment_fault(e.vector)) {
+            struct insn i;
+            if (cpu_fetch_insn(c, &i)) {
+                exits[VMEXIT_EXCEPTION]++;
+                break;
+            }
+            cpu_step_insn(c, &i, &faulted);
+            exits[faulted >= 0 ? VMEXIT_EXCEPTION : artefact_reason(&i)]++;
+            break;
+        }
+        exits[VMEXIT_EXCEPTION]++;
+        cpu_raise_event(c, &e);
+        break;
+    case EV_TRAP:
+        exits[VMEXIT_EXCEPTION]++;
+        cpu_raise_event(c, &e);
+        break;
+    case EV_SOFT:
+        /* INT n/INT3/INTO left before they retired; their delivery is
+         * their execution. */
+        exits[VMEXIT_SOFT_INT]++;
+        c->icount++;
+        cpu_raise_event(c, &e);
+        break;
+    case EV_EXTERNAL:
+    case EV_NMI:
+        exits[e.kind == EV_NMI ? VMEXIT_NMI : VMEXIT_EXTERNAL_INT]++;
+        c->halted = false;
+        cpu_raise_event(c, &e);
+        break;
+    }
+    return vcpu_view_leave(v);
+}
+
+enum cpu_exit vcpu_run(struct vcpu *v, uint64_t max, uint64_t *steps)
+{
+    struct cpu *c = v->cpu;
+    uint64_t left = max;
+    *steps = 0;
+    for (;;) {
+        double t0 = now_s();
+        enum cpu_exit why = cpu_run(c, left);
+        double t1 = now_s();
+        v->stats.guest_s += t1 - t0;
+        *steps += left - c->budget;
+        left = c->budget;
+        if (why != CPU_EXIT_INSN && why != CPU_EXIT_EVENT)
+            return why;
+        bool ok = handle_exit(v, why);
+        v->stats.vmm_s += now_s() - t1;
+        if (!ok || c->exit_reason == CPU_EXIT_SHUTDOWN)
+            return CPU_EXIT_SHUTDOWN; /* fatal (v->fatal) or a triple fault in the view */
+        *steps += 1;
+        if (left)
+            left--;
+        if (!left)
+            return CPU_EXIT_BUDGET;
+    }
+}
