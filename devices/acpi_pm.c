@@ -185,6 +185,36 @@ void acpi_pm_reset(struct acpi_pm *pm)
     pm->sci = false;
 }
 
+/*
+ * The APM control and status ports (0xB2, 0xB3). On a PIIX4 a write to 0xB2
+ * raises an SMI whose handler, in firmware, switches ACPI mode on or off; a
+ * FADT whose SMI_CMD is 0xB2 (SeaBIOS's tables) makes the OS write its
+ * ACPI_ENABLE (0xF1) or ACPI_DISABLE (0xF0) value there. trapeze has no SMM:
+ * the port does what that handler would, as QEMU's PIIX4 does.
+ */
+static uint32_t apm_read(void *ctx, uint16_t port, int size)
+{
+    struct acpi_pm *pm = ctx;
+    (void)size;
+    return port == 0xb2 ? pm->apmc : pm->apms;
+}
+
+static void apm_write(void *ctx, uint16_t port, int size, uint32_t v)
+{
+    struct acpi_pm *pm = ctx;
+    (void)size;
+    if (port == 0xb3) {
+        pm->apms = (uint8_t)v;
+        return;
+    }
+    pm->apmc = (uint8_t)v;
+    if (pm->apmc == 0xf1)
+        pm->cnt |= ACPI_CNT_SCI_EN;
+    else if (pm->apmc == 0xf0)
+        pm->cnt &= (uint16_t)~ACPI_CNT_SCI_EN;
+    update(pm);
+}
+
 void acpi_pm_init(struct acpi_pm *pm, struct bus *b, struct pci_bus *pb)
 {
     memset(pm, 0, sizeof(*pm));
@@ -199,6 +229,7 @@ void acpi_pm_init(struct acpi_pm *pm, struct bus *b, struct pci_bus *pb)
     pm->pci.ctx = pm;
     pm->pci.config_written = config_written;
     pci_register(pb, &pm->pci, ACPI_PM_PCI_SLOT, ACPI_PM_PCI_FN);
+    bus_add_ports(b, 0xb2, 2, apm_read, apm_write, pm);
     acpi_pm_reset(pm);
 }
 

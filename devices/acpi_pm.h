@@ -57,6 +57,7 @@ enum {
 #define ACPI_PIIX4_SLP_TYP_SOFT_OFF 0
 
 struct acpi_pm {
+    uint8_t apmc, apms; /* APM control/status ports 0xB2/0xB3 */
     struct pci_device pci;
     struct bus *bus;
     uint16_t base;          /* decoded I/O base, 0 when not decoded */
