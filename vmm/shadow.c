@@ -137,6 +137,14 @@ enum shadow_pf shadow_page_fault(struct vcpu *v, uint32_t lin, uint32_t err, uin
 {
     struct cpu *c = v->cpu;
     *pt_write = false;
+    if (c->cr3 != shadow_root()) {
+        /* trap mode: a native hardware task switch loaded CR3 from the
+         * VMM's TSS (task switches are not virtualized in trap mode). */
+        snprintf(v->fatal, sizeof(v->fatal),
+                 "a native task switch replaced the shadow page directory (CR3 %08x): "
+                 "task switches are not virtualized in trap mode", c->cr3);
+        return SPF_FATAL;
+    }
     if (lin >= VMM_BASE || !(v->cr0 & CR0_PG)) {
         /* The identity shadow and the VMM's slot never fault for an access
          * the segments allowed. */
