@@ -246,8 +246,8 @@ struct class_verdict class_in_mode(const struct opdesc *d, enum class_mode m, in
         v.outcome = CO_GP;
         v.why = class_reason(d, C_IOPL_V86);
     } else {
-        v.why = sensitive ? "no privilege or IOPL check stops it here: it runs"
-                          : "it runs";
+        v.why = sensitive ? "no privilege or IOPL check applies to it here"
+                          : "it has no privilege or IOPL check";
     }
     /* Critical only where a deprivileged guest runs: at CPL 0 nothing is
      * deprivileged, and real mode has no rings (a VMM runs it in V86). */
