@@ -271,6 +271,13 @@ static uint32_t port_read(void *ctx, uint16_t port, int size)
     case 0x60: {
         uint8_t v = k->out;
         k->status &= ~(ST_OBF | ST_AUXOBF);
+        /* Reading the buffer drops IRQ 1/12; a byte queued behind it raises
+         * the line again, a fresh edge for the PIC's edge-triggered input
+         * (a real 8042 loads it some microseconds later). Without the drop
+         * a multi-byte reply (FA AB 41 to F2) would signal only its first
+         * byte, and Linux's atkbd probe would time out. */
+        bus_set_irq(k->bus, 1, 0);
+        bus_set_irq(k->bus, 12, 0);
         refill(k);
         return v;
     }

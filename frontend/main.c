@@ -36,7 +36,7 @@ static const char run_usage[] =
     "                             " FIRMWARE_DEFAULT_BIOS ")\n"
     "      --vga-bios FILE        VGA BIOS option ROM, or none (default\n"
     "                             " FIRMWARE_DEFAULT_VGA_BIOS ")\n"
-    "  -m, --memory MIB           guest RAM in MiB (default 32, 2-3584)\n"
+    "  -m, --memory MIB           guest RAM in MiB (default 128, 2-3584)\n"
     "      --mode MODE            execution mode: emulate (default: the guest runs at its\n"
     "                             own privilege levels), trap (guest ring 0 at ring 1,\n"
     "                             privileged instructions trap to the VMM, critical ones\n"

@@ -16,7 +16,8 @@ marker:
                                 every line matched by the allowlist
                                 (tests/linux/dmesg-allowlist.txt)
   device checks                 PIT timer ticking on IRQ 0, 16550A at 0x3f8,
-                                rtc_cmos registered, i8042 ports found
+                                rtc_cmos registered and readable, i8042
+                                ports found, the PS/2 keyboard identified
 and finally `poweroff -f`. The whole console transcript must be free of
 kernel warnings, oopses, panics and "clocksource ... unstable".
 
@@ -28,6 +29,7 @@ The console transcript goes to --log (default build/linux-boot.log).
 Standard library only.
 """
 import argparse
+import functools
 import os
 import re
 import select
@@ -35,6 +37,9 @@ import signal
 import subprocess
 import sys
 import time
+
+# Progress lines appear as they happen, also when stdout is a file or pipe.
+print = functools.partial(print, flush=True)  # noqa: A001
 
 READY = b"trapeze-guest: ready"
 PROMPT = b"# "
@@ -68,6 +73,8 @@ DEVICE_CHECKS = [
      r"\d{4}-\d\d-\d\d\s+\d\d:\d\d:\d\d"),
     ("i8042 keyboard controller", "dmesg | grep -i i8042",
      r"serio: i8042 KBD port at 0x60,0x64 irq 1"),
+    ("PS/2 keyboard behind the i8042 (atkbd)", "dmesg | grep -i input",
+     r"input: AT Translated Set 2 keyboard"),
     ("system clock set from the RTC", "dmesg | grep -i -E 'rtc|clock'",
      r"setting system clock to \d{4}-"),
     ("ACPI PM timer as a clocksource", "cat /sys/devices/system/clocksource/clocksource0/available_clocksource",

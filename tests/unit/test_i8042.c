@@ -6,13 +6,13 @@
 
 static struct bus bus;
 static struct i8042 kbc;
-static int irq1, irq12, resets;
+static int irq1, irq12, resets, edges1, edges12;
 
 static void sink(void *ctx, int line, int level)
 {
     (void)ctx;
-    if (line == 1) irq1 = level;
-    if (line == 12) irq12 = level;
+    if (line == 1) edges1 += level && !irq1, irq1 = level;
+    if (line == 12) edges12 += level && !irq12, irq12 = level;
 }
 static void reset_cb(void *ctx) { (void)ctx; resets++; }
 static void out(uint16_t port, uint8_t v) { bus_port_write(&bus, port, 1, v); }
@@ -24,7 +24,7 @@ static void setup(void)
     ck_assert_int_eq(bus_init(&bus, 1 << 20), 0);
     bus.irq_sink = sink;
     bus.reset_request = reset_cb;
-    irq1 = irq12 = resets = 0;
+    irq1 = irq12 = resets = edges1 = edges12 = 0;
     i8042_init(&kbc, &bus);
 }
 static void teardown(void) { bus_free(&bus); }
@@ -69,6 +69,36 @@ START_TEST(controller_replies_with_ports_disabled)
     out(0x64, 0xad);
     out(0x60, 0xee); /* writing to the keyboard enables its interface */
     ck_assert_int_eq(read_data(), 0xee);
+}
+END_TEST
+
+/* Every byte of a multi-byte reply is a new rising edge on IRQ 1 (the PIC
+ * input is edge-triggered; Linux reads one byte per interrupt). */
+START_TEST(each_reply_byte_is_an_irq_edge)
+{
+    out(0x64, 0x60);
+    out(0x60, 0x45); /* KBDINT | SYS | XLATE */
+    edges1 = 0;
+    out(0x60, 0xf2);
+    ck_assert_int_eq(edges1, 1);
+    ck_assert_int_eq(read_data(), 0xfa);
+    ck_assert_int_eq(edges1, 2);
+    ck_assert_int_eq(read_data(), 0xab);
+    ck_assert_int_eq(edges1, 3);
+    ck_assert_int_eq(read_data(), 0x41);
+    ck_assert_int_eq(irq1, 0);
+    /* The mouse likewise: reset answers FA AA 00 on IRQ 12. */
+    out(0x64, 0x60);
+    out(0x60, 0x47); /* KBDINT | AUXINT | SYS | XLATE */
+    out(0x64, 0xa8);
+    edges12 = 0;
+    out(0x64, 0xd4);
+    out(0x60, 0xff);
+    ck_assert_int_eq(read_data(), 0xfa);
+    ck_assert_int_eq(read_data(), 0xaa);
+    ck_assert_int_eq(read_data(), 0x00);
+    ck_assert_int_eq(edges12, 3);
+    ck_assert_int_eq(irq12, 0);
 }
 END_TEST
 
@@ -245,6 +275,7 @@ int main(void)
     tcase_add_checked_fixture(t, setup, teardown);
     tcase_add_test(t, self_test_and_ccb);
     tcase_add_test(t, controller_replies_with_ports_disabled);
+    tcase_add_test(t, each_reply_byte_is_an_irq_edge);
     tcase_add_test(t, keyboard_reset_and_identify);
     tcase_add_test(t, translated_scancodes_and_irq1);
     tcase_add_test(t, mouse_stream);
