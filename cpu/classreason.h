@@ -53,16 +53,16 @@ extern const int class_reason_table_size;
 enum class_mode { CM_REAL, CM_PM16, CM_PM32, CM_V86 };
 
 enum class_outcome {
-    CO_EXECUTES,    /* runs without an exception at this CPL/IOPL */
-    CO_UD,          /* #UD in this mode */
-    CO_GP,          /* #GP(0) */
-    CO_IO_BITMAP,   /* port access: the TSS I/O permission bitmap decides (#GP(0) or runs) */
+    CO_EXECUTES,  /* runs without an exception at this CPL/IOPL */
+    CO_UD,        /* #UD in this mode */
+    CO_GP,        /* #GP(0) */
+    CO_IO_BITMAP, /* port access: the TSS I/O permission bitmap decides (#GP(0) or runs) */
 };
 
 struct class_verdict {
     enum class_outcome outcome;
-    int critical;     /* sensitive and executes without a trap here */
-    const char *why;  /* one sentence: the rule that decided the outcome */
+    int critical;    /* sensitive and executes without a trap here */
+    const char *why; /* one sentence: the rule that decided the outcome */
 };
 
 /* What d does in mode m at CPL cpl with EFLAGS.IOPL iopl (real mode: CPL 0;

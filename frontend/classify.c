@@ -90,8 +90,7 @@ static void json_row_body(FILE *f, const struct opdesc *d, const char *indent)
     first = 1;
     for (size_t k = 0; k < NBITS(all_bits); k++) {
         const char *r = class_reason(d, all_bits[k]);
-        if (!r)
-            continue;
+        if (!r) continue;
         fprintf(f, "%s\"%s\": ", first ? "" : ", ", class_bit_name(all_bits[k]));
         json_str(f, r);
         first = 0;
@@ -123,11 +122,13 @@ static void class_list(const struct opdesc *d, char *buf, size_t n, int long_nam
     buf[0] = 0;
     for (size_t k = 0; k < NBITS(all_bits); k++)
         if (cls & all_bits[k] && len < n)
-            len += (size_t)snprintf(buf + len, n - len, "%s%s", !len ? "" : long_names ? ", " : ",",
+            len += (size_t)snprintf(buf + len, n - len, "%s%s",
+                                    !len         ? ""
+                                    : long_names ? ", "
+                                                 : ",",
                                     long_names ? class_bit_name(all_bits[k])
                                                : short_name(all_bits[k]));
-    if (!len)
-        snprintf(buf, n, "-");
+    if (!len) snprintf(buf, n, "-");
 }
 
 static void print_table(FILE *f, enum fmt fmt)
@@ -137,13 +138,15 @@ static void print_table(FILE *f, enum fmt fmt)
         fputs("[\n", f);
     else if (fmt == F_MARKDOWN)
         fputs("| Opcode | Mnemonic | Operands | Classes | Critical | Reason |\n"
-              "|---|---|---|---|---|---|\n", f);
+              "|---|---|---|---|---|---|\n",
+              f);
     else
-        fprintf(f, "# priv: privileged; iopl: IOPL-sensitive; iopl-v86: IOPL-sensitive in V86 mode\n"
-                   "# only; ctrl: control-sensitive; behv: behaviour-sensitive; CRIT: critical, i.e.\n"
-                   "# sensitive yet neither privileged nor IOPL-sensitive, so it runs without a trap\n"
-                   "# in a protected-mode kernel deprivileged to ring 1.\n"
-                   "%-10s %-10s %-10s %-19s %-4s %s\n",
+        fprintf(f,
+                "# priv: privileged; iopl: IOPL-sensitive; iopl-v86: IOPL-sensitive in V86 mode\n"
+                "# only; ctrl: control-sensitive; behv: behaviour-sensitive; CRIT: critical, i.e.\n"
+                "# sensitive yet neither privileged nor IOPL-sensitive, so it runs without a trap\n"
+                "# in a protected-mode kernel deprivileged to ring 1.\n"
+                "%-10s %-10s %-10s %-19s %-4s %s\n",
                 "OPCODE", "MNEMONIC", "OPERANDS", "CLASSES", "CRIT", "REASON");
     for (int r = 0; r < op_table_size; r++) {
         const struct opdesc *d = &op_table[r];
@@ -161,8 +164,8 @@ static void print_table(FILE *f, enum fmt fmt)
         for (size_t k = 0, len = 0; k < NBITS(all_bits); k++) {
             const char *rs = class_reason(d, all_bits[k]);
             if (rs && len < sizeof(reason))
-                len += (size_t)snprintf(reason + len, sizeof(reason) - len, "%s%s",
-                                        len ? "; " : "", rs);
+                len += (size_t)snprintf(reason + len, sizeof(reason) - len, "%s%s", len ? "; " : "",
+                                        rs);
         }
         if (fmt == F_MARKDOWN) {
             class_list(d, classes, sizeof(classes), 1);
@@ -176,8 +179,7 @@ static void print_table(FILE *f, enum fmt fmt)
                     *reason ? reason : "-");
         }
     }
-    if (fmt == F_JSON)
-        fputs("]\n", f);
+    if (fmt == F_JSON) fputs("]\n", f);
 }
 
 /* Hex bytes: pairs of hex digits, optionally separated by spaces, commas or
@@ -190,10 +192,8 @@ static int parse_hex(const char *s, uint8_t *out, int max)
             s++;
             continue;
         }
-        if (s[0] == '0' && (s[1] == 'x' || s[1] == 'X'))
-            s += 2;
-        if (!isxdigit((unsigned char)s[0]) || !isxdigit((unsigned char)s[1]) || n == max)
-            return -1;
+        if (s[0] == '0' && (s[1] == 'x' || s[1] == 'X')) s += 2;
+        if (!isxdigit((unsigned char)s[0]) || !isxdigit((unsigned char)s[1]) || n == max) return -1;
         char pair[3] = {s[0], s[1], 0};
         out[n++] = (uint8_t)strtoul(pair, NULL, 16);
         s += 2;
@@ -209,7 +209,8 @@ static int classify_bytes(const char *hex, enum class_mode mode, int cpl, int io
     uint8_t buf[16];
     int n = parse_hex(hex, buf, 15);
     if (n <= 0)
-        return usage_error("--bytes: expected 1 to 15 hex bytes, e.g. \"0f 01 06 00 10\", not", hex);
+        return usage_error("--bytes: expected 1 to 15 hex bytes, e.g. \"0f 01 06 00 10\", not",
+                           hex);
     struct insn in;
     enum decode_status st = decode(buf, (size_t)n, mode == CM_PM32, &in);
     if (st == DEC_NEED_MORE)
@@ -227,19 +228,19 @@ static int classify_bytes(const char *hex, enum class_mode mode, int cpl, int io
     }
     const struct opdesc *d = in.op;
     struct class_verdict v = class_in_mode(d, mode, cpl, iopl);
-    if (mode == CM_REAL)
-        cpl = 0;
-    if (mode == CM_V86)
-        cpl = 3;
+    if (mode == CM_REAL) cpl = 0;
+    if (mode == CM_V86) cpl = 3;
     if (in.len < n)
-        fprintf(stderr, "trapeze classify: note: the instruction is %u bytes; the rest is ignored\n",
+        fprintf(stderr,
+                "trapeze classify: note: the instruction is %u bytes; the rest is ignored\n",
                 in.len);
     if (fmt == F_JSON) {
         printf("{\n  \"valid\": true,\n  \"length\": %u,\n", in.len);
         json_row_body(stdout, d, "  ");
         printf(",\n  \"mode\": \"%s\",\n  \"cpl\": %d,\n  \"iopl\": %d,\n  \"outcome\": \"%s\",\n"
                "  \"critical_here\": %s,\n  \"why\": ",
-               mode_names[mode], cpl, iopl, outcome_names[v.outcome], v.critical ? "true" : "false");
+               mode_names[mode], cpl, iopl, outcome_names[v.outcome],
+               v.critical ? "true" : "false");
         json_str(stdout, v.why);
         printf("\n}\n");
         return 0;
@@ -252,9 +253,8 @@ static int classify_bytes(const char *hex, enum class_mode mode, int cpl, int io
     for (int k = 0; k < in.len; k++)
         printf("%s%02x", k ? " " : "", buf[k]);
     printf("\nform:     %s%s%s (%s)\nclasses:  %s%s\nreason:   %s\n", d->mnemonic,
-           *d->operands ? " " : "", d->operands, opc,
-           classes, (decode_row_class(d) & C_CRITICAL) ? ", critical" : "",
-           *reason ? reason : "-");
+           *d->operands ? " " : "", d->operands, opc, classes,
+           (decode_row_class(d) & C_CRITICAL) ? ", critical" : "", *reason ? reason : "-");
     printf("in %s at CPL %d, IOPL %d: %s: %s\n", mode_names[mode], cpl, iopl,
            outcome_names[v.outcome], v.why);
     if (v.critical)
@@ -264,8 +264,7 @@ static int classify_bytes(const char *hex, enum class_mode mode, int cpl, int io
 
 static int parse_small(const char *s, int max)
 {
-    if (s[0] < '0' || s[0] > '0' + max || s[1])
-        return -1;
+    if (s[0] < '0' || s[0] > '0' + max || s[1]) return -1;
     return s[0] - '0';
 }
 
@@ -273,9 +272,12 @@ int cmd_classify(int argc, char **argv)
 {
     enum { O_FORMAT = 256, O_BYTES, O_MODE, O_CPL, O_IOPL };
     static const struct option opts[] = {
-        {"format", required_argument, NULL, O_FORMAT}, {"bytes", required_argument, NULL, O_BYTES},
-        {"mode", required_argument, NULL, O_MODE},     {"cpl", required_argument, NULL, O_CPL},
-        {"iopl", required_argument, NULL, O_IOPL},     {"help", no_argument, NULL, 'h'},
+        {"format", required_argument, NULL, O_FORMAT},
+        {"bytes", required_argument, NULL, O_BYTES},
+        {"mode", required_argument, NULL, O_MODE},
+        {"cpl", required_argument, NULL, O_CPL},
+        {"iopl", required_argument, NULL, O_IOPL},
+        {"help", no_argument, NULL, 'h'},
         {0, 0, 0, 0},
     };
     enum fmt fmt = F_TEXT;
@@ -299,8 +301,7 @@ int cmd_classify(int argc, char **argv)
         case O_MODE:
             mode = -1;
             for (int k = 0; k < 4; k++)
-                if (!strcmp(optarg, mode_names[k]))
-                    mode = k;
+                if (!strcmp(optarg, mode_names[k])) mode = k;
             if (mode < 0)
                 return usage_error("--mode: expected real, pm16, pm32 or v86, not", optarg);
             break;
@@ -317,19 +318,15 @@ int cmd_classify(int argc, char **argv)
         default: return usage_error("unknown option", argv[optind - 1]);
         }
     }
-    if (optind < argc)
-        return usage_error("unexpected argument", argv[optind]);
+    if (optind < argc) return usage_error("unexpected argument", argv[optind]);
     decode_init();
     if (!bytes) {
-        if (cpl >= 0)
-            return usage_error("--cpl applies to --bytes only", NULL);
+        if (cpl >= 0) return usage_error("--cpl applies to --bytes only", NULL);
         print_table(stdout, fmt);
         return 0;
     }
-    if (fmt == F_MARKDOWN)
-        return usage_error("--bytes prints text or json", NULL);
-    if (cpl < 0)
-        cpl = mode == CM_REAL ? 0 : mode == CM_V86 ? 3 : 1;
+    if (fmt == F_MARKDOWN) return usage_error("--bytes prints text or json", NULL);
+    if (cpl < 0) cpl = mode == CM_REAL ? 0 : mode == CM_V86 ? 3 : 1;
     if ((mode == CM_REAL && cpl != 0) || (mode == CM_V86 && cpl != 3))
         return usage_error(mode == CM_REAL ? "--cpl: real-address mode runs at CPL 0"
                                            : "--cpl: virtual-8086 mode runs at CPL 3",

@@ -27,19 +27,17 @@ struct form {
  * VERR, VERW, POP and PUSH (of segment registers), far CALL, far JMP, INT n,
  * far RET, STR, MOV (to/from segment registers), one entry per table form. */
 static const struct form robin_irvine[] = {
-    {0x101, 0, "SGDT"}, {0x101, 1, "SIDT"}, {0x100, 0, "SLDT"}, {0x101, 4, "SMSW"},
-    {0x09c, -1, "PUSHF"}, {0x09d, -1, "POPF"}, {0x102, -1, "LAR"}, {0x103, -1, "LSL"},
-    {0x100, 4, "VERR"}, {0x100, 5, "VERW"},
-    {0x007, -1, "POP"}, {0x017, -1, "POP"}, {0x01f, -1, "POP"}, {0x1a1, -1, "POP"},
-    {0x1a9, -1, "POP"},                                       /* POP ES/SS/DS/FS/GS */
-    {0x006, -1, "PUSH"}, {0x00e, -1, "PUSH"}, {0x016, -1, "PUSH"}, {0x01e, -1, "PUSH"},
-    {0x1a0, -1, "PUSH"}, {0x1a8, -1, "PUSH"},                 /* PUSH ES/CS/SS/DS/FS/GS */
-    {0x09a, -1, "CALL"}, {0x0ff, 3, "CALL"},                  /* CALL ptr16:v, CALL m16:v */
-    {0x0ea, -1, "JMP"}, {0x0ff, 5, "JMP"},                    /* JMP ptr16:v, JMP m16:v */
-    {0x0cd, -1, "INT"},                                       /* INT imm8 */
-    {0x0ca, -1, "RETF"}, {0x0cb, -1, "RETF"},                 /* RET far (imm16) */
-    {0x100, 1, "STR"},
-    {0x08c, -1, "MOV"}, {0x08e, -1, "MOV"},                   /* MOV r/m,Sreg; MOV Sreg,r/m */
+    {0x101, 0, "SGDT"},   {0x101, 1, "SIDT"},  {0x100, 0, "SLDT"},  {0x101, 4, "SMSW"},
+    {0x09c, -1, "PUSHF"}, {0x09d, -1, "POPF"}, {0x102, -1, "LAR"},  {0x103, -1, "LSL"},
+    {0x100, 4, "VERR"},   {0x100, 5, "VERW"},  {0x007, -1, "POP"},  {0x017, -1, "POP"},
+    {0x01f, -1, "POP"},   {0x1a1, -1, "POP"},  {0x1a9, -1, "POP"}, /* POP ES/SS/DS/FS/GS */
+    {0x006, -1, "PUSH"},  {0x00e, -1, "PUSH"}, {0x016, -1, "PUSH"}, {0x01e, -1, "PUSH"},
+    {0x1a0, -1, "PUSH"},  {0x1a8, -1, "PUSH"},                     /* PUSH ES/CS/SS/DS/FS/GS */
+    {0x09a, -1, "CALL"},  {0x0ff, 3, "CALL"},                      /* CALL ptr16:v, CALL m16:v */
+    {0x0ea, -1, "JMP"},   {0x0ff, 5, "JMP"},                       /* JMP ptr16:v, JMP m16:v */
+    {0x0cd, -1, "INT"},                                            /* INT imm8 */
+    {0x0ca, -1, "RETF"},  {0x0cb, -1, "RETF"},                     /* RET far (imm16) */
+    {0x100, 1, "STR"},    {0x08c, -1, "MOV"},  {0x08e, -1, "MOV"}, /* MOV r/m,Sreg; MOV Sreg,r/m */
 };
 
 /* What the table adds to their list, and why each is critical (sensitive,
@@ -64,32 +62,34 @@ static const struct form robin_irvine[] = {
  *    CS:EIP and SS:ESP without consulting the IDT or CPL.
  * SYSEXIT is the P6 addition that is NOT critical: #GP(0) when CPL != 0. */
 static const struct form additions[] = {
-    {0x0cf, -1, "IRET"}, {0x0cc, -1, "INT3"}, {0x0ce, -1, "INTO"},
-    {0x0c4, -1, "LES"}, {0x0c5, -1, "LDS"}, {0x1b2, -1, "LSS"}, {0x1b4, -1, "LFS"},
-    {0x1b5, -1, "LGS"},
+    {0x0cf, -1, "IRET"},  {0x0cc, -1, "INT3"},  {0x0ce, -1, "INTO"},  {0x0c4, -1, "LES"},
+    {0x0c5, -1, "LDS"},   {0x1b2, -1, "LSS"},   {0x1b4, -1, "LFS"},   {0x1b5, -1, "LGS"},
     {0x131, -1, "RDTSC"}, {0x133, -1, "RDPMC"}, {0x1a2, -1, "CPUID"}, {0x134, -1, "SYSENTER"},
 };
 
 /* SDM: #GP(0) "if the current privilege level is not 0" (SYSEXIT: CPL != 0). */
 static const struct form privileged[] = {
-    {0x0f4, -1, "HLT"}, {0x100, 2, "LLDT"}, {0x100, 3, "LTR"}, {0x101, 2, "LGDT"},
-    {0x101, 3, "LIDT"}, {0x101, 6, "LMSW"}, {0x101, 7, "INVLPG"}, {0x106, -1, "CLTS"},
-    {0x108, -1, "INVD"}, {0x109, -1, "WBINVD"},
-    {0x120, -1, "MOV"}, {0x121, -1, "MOV"}, {0x122, -1, "MOV"}, {0x123, -1, "MOV"}, /* CRn, DRn */
-    {0x130, -1, "WRMSR"}, {0x132, -1, "RDMSR"}, {0x135, -1, "SYSEXIT"},
+    {0x0f4, -1, "HLT"},   {0x100, 2, "LLDT"},    {0x100, 3, "LTR"},      {0x101, 2, "LGDT"},
+    {0x101, 3, "LIDT"},   {0x101, 6, "LMSW"},    {0x101, 7, "INVLPG"},   {0x106, -1, "CLTS"},
+    {0x108, -1, "INVD"},  {0x109, -1, "WBINVD"}, {0x120, -1, "MOV"},     {0x121, -1, "MOV"},
+    {0x122, -1, "MOV"},   {0x123, -1, "MOV"}, /* CRn, DRn */
+    {0x130, -1, "WRMSR"}, {0x132, -1, "RDMSR"},  {0x135, -1, "SYSEXIT"},
 };
 
 /* SDM: #GP(0) when CPL > IOPL (port forms: unless the TSS I/O bitmap allows). */
 static const struct form iopl[] = {
-    {0x0fa, -1, "CLI"}, {0x0fb, -1, "STI"},
-    {0x0e4, -1, "IN"}, {0x0e5, -1, "IN"}, {0x0ec, -1, "IN"}, {0x0ed, -1, "IN"},
-    {0x0e6, -1, "OUT"}, {0x0e7, -1, "OUT"}, {0x0ee, -1, "OUT"}, {0x0ef, -1, "OUT"},
-    {0x06c, -1, "INS"}, {0x06d, -1, "INS"}, {0x06e, -1, "OUTS"}, {0x06f, -1, "OUTS"},
+    {0x0fa, -1, "CLI"},  {0x0fb, -1, "STI"},  {0x0e4, -1, "IN"},  {0x0e5, -1, "IN"},
+    {0x0ec, -1, "IN"},   {0x0ed, -1, "IN"},   {0x0e6, -1, "OUT"}, {0x0e7, -1, "OUT"},
+    {0x0ee, -1, "OUT"},  {0x0ef, -1, "OUT"},  {0x06c, -1, "INS"}, {0x06d, -1, "INS"},
+    {0x06e, -1, "OUTS"}, {0x06f, -1, "OUTS"},
 };
 
 /* SDM: in virtual-8086 mode, #GP(0) when IOPL < 3 (CR4.VME = 0). */
 static const struct form iopl_v86[] = {
-    {0x09c, -1, "PUSHF"}, {0x09d, -1, "POPF"}, {0x0cd, -1, "INT"}, {0x0cf, -1, "IRET"},
+    {0x09c, -1, "PUSHF"},
+    {0x09d, -1, "POPF"},
+    {0x0cd, -1, "INT"},
+    {0x0cf, -1, "IRET"},
 };
 
 #define N(a) ((int)(sizeof(a) / sizeof((a)[0])))
@@ -97,8 +97,7 @@ static const struct form iopl_v86[] = {
 static int in_list(const struct opdesc *d, const struct form *l, int n)
 {
     for (int k = 0; k < n; k++)
-        if (l[k].opcode == d->opcode && l[k].ext == d->ext)
-            return 1;
+        if (l[k].opcode == d->opcode && l[k].ext == d->ext) return 1;
     return 0;
 }
 
@@ -138,7 +137,8 @@ static int compare(unsigned bit, const struct form *a, int na, const struct form
 START_TEST(critical_set_is_robin_irvine_plus_additions)
 {
     decode_init();
-    ck_assert_int_eq(compare(C_CRITICAL, robin_irvine, N(robin_irvine), additions, N(additions)), 0);
+    ck_assert_int_eq(compare(C_CRITICAL, robin_irvine, N(robin_irvine), additions, N(additions)),
+                     0);
 }
 END_TEST
 
@@ -160,8 +160,7 @@ START_TEST(trapping_forms_are_not_critical)
 {
     for (int r = 0; r < op_table_size; r++) {
         unsigned cls = decode_row_class(&op_table[r]);
-        if (cls & (C_PRIV | C_IOPL))
-            ck_assert_msg(!(cls & C_CRITICAL), "%s", op_table[r].mnemonic);
+        if (cls & (C_PRIV | C_IOPL)) ck_assert_msg(!(cls & C_CRITICAL), "%s", op_table[r].mnemonic);
     }
 }
 END_TEST
@@ -181,11 +180,9 @@ START_TEST(every_class_bit_has_a_reason)
                        d->operands);
                 missing++;
             }
-            if (!(d->cls & bits[k]))
-                ck_assert_ptr_null(s);
+            if (!(d->cls & bits[k])) ck_assert_ptr_null(s);
         }
-        ck_assert_int_eq(class_critical_reason(d) != NULL,
-                         (decode_row_class(d) & C_CRITICAL) != 0);
+        ck_assert_int_eq(class_critical_reason(d) != NULL, (decode_row_class(d) & C_CRITICAL) != 0);
     }
     ck_assert_int_eq(missing, 0);
     for (int k = 0; k < class_reason_table_size; k++) {
@@ -193,8 +190,7 @@ START_TEST(every_class_bit_has_a_reason)
         int used = 0;
         for (int r = 0; r < op_table_size && !used; r++)
             used = class_reason(&op_table[r], e->bit) == e->text;
-        ck_assert_msg(used, "reason for %s %s matches no row", e->mnemonic,
-                      class_bit_name(e->bit));
+        ck_assert_msg(used, "reason for %s %s matches no row", e->mnemonic, class_bit_name(e->bit));
     }
 }
 END_TEST
