@@ -25,12 +25,14 @@
  * guest's page directory or a guest page table from which a shadow entry
  * was derived is in pt_bits, and no shadow PTE maps such a frame writable.
  * So the shadow can only go stale through a guest write to its tables,
- * which faults; that write is executed in the guest's view and the whole
- * shadow is then flushed (simple and correct; per-page re-sync is the
- * obvious refinement, see docs/architecture.md).
+ * which faults; that write is executed in the guest's view, then the
+ * shadow entries derived from the written frame are dropped (every slot
+ * whose shadow PT derives from a written page table is emptied; a write to
+ * the page directory, or a REP string instruction whose extent is not
+ * tracked, drops the whole shadow).
  *
  * Flushes: guest CR3 loads, CR0.PG/WP and CR4.PSE/PGE changes (seen when
- * the view is left), and emulated page-table writes. INVLPG needs nothing:
+ * the view is left), emulated page-directory writes. INVLPG needs nothing:
  * the shadow is never staler than the guest's tables.
  *
  * Known gaps: writes to a page-table page made by the VMM on the guest's
@@ -177,6 +179,7 @@ enum shadow_pf shadow_page_fault(struct vcpu *v, uint32_t lin, uint32_t err, uin
         uint32_t k = v->spt_used++;
         memset(spt(v, k), 0, PAGE_SIZE);
         v->spt_of[slot] = (uint16_t)(k + 1);
+        v->spt_src[slot] = big ? 1 : pde & PAGE_MASK;
         spd(v)[slot] = (VMM_BASE + VMM_SPT_OFF + k * PAGE_SIZE) | PTE_P | PTE_W | PTE_U | PTE_A;
     }
     bool flush = track(v, v->cr3 & PAGE_MASK);
@@ -198,6 +201,22 @@ enum shadow_pf shadow_page_fault(struct vcpu *v, uint32_t lin, uint32_t err, uin
         mmu_invlpg(&c->mmu, lin);
     bool granted = (!(acc & ACC_WRITE) || w) && (!(acc & ACC_USER) || user);
     return granted ? SPF_FIXED : SPF_EMULATE;
+}
+
+void shadow_frame_written(struct vcpu *v, uint32_t frame)
+{
+    frame &= PAGE_MASK;
+    if (!pt_tracked(v, frame))
+        return;
+    if (frame == (v->cr3 & PAGE_MASK)) {
+        v->shadow_ready = false;
+        return;
+    }
+    /* A page table: its shadow PTs start empty again (the frame stays
+     * write-protected: the slots still derive from it). */
+    for (uint32_t s = 0; s < VMM_SLOT; s++)
+        if (v->spt_of[s] && v->spt_src[s] == frame)
+            memset(spt(v, v->spt_of[s] - 1u), 0, PAGE_SIZE);
 }
 
 void shadow_read_guest(struct vcpu *v, uint32_t lin, void *dst, uint32_t n)

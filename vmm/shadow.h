@@ -32,6 +32,11 @@ void shadow_flush(struct vcpu *v);
 enum shadow_pf shadow_page_fault(struct vcpu *v, uint32_t lin, uint32_t err, uint32_t *guest_err,
                                  bool *pt_write);
 
+/* The guest wrote guest frame `frame` in the view (an emulated write that
+ * faulted on a write-protected page): drops the shadow entries derived
+ * from it (the page directory: the whole shadow, at the next view leave). */
+void shadow_frame_written(struct vcpu *v, uint32_t frame);
+
 /* Reads n bytes of the guest's linear space through the guest's own
  * tables (no accessed bits set); unmapped bytes read as zero. */
 void shadow_read_guest(struct vcpu *v, uint32_t lin, void *dst, uint32_t n);

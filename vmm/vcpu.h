@@ -87,6 +87,8 @@ struct vcpu {
                                 * guest page-table page (the PD or a PT) */
     uint32_t *pt_list, pt_count; /* those frames, to clear pt_bits cheaply */
     uint16_t spt_of[1024];     /* shadow PT (pool index + 1) of each PD slot, 0 = none */
+    uint32_t spt_src[1024];    /* the guest PT frame each slot's shadow PT derives
+                                * from (1: a 4 MiB guest page, no PT) */
     uint32_t spt_used;         /* pool entries in use */
 
     /* Virtual interrupts: the level of the interrupt controller's output.

@@ -80,12 +80,24 @@ static bool handle_page_fault(struct vcpu *v, struct cpu_event e)
     case SPF_EMULATE: break;
     }
     exits[VMEXIT_SHADOW_EMUL]++;
+    /* The frames the instruction may write: no non-string instruction
+     * writes more than 512 bytes (FXSAVE) around its first faulting
+     * address (PUSHA, ENTER: below it). Taken before the write can remap. */
+    uint32_t frames[3], nframes = 0;
+    for (int k = -1; k <= 1; k++) {
+        uint32_t pa;
+        if (pt_write && mmu_probe(&v->gmmu, lin + (uint32_t)(k * 512), &pa) == 0)
+            frames[nframes++] = pa & PAGE_MASK;
+    }
     vcpu_view_enter(v);
     struct insn i;
-    if (!cpu_fetch_insn(c, &i))
+    if (!cpu_fetch_insn(c, &i)) {
         cpu_step_insn(c, &i, &faulted);
-    if (pt_write)
-        v->shadow_ready = false; /* flushed when the view is left */
+        if (pt_write && i.rep)
+            v->shadow_ready = false; /* a string's extent: drop it all at the leave */
+    }
+    for (uint32_t k = 0; k < nframes; k++)
+        shadow_frame_written(v, frames[k]);
     return vcpu_view_leave(v);
 }
 

@@ -136,6 +136,14 @@ START_TEST(page_tables_are_write_protected)
     ck_assert_int_eq(shadow_page_fault(&f.v, 0x800000, 0, &gerr, &ptw), SPF_FIXED);
     ck_assert_uint_eq(spte(&f, 0x800000) & ~(uint32_t)(A | D), 0x22000u | P | U);
     ck_assert_uint_eq(spte(&f, 0x402000) & (P | W), P);
+    /* A write to page table GPT2 empties the slot derived from it only; a
+     * write to the page directory drops the whole shadow. */
+    shadow_frame_written(&f.v, GPT2 + 0x10);
+    ck_assert_uint_eq(spte(&f, 0x800000), 0);
+    ck_assert_uint_eq(spte(&f, 0x402000) & (P | W), P);
+    ck_assert(f.v.shadow_ready);
+    shadow_frame_written(&f.v, GPD);
+    ck_assert(!f.v.shadow_ready);
     /* A flush forgets every shadow entry and every protected frame. */
     shadow_flush(&f.v);
     ck_assert_uint_eq(spte(&f, 0x402000), 0);
