@@ -146,12 +146,50 @@ void compress_install(struct vcpu *v)
     }
 }
 
+/*
+ * vmm mode, guest at CPL 3: a user segment keeps its full limit. Ring 3 is
+ * fenced from the VMM's region by paging (the region is supervisor-only in
+ * every shadow), and user code relies on full limits: i386 TLS reaches
+ * below the thread pointer with %gs:negative offsets that wrap around 4 GiB.
+ * The limit is taken again from the guest's descriptor (it was truncated
+ * while the guest kernel held the segment), provided the descriptor still
+ * describes the cached segment. Every segment load at ring 1 exits in vmm
+ * mode and every way back to the kernel passes the view, which truncates
+ * again. In trap mode ring 1 loads segments natively: always truncated.
+ */
+static bool user_full_limit(struct vcpu *v, struct seg *g)
+{
+    if (v->mode != VM_MODE_VMM || v->cpl != 3 || AR_DPL_OF(g->ar) != 3 || sel_is_null(g->sel))
+        return false;
+    const struct dtr *t = &v->gdtr;
+    struct dtr ldt = {v->ldtr.base, (uint16_t)v->ldtr.limit};
+    if (g->sel & 4) {
+        if (!v->ldtr.valid)
+            return false;
+        t = &ldt;
+    }
+    uint32_t off = g->sel & ~7u;
+    if (off + 7 > t->limit)
+        return false;
+    uint8_t raw[8];
+    shadow_read_guest(v, t->base + off, raw, 8);
+    struct desc d = {rd32(raw), rd32(raw + 4)};
+    if (desc_base(&d) != g->base || ((desc_ar(&d) ^ g->ar) & ~(uint32_t)AR_A))
+        return false;
+    g->limit = desc_limit(&d);
+    return true;
+}
+
 void compress_seg(struct vcpu *v, int s)
 {
     struct cpu *c = v->cpu;
     struct seg *g = &c->seg[s];
     if (!g->valid || !(g->ar & AR_S))
         return;
+    if (user_full_limit(v, g)) {
+        seg_update_cache(c, g);
+        return;
+    }
     if (AR_DPL_OF(g->ar) == 0)
         g->ar |= 1u << 13;
     if ((s == S_CS || s == S_SS) && v->cpl == 0 && (g->sel & 3) == 0)

@@ -147,6 +147,16 @@ enum shadow_pf shadow_page_fault(struct vcpu *v, uint32_t lin, uint32_t err, uin
                  "task switches are not virtualized in trap mode", c->cr3);
         return SPF_FATAL;
     }
+    if (lin >= VMM_BASE && (v->cr0 & CR0_PG)) {
+        /* Ring 3 with a full-limit segment (compress.c) touched the VMM's
+         * region: the guest's fault if its tables refuse the access. */
+        int a = (err & PF_W ? ACC_WRITE : 0) | (err & PF_U ? ACC_USER : 0);
+        if (!mmu_fill(&v->gmmu, lin, a, guest_err))
+            return SPF_GUEST;
+        snprintf(v->fatal, sizeof(v->fatal),
+                 "the guest uses linear %08x, in the VMM's region (0xFFC00000 and up)", lin);
+        return SPF_FATAL;
+    }
     if (lin >= VMM_BASE || !(v->cr0 & CR0_PG)) {
         /* The identity shadow and the VMM's slot never fault for an access
          * the segments allowed. */
