@@ -317,11 +317,11 @@ static int cmd_run(int argc, char **argv)
         goto out;
     }
     if (nspecs > 0 || threads) {
-        if (single_flag) {
+        if (nspecs == 0) {
+            status = usage_error("--threads needs VMs (--vm SPEC or --config FILE)");
+        } else if (single_flag) {
             status = usage_error("--%s describes the single VM: with --vm or --config, give it "
                                  "in each VM's spec", single_flag);
-        } else if (nspecs == 0) {
-            status = usage_error("--threads needs VMs (--vm SPEC or --config FILE)");
         } else if (vmspec_check(specs, nspecs, err, sizeof(err)) < 0) {
             status = usage_error("%s", err);
         } else {
