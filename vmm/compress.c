@@ -41,6 +41,7 @@
 
 #include "../cpu/descriptor.h"
 #include "compress.h"
+#include "shadow.h"
 
 static uint32_t rd32(const uint8_t *p) { return p[0] | p[1] << 8 | p[2] << 16 | (uint32_t)p[3] << 24; }
 static void wr32(uint8_t *p, uint32_t v)
@@ -83,15 +84,15 @@ static void put_desc(uint8_t *p, uint32_t base, uint32_t limit, uint32_t type_ar
     wr32(p + 4, (base & 0xff000000u) | ((base >> 16) & 0xff) | (limit & 0x000f0000u) | type_ar);
 }
 
-/* Copies a guest table (linear = physical while the guest's paging is off)
- * into shadow memory and compresses it. *used is the shadow's previous
+/* Copies a guest table (read through the guest's own page tables) into
+ * shadow memory and compresses it. *used is the shadow's previous
  * length, whose excess is cleared. */
 static void shadow_table(struct vcpu *v, uint8_t *dst, uint32_t base, uint32_t bytes,
                          uint32_t max, uint32_t *used)
 {
     if (bytes > max)
         bytes = max;
-    bus_read_bytes(v->bus, base, dst, bytes);
+    shadow_read_guest(v, base, dst, bytes);
     for (uint32_t k = 0; k + 8 <= bytes; k += 8)
         compress_desc(dst + k);
     if (*used > bytes)
