@@ -95,7 +95,11 @@ static volatile sig_atomic_t stop_requested;
 static void on_signal(int sig)
 {
     (void)sig;
-    stop_requested = 1;
+    /* An atomic store: with several VMs, other threads read the flag
+     * (lock-free, so async-signal-safe). */
+    int saved = errno;
+    __atomic_store_n(&stop_requested, 1, __ATOMIC_RELAXED);
+    errno = saved;
 }
 
 __attribute__((format(printf, 1, 2))) static int usage_error(const char *fmt, ...)

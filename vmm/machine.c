@@ -364,7 +364,7 @@ enum vm_step vm_step(struct vm *vm, volatile sig_atomic_t *stop, double until)
     vm->idle_until = 0;
 
     while (end == VM_END_NONE) {
-        if (stop && *stop) {
+        if (stop && __atomic_load_n(stop, __ATOMIC_RELAXED)) { /* set by another thread */
             end = VM_END_INTERRUPTED;
             break;
         }

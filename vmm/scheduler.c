@@ -29,7 +29,7 @@ static int pick(struct pool *p, double now, double *wait_until)
             continue;
         double t = p->vms[i]->idle_until;
         /* A stop request wakes idle VMs so they end promptly. */
-        if (t <= now || (p->stop && *p->stop)) {
+        if (t <= now || (p->stop && __atomic_load_n(p->stop, __ATOMIC_RELAXED))) {
             p->next = (i + 1) % p->n;
             return i;
         }
