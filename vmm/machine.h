@@ -1,8 +1,8 @@
 /*
  * A virtual machine: its bus (RAM, ports), its CPU, its devices and the state
  * of its run. Everything a VM owns is reached from struct vm; there are no
- * globals, so several VMs can coexist in one process (later: one per --vm,
- * each on its own host thread).
+ * globals, so several VMs can coexist in one process (one per --vm, run on
+ * a pool of host threads by vmm/scheduler.c).
  *
  * Today's machine: RAM from 0, COM1 (16550A at 0x3F8), the Bochs debug console
  * (0xE9) and the exit device (0xF4), booted directly from a Multiboot kernel.
