@@ -64,7 +64,10 @@ static void compress_desc(uint8_t *p)
     if (desc_dpl(&d) == 0)
         d.hi |= 1u << 13;
     bool expand_down = desc_is_data(&d) && (d.hi & 0x400);
-    if (desc_s(&d) && !expand_down) {
+    /* User (DPL 3) segments keep their limits: CPL 3 cannot reach the VMM's
+     * pages, which the shadow page tables map supervisor-only, and user code
+     * relies on 4 GiB wrap-around (glibc's and busybox's TLS use gs:[-n]). */
+    if (desc_s(&d) && !expand_down && desc_dpl(&d) != 3) {
         uint32_t base = desc_base(&d), lim = desc_limit(&d), max = fence_limit(base);
         if (lim > max) {
             uint32_t field = (d.hi & AR_G) ? (max + 1) / 4096 - 1 : max;
@@ -157,7 +160,7 @@ void compress_seg(struct vcpu *v, int s)
     if ((s == S_CS || s == S_SS) && v->cpl == 0 && (g->sel & 3) == 0)
         g->sel |= 1;
     bool expand_down = !(g->ar & 0x800) && (g->ar & 0x400);
-    if (!expand_down && g->limit > fence_limit(g->base))
+    if (!expand_down && AR_DPL_OF(g->ar) != 3 && g->limit > fence_limit(g->base))
         g->limit = fence_limit(g->base);
     seg_update_cache(c, g);
 }
