@@ -7,25 +7,22 @@
 #include <stdlib.h>
 #include <string.h>
 
-static const char *const keys[] = {"name", "mode",   "memory", "kernel", "initrd",   "append",
-                                   "hda",  "cdrom",  "boot",   "bios",   "serial", "debugcon"};
+static const char *const keys[] = {"name", "mode",  "memory", "kernel", "initrd", "append",
+                                   "hda",  "cdrom", "boot",   "bios",   "serial", "debugcon"};
 #define NKEYS (sizeof(keys) / sizeof(keys[0]))
 
 static int key_index(const char *k)
 {
     for (size_t i = 0; i < NKEYS; i++)
-        if (!strcmp(keys[i], k))
-            return (int)i;
+        if (!strcmp(keys[i], k)) return (int)i;
     return -1;
 }
 
 static bool valid_name(const char *s)
 {
-    if (!*s)
-        return false;
+    if (!*s) return false;
     for (; *s; s++)
-        if (!isalnum((unsigned char)*s) && *s != '_' && *s != '-' && *s != '.')
-            return false;
+        if (!isalnum((unsigned char)*s) && *s != '_' && *s != '-' && *s != '.') return false;
     return true;
 }
 
@@ -35,23 +32,20 @@ static bool valid_sink(const char *s)
 }
 
 /* Checks one key's value and stores it in cfg. */
-static int set_key(struct vm_config *cfg, const char *key, char *val, const char *origin,
-                   char *err, size_t errlen)
+static int set_key(struct vm_config *cfg, const char *key, char *val, const char *origin, char *err,
+                   size_t errlen)
 {
-#define BAD(...)                                                                                  \
-    do {                                                                                          \
-        int o_ = snprintf(err, errlen, "%s: %s '%s': ", origin, key, val);                        \
-        if (o_ >= 0 && (size_t)o_ < errlen)                                                       \
-            snprintf(err + o_, errlen - (size_t)o_, __VA_ARGS__);                                 \
-        return -1;                                                                                \
+#define BAD(...)                                                                                   \
+    do {                                                                                           \
+        int o_ = snprintf(err, errlen, "%s: %s '%s': ", origin, key, val);                         \
+        if (o_ >= 0 && (size_t)o_ < errlen) snprintf(err + o_, errlen - (size_t)o_, __VA_ARGS__);  \
+        return -1;                                                                                 \
     } while (0)
     if (!strcmp(key, "name")) {
-        if (!valid_name(val))
-            BAD("expected letters, digits, '_', '-' or '.'");
+        if (!valid_name(val)) BAD("expected letters, digits, '_', '-' or '.'");
         cfg->name = val;
     } else if (!strcmp(key, "mode")) {
-        if (vm_mode_parse(val, &cfg->mode) < 0)
-            BAD("expected emulate, trap, vmm or paravirt");
+        if (vm_mode_parse(val, &cfg->mode) < 0) BAD("expected emulate, trap, vmm or paravirt");
     } else if (!strcmp(key, "memory")) {
         char *end;
         errno = 0;
@@ -66,14 +60,12 @@ static int set_key(struct vm_config *cfg, const char *key, char *val, const char
             BAD("expected c (hard disk), d (CD-ROM), cd or dc");
         cfg->boot = val;
     } else if (!strcmp(key, "serial") || !strcmp(key, "debugcon")) {
-        if (!valid_sink(val))
-            BAD("expected stdio, file:PATH or none");
+        if (!valid_sink(val)) BAD("expected stdio, file:PATH or none");
         *(!strcmp(key, "serial") ? &cfg->serial : &cfg->debugcon) = val;
     } else if (!strcmp(key, "append")) {
         cfg->append = val; /* may be empty */
     } else {
-        if (!*val)
-            BAD("expected a file name");
+        if (!*val) BAD("expected a file name");
         if (!strcmp(key, "kernel"))
             cfg->kernel = val;
         else if (!strcmp(key, "initrd"))
@@ -104,8 +96,10 @@ int vmspec_parse(const char *text, const char *origin, int index, struct vm_spec
     struct vm_config *cfg = &out->cfg;
     char *defname = buf + len + 1;
     snprintf(defname, 24, "vm%d", index);
-    *cfg = (struct vm_config){.name = defname, .memory_mib = VM_DEFAULT_MEMORY_MIB,
-                              .serial = "stdio", .debugcon = "stdio"};
+    *cfg = (struct vm_config){.name = defname,
+                              .memory_mib = VM_DEFAULT_MEMORY_MIB,
+                              .serial = "stdio",
+                              .debugcon = "stdio"};
     bool seen[NKEYS] = {false};
     if (!*text) {
         snprintf(err, errlen, "%s: empty VM specification", origin);
@@ -118,8 +112,7 @@ int vmspec_parse(const char *text, const char *origin, int index, struct vm_spec
         char *item = w, *eq = NULL;
         for (; *p; p++) {
             if (*p == ',') {
-                if (p[1] != ',')
-                    break;
+                if (p[1] != ',') break;
                 p++;
             } else if (*p == '=' && !eq) {
                 eq = w;
@@ -154,8 +147,7 @@ int vmspec_parse(const char *text, const char *origin, int index, struct vm_spec
             goto fail;
         }
         seen[k] = true;
-        if (set_key(cfg, item, val, origin, err, errlen) < 0)
-            goto fail;
+        if (set_key(cfg, item, val, origin, err, errlen) < 0) goto fail;
     }
     /* The single-VM run's cross-checks, per VM. */
     if (cfg->kernel && cfg->bios) {
@@ -198,8 +190,7 @@ int vmspec_read_file(const char *path, struct vm_spec **specs, int *n, char *err
     while (getline(&line, &cap, f) != -1) {
         lineno++;
         char *s = trim(line);
-        if (!*s || *s == '#')
-            continue;
+        if (!*s || *s == '#') continue;
         struct vm_spec *more = realloc(*specs, (size_t)(*n + 1) * sizeof(**specs));
         if (!more) {
             snprintf(err, errlen, "out of memory");
@@ -238,13 +229,13 @@ int vmspec_check(const struct vm_spec *specs, int n, char *err, size_t errlen)
             const char *outs_b[2] = {b->serial, b->debugcon};
             for (int x = 0; x < 2; x++)
                 for (int y = 0; y < 2; y++) {
-                    if (j == i && y <= x)
-                        continue;
+                    if (j == i && y <= x) continue;
                     if (!strncmp(outs_a[x], "file:", 5) && !strcmp(outs_a[x], outs_b[y])) {
-                        snprintf(err, errlen, "%s: %s of VM '%s' and %s of VM '%s' name the same "
-                                 "file '%s'", x ? "debugcon" : "serial",
-                                 x ? "debugcon" : "serial", a->name, y ? "debugcon" : "serial",
-                                 b->name, outs_a[x] + 5);
+                        snprintf(err, errlen,
+                                 "%s: %s of VM '%s' and %s of VM '%s' name the same "
+                                 "file '%s'",
+                                 x ? "debugcon" : "serial", x ? "debugcon" : "serial", a->name,
+                                 y ? "debugcon" : "serial", b->name, outs_a[x] + 5);
                         return -1;
                     }
                 }

@@ -9,12 +9,12 @@
 
 struct pool {
     pthread_mutex_t lock;
-    pthread_cond_t wake;     /* a VM became runnable or ended */
+    pthread_cond_t wake; /* a VM became runnable or ended */
     struct vm **vms;
-    bool *busy;              /* stepped by a thread now */
+    bool *busy; /* stepped by a thread now */
     bool *ended;
-    int n, left;             /* VMs, and those not ended */
-    int next;                /* round-robin start of the search */
+    int n, left; /* VMs, and those not ended */
+    int next;    /* round-robin start of the search */
     volatile sig_atomic_t *stop;
 };
 
@@ -25,16 +25,14 @@ static int pick(struct pool *p, double now, double *wait_until)
     *wait_until = 0;
     for (int k = 0; k < p->n; k++) {
         int i = (p->next + k) % p->n;
-        if (p->busy[i] || p->ended[i])
-            continue;
+        if (p->busy[i] || p->ended[i]) continue;
         double t = p->vms[i]->idle_until;
         /* A stop request wakes idle VMs so they end promptly. */
         if (t <= now || (p->stop && __atomic_load_n(p->stop, __ATOMIC_RELAXED))) {
             p->next = (i + 1) % p->n;
             return i;
         }
-        if (*wait_until == 0 || t < *wait_until)
-            *wait_until = t;
+        if (*wait_until == 0 || t < *wait_until) *wait_until = t;
     }
     return -1;
 }
@@ -53,8 +51,7 @@ static void *worker(void *arg)
             } else {
                 /* CLOCK_REALTIME for the condvar: wait the same interval. */
                 double dt = until - vm_host_now();
-                if (dt > 0.020)
-                    dt = 0.020; /* and look at the stop flag now and then */
+                if (dt > 0.020) dt = 0.020; /* and look at the stop flag now and then */
                 struct timespec ts;
                 clock_gettime(CLOCK_REALTIME, &ts);
                 long ns = ts.tv_nsec + (long)(dt > 0 ? dt * 1e9 : 0);
@@ -88,12 +85,9 @@ int sched_default_threads(void)
 
 int sched_run(struct vm **vms, int n, int threads, volatile sig_atomic_t *stop)
 {
-    if (n <= 0)
-        return 0;
-    if (threads <= 0)
-        threads = sched_default_threads();
-    if (threads > n)
-        threads = n;
+    if (n <= 0) return 0;
+    if (threads <= 0) threads = sched_default_threads();
+    if (threads > n) threads = n;
     struct pool p = {.vms = vms, .n = n, .left = n, .stop = stop};
     p.busy = calloc((size_t)n, sizeof(bool));
     p.ended = calloc((size_t)n, sizeof(bool));
@@ -110,8 +104,7 @@ int sched_run(struct vm **vms, int n, int threads, volatile sig_atomic_t *stop)
     }
     int started = 0;
     for (int t = 0; t < threads; t++) {
-        if (pthread_create(&tids[t], NULL, worker, &p) != 0)
-            break;
+        if (pthread_create(&tids[t], NULL, worker, &p) != 0) break;
         started++;
     }
     if (started == 0) {

@@ -17,8 +17,14 @@
 static char *kernel(const uint8_t *code, size_t n)
 {
     static const uint32_t base = 0x100000;
-    uint32_t hdr[8] = {0x1BADB002, 0x00010000, (uint32_t)-(0x1BADB002 + 0x00010000), base, base,
-                       base + 32 + (uint32_t)n, base + 32 + (uint32_t)n, base + 32};
+    uint32_t hdr[8] = {0x1BADB002,
+                       0x00010000,
+                       (uint32_t) - (0x1BADB002 + 0x00010000),
+                       base,
+                       base,
+                       base + 32 + (uint32_t)n,
+                       base + 32 + (uint32_t)n,
+                       base + 32};
     char *path = strdup("/tmp/test_scheduler_XXXXXX");
     int fd = mkstemp(path);
     ck_assert_int_ge(fd, 0);
@@ -34,8 +40,12 @@ static const uint8_t triple_code[] = {0x0F, 0x0B};                       /* ud2,
 
 static struct vm *make(const char *name, const char *path, uint64_t max_insns)
 {
-    struct vm_config cfg = {.name = name, .kernel = path, .memory_mib = 2, .serial = "none",
-                            .debugcon = "none", .max_insns = max_insns};
+    struct vm_config cfg = {.name = name,
+                            .kernel = path,
+                            .memory_mib = 2,
+                            .serial = "none",
+                            .debugcon = "none",
+                            .max_insns = max_insns};
     char err[256];
     struct vm *vm = vm_create(&cfg, err, sizeof(err));
     ck_assert_msg(vm, "%s", err);

@@ -70,9 +70,8 @@ END_TEST
 START_TEST(comma_escape)
 {
     struct vm_spec s;
-    ck_assert_int_eq(vmspec_parse("kernel=a,,b.bin,append=x,,y,,,,z,name=n", "x", 0, &s, err,
-                                  sizeof(err)),
-                     0);
+    ck_assert_int_eq(
+        vmspec_parse("kernel=a,,b.bin,append=x,,y,,,,z,name=n", "x", 0, &s, err, sizeof(err)), 0);
     ck_assert_str_eq(s.cfg.kernel, "a,b.bin");
     ck_assert_str_eq(s.cfg.append, "x,y,,z");
     ck_assert_str_eq(s.cfg.name, "n");
