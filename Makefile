@@ -120,9 +120,10 @@ test-ide-boot: images $(BUILD)/trapeze
 images: deps
 	@bash scripts/build-guest-images.sh $(BUILD)/images >/dev/null
 
-# Linux to the same shell session three ways: direct boot (Linux boot
-# protocol), and through SeaBIOS from the ISO and from the hard-disk image
-# (a copy: the disk is written back).
+# Linux to the same shell session four ways: direct boot (Linux boot
+# protocol), through SeaBIOS from the ISO and from the hard-disk image (a
+# copy: the disk is written back), and direct boot in vmm mode (ring
+# compression, critical instructions routed to the VMM, shadow paging).
 test-linux: images $(BUILD)/trapeze
 	@python3 tests/linux/boot-test.py --trapeze $(BUILD)/trapeze \
 	  --kernel $(BUILD)/images/vmlinuz --initrd $(BUILD)/images/initramfs.cpio.gz \
@@ -132,6 +133,9 @@ test-linux: images $(BUILD)/trapeze
 	@cp $(BUILD)/images/linux-hd.img $(BUILD)/linux-hd-test.img
 	@python3 tests/linux/boot-test.py --trapeze $(BUILD)/trapeze \
 	  --hda $(BUILD)/linux-hd-test.img --log $(BUILD)/linux-boot-hd.log
+	@python3 tests/linux/boot-test.py --trapeze $(BUILD)/trapeze --mode vmm \
+	  --kernel $(BUILD)/images/vmlinuz --initrd $(BUILD)/images/initramfs.cpio.gz \
+	  --log $(BUILD)/linux-boot-vmm.log --report $(BUILD)/linux-boot-vmm.json
 
 run: deps $(BUILD)/trapeze
 	@bash scripts/run-default.sh $(BUILD)
