@@ -327,13 +327,13 @@ def main():
         for ref in ("qemu", "bochs"):
             if t in emus and ref in emus:
                 ratio_cols.append((t, ref))
-    hdr += "".join("%13s" % ("%s/%s" % (t, ref)) for t, ref in ratio_cols)
+    hdr += "".join("%15s" % ("%s/%s" % (t, ref)) for t, ref in ratio_cols)
     print(hdr)
     for p in phases:
         row = "%-10s %9d" % (p, counts[p]) + "".join("%10s" % fmt(med(e, p)) for e in emus)
         for t, ref in ratio_cols:
             x, y = med(t, p), med(ref, p)
-            row += "%13s" % (fmt(x / y) if x is not None and y else "n/a")
+            row += "%15s" % (fmt(x / y) if x is not None and y else "n/a")
         print(row)
     print()
     print("MIPS-like rates (guest instructions per microsecond; REP MOVSD elements counted)")
