@@ -239,10 +239,13 @@ def run_linux(emu, a):
         t = r.wait_line(lambda ln: b"trapeze-guest: ready" in ln, a.linux_timeout)
         if t is None:
             return res
-        # The prompt "# " has no newline: wait for it in the raw output.
-        deadline = time.monotonic() + 30
-        while not r.buf.rstrip().endswith(b"#") and time.monotonic() < deadline:
-            r.pump(0.05)
+        # The prompt "# " has no newline: look for it in the raw output
+        # after the ready line (kernel messages may follow it).
+        since = r.buf.find(b"trapeze-guest: ready")
+        deadline = time.monotonic() + 60
+        while r.buf.find(b"# ", since) < 0:
+            if time.monotonic() >= deadline or not r.pump(0.05):
+                return res
         res["boot-to-shell"] = time.monotonic() - r.t0
         for k, (name, cmd) in enumerate(LINUX_WORKLOAD):
             mark = "@@bench%d:" % k
