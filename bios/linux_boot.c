@@ -4,6 +4,7 @@
  * and Documentation/x86/zero-page.rst; the setup header sits at the same
  * offset (0x1F1) in the image's first sector and in boot_params.
  */
+#include "loader_util.h"
 #include "linux_boot.h"
 
 #include <errno.h>
@@ -59,24 +60,8 @@ struct ctx {
     size_t errlen;
 };
 
-__attribute__((format(printf, 3, 4))) static int fail(const struct ctx *x, const char *who,
-                                                      const char *fmt, ...)
-{
-    va_list ap;
-    int n = snprintf(x->err, x->errlen, "%s: ", who);
-    if (n < 0 || (size_t)n >= x->errlen)
-        return -1;
-    va_start(ap, fmt);
-    vsnprintf(x->err + n, x->errlen - (size_t)n, fmt, ap);
-    va_end(ap);
-    return -1;
-}
-
-static uint32_t rd32(const uint8_t *p)
-{
-    return (uint32_t)p[0] | (uint32_t)p[1] << 8 | (uint32_t)p[2] << 16 | (uint32_t)p[3] << 24;
-}
-static uint16_t rd16(const uint8_t *p) { return (uint16_t)(p[0] | p[1] << 8); }
+/* "WHO: message" into the caller's error buffer; returns -1. */
+#define fail(x, who, ...) loader_error((x)->err, (x)->errlen, (who), __VA_ARGS__)
 static void put32(uint8_t *p, uint32_t v)
 {
     p[0] = (uint8_t)v, p[1] = (uint8_t)(v >> 8), p[2] = (uint8_t)(v >> 16), p[3] = (uint8_t)(v >> 24);
@@ -123,10 +108,10 @@ int linux_load_image(struct bus *b, const char *name, const uint8_t *img, size_t
     if (memcmp(img + H_MAGIC, "HdrS", 4))
         return fail(&x, name, "not a Linux kernel: no \"HdrS\" setup header signature at 0x202 "
                               "(a bzImage is needed, e.g. /boot/vmlinuz-*)");
-    if (rd16(img + H_BOOT_FLAG) != 0xaa55)
+    if (le16(img + H_BOOT_FLAG) != 0xaa55)
         return fail(&x, name, "not a Linux kernel: boot flag at 0x1fe is 0x%04x, not 0xaa55",
-                    rd16(img + H_BOOT_FLAG));
-    uint16_t version = rd16(img + H_VERSION);
+                    le16(img + H_BOOT_FLAG));
+    uint16_t version = le16(img + H_VERSION);
     if (version < LB_MIN_VERSION)
         return fail(&x, name, "Linux boot protocol %u.%02u is too old (trapeze needs 2.04 or "
                               "later, kernels since 2.6.14)", version >> 8, version & 0xff);
@@ -147,7 +132,7 @@ int linux_load_image(struct bus *b, const char *name, const uint8_t *img, size_t
     if (!(loadflags & LF_LOADED_HIGH))
         return fail(&x, name, "kernel is a zImage that must load at 0x10000 (LOADED_HIGH clear); "
                               "only bzImage kernels are supported");
-    uint64_t syssize = (uint64_t)rd32(img + H_SYSSIZE) * 16;
+    uint64_t syssize = (uint64_t)le32(img + H_SYSSIZE) * 16;
     size_t prot_size = size - prot_off;
     if (syssize > prot_size)
         return fail(&x, name, "file is truncated: the header gives a %llu-byte protected-mode "
@@ -166,15 +151,15 @@ int linux_load_image(struct bus *b, const char *name, const uint8_t *img, size_t
          * kernel at the load address rounded up to kernel_alignment when
          * relocatable, else at pref_address, and never below pref_address;
          * it needs init_size bytes from there. */
-        uint64_t pref = rd32(img + H_PREF_ADDRESS) | (uint64_t)rd32(img + H_PREF_ADDRESS + 4) << 32;
-        uint32_t align = rd32(img + H_KERNEL_ALIGNMENT);
+        uint64_t pref = le32(img + H_PREF_ADDRESS) | (uint64_t)le32(img + H_PREF_ADDRESS + 4) << 32;
+        uint32_t align = le32(img + H_KERNEL_ALIGNMENT);
         uint64_t run = pref;
         if (img[H_RELOCATABLE] && align && !(align & (align - 1))) {
             uint64_t a = ((uint64_t)LB_KERNEL_ADDR + align - 1) & ~(uint64_t)(align - 1);
             if (a > run)
                 run = a;
         }
-        uint64_t e = run + rd32(img + H_INIT_SIZE);
+        uint64_t e = run + le32(img + H_INIT_SIZE);
         if (e > need_end)
             need_end = e;
     }
@@ -185,7 +170,7 @@ int linux_load_image(struct bus *b, const char *name, const uint8_t *img, size_t
                     (unsigned long long)((need_end + (1u << 20) - 1) >> 20));
 
     /* --- command line --- */
-    uint32_t cmdline_max = version >= 0x0206 ? rd32(img + H_CMDLINE_SIZE) : 255;
+    uint32_t cmdline_max = version >= 0x0206 ? le32(img + H_CMDLINE_SIZE) : 255;
     size_t cl = cmdline ? strlen(cmdline) : 0;
     if (cl > cmdline_max || cl + 1 > LB_CMDLINE_MAX)
         return fail(&x, name, "kernel command line is %zu bytes, the kernel accepts at most %u",
@@ -196,7 +181,7 @@ int linux_load_image(struct bus *b, const char *name, const uint8_t *img, size_t
     if (rd) {
         if (rd_size == 0)
             return fail(&x, rd_name, "initrd file is empty");
-        uint64_t max = version >= 0x0203 ? (uint64_t)rd32(img + H_INITRD_ADDR_MAX) + 1 : 0x38000000u;
+        uint64_t max = version >= 0x0203 ? (uint64_t)le32(img + H_INITRD_ADDR_MAX) + 1 : 0x38000000u;
         uint64_t top = max < ram ? max : ram;
         if (rd_size > top || ((top - rd_size) & ~0xfffull) < need_end)
             return fail(&x, rd_name, "initrd of %zu bytes does not fit between the kernel (up to "

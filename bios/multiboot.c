@@ -2,6 +2,7 @@
  * Multiboot v1 loader (see multiboot.h). Field offsets are those of the
  * Multiboot Specification 0.6.96, sections 3.1 (header) and 3.3 (info).
  */
+#include "loader_util.h"
 #include "multiboot.h"
 
 #include <errno.h>
@@ -40,23 +41,8 @@ struct ctx {
     size_t errlen;
 };
 
-__attribute__((format(printf, 2, 3))) static int fail(struct ctx *x, const char *fmt, ...)
-{
-    va_list ap;
-    int n = snprintf(x->err, x->errlen, "%s: ", x->name);
-    if (n < 0 || (size_t)n >= x->errlen)
-        return -1;
-    va_start(ap, fmt);
-    vsnprintf(x->err + n, x->errlen - (size_t)n, fmt, ap);
-    va_end(ap);
-    return -1;
-}
-
-static uint32_t rd32(const uint8_t *p)
-{
-    return (uint32_t)p[0] | (uint32_t)p[1] << 8 | (uint32_t)p[2] << 16 | (uint32_t)p[3] << 24;
-}
-static uint16_t rd16(const uint8_t *p) { return (uint16_t)(p[0] | p[1] << 8); }
+/* "FILE: message" into the caller's error buffer; returns -1. */
+#define fail(x, ...) loader_error((x)->err, (x)->errlen, (x)->name, __VA_ARGS__)
 
 static void wr32(struct bus *b, uint32_t pa, uint32_t v)
 {
@@ -98,9 +84,9 @@ static long find_header(struct ctx *x, bool *bad_checksum)
     *bad_checksum = false;
     for (size_t off = 0; off + 12 <= lim; off += 4) {
         const uint8_t *p = x->img + off;
-        if (rd32(p) != MULTIBOOT_HEADER_MAGIC)
+        if (le32(p) != MULTIBOOT_HEADER_MAGIC)
             continue;
-        if ((uint32_t)(rd32(p) + rd32(p + 4) + rd32(p + 8)) == 0)
+        if ((uint32_t)(le32(p) + le32(p + 4) + le32(p + 8)) == 0)
             return (long)off;
         *bad_checksum = true;
     }
@@ -112,8 +98,8 @@ static int load_aout(struct ctx *x, size_t h, struct multiboot_boot *out)
     if (h + 32 > x->size)
         return fail(x, "truncated Multiboot header at offset 0x%zx (address fields missing)", h);
     const uint8_t *p = x->img + h;
-    uint32_t header_addr = rd32(p + 12), load_addr = rd32(p + 16);
-    uint32_t load_end = rd32(p + 20), bss_end = rd32(p + 24), entry = rd32(p + 28);
+    uint32_t header_addr = le32(p + 12), load_addr = le32(p + 16);
+    uint32_t load_end = le32(p + 20), bss_end = le32(p + 24), entry = le32(p + 28);
 
     if (load_addr > header_addr)
         return fail(x, "Multiboot load_addr 0x%x is above header_addr 0x%x", load_addr,
@@ -174,12 +160,12 @@ static int load_elf(struct ctx *x, struct multiboot_boot *out)
                     e[4]);
     if (e[5] != 1)
         return fail(x, "ELF data encoding %u is not little-endian", e[5]);
-    if (rd16(e + 16) != ET_EXEC)
-        return fail(x, "ELF type %u is not an executable (ET_EXEC)", rd16(e + 16));
-    if (rd16(e + 18) != EM_386)
-        return fail(x, "ELF machine %u is not i386", rd16(e + 18));
-    uint32_t e_entry = rd32(e + 24), phoff = rd32(e + 28);
-    uint16_t phentsize = rd16(e + 42), phnum = rd16(e + 44);
+    if (le16(e + 16) != ET_EXEC)
+        return fail(x, "ELF type %u is not an executable (ET_EXEC)", le16(e + 16));
+    if (le16(e + 18) != EM_386)
+        return fail(x, "ELF machine %u is not i386", le16(e + 18));
+    uint32_t e_entry = le32(e + 24), phoff = le32(e + 28);
+    uint16_t phentsize = le16(e + 42), phnum = le16(e + 44);
     if (phnum == 0)
         return fail(x, "ELF file has no program headers");
     if (phentsize < PHDR_SIZE)
@@ -194,10 +180,10 @@ static int load_elf(struct ctx *x, struct multiboot_boot *out)
     uint64_t lo = UINT64_MAX, hi = 0;
     for (unsigned k = 0; k < phnum; k++) {
         const uint8_t *ph = e + phoff + (size_t)k * phentsize;
-        if (rd32(ph) != PT_LOAD)
+        if (le32(ph) != PT_LOAD)
             continue;
-        uint32_t p_offset = rd32(ph + 4), p_paddr = rd32(ph + 12);
-        uint32_t p_filesz = rd32(ph + 16), p_memsz = rd32(ph + 20);
+        uint32_t p_offset = le32(ph + 4), p_paddr = le32(ph + 12);
+        uint32_t p_filesz = le32(ph + 16), p_memsz = le32(ph + 20);
         if (p_filesz > p_memsz)
             return fail(x, "ELF segment %u: file size 0x%x exceeds memory size 0x%x", k, p_filesz,
                         p_memsz);
@@ -226,8 +212,8 @@ static int load_elf(struct ctx *x, struct multiboot_boot *out)
     uint32_t entry = 0;
     for (unsigned k = 0; k < phnum && !found; k++) {
         const uint8_t *ph = e + phoff + (size_t)k * phentsize;
-        uint32_t p_vaddr = rd32(ph + 8), p_paddr = rd32(ph + 12), p_memsz = rd32(ph + 20);
-        if (rd32(ph) == PT_LOAD && e_entry - p_vaddr < p_memsz) {
+        uint32_t p_vaddr = le32(ph + 8), p_paddr = le32(ph + 12), p_memsz = le32(ph + 20);
+        if (le32(ph) == PT_LOAD && e_entry - p_vaddr < p_memsz) {
             entry = e_entry - p_vaddr + p_paddr;
             found = true;
         }
@@ -237,9 +223,9 @@ static int load_elf(struct ctx *x, struct multiboot_boot *out)
 
     for (unsigned k = 0; k < phnum; k++) {
         const uint8_t *ph = e + phoff + (size_t)k * phentsize;
-        if (rd32(ph) != PT_LOAD || rd32(ph + 20) == 0)
+        if (le32(ph) != PT_LOAD || le32(ph + 20) == 0)
             continue;
-        place(x, rd32(ph + 12), e + rd32(ph + 4), rd32(ph + 16), rd32(ph + 20));
+        place(x, le32(ph + 12), e + le32(ph + 4), le32(ph + 16), le32(ph + 20));
     }
     out->entry = entry;
     out->load_start = (uint32_t)lo;
@@ -320,7 +306,7 @@ int multiboot_load_image(struct bus *b, const char *name, const uint8_t *img, si
                         "first %d bytes",
                     MULTIBOOT_HEADER_MAGIC, MULTIBOOT_SEARCH);
     }
-    uint32_t flags = rd32(img + h + 4);
+    uint32_t flags = le32(img + h + 4);
     uint32_t unknown = flags & MBH_REQUIRED & ~(uint32_t)(MBH_ALIGN | MBH_MEMINFO | MBH_VIDEO);
     if (unknown)
         return fail(&x, "Multiboot header requires features trapeze does not support (flags 0x%x)",

@@ -13,6 +13,7 @@
 #include <string.h>
 
 #include "../vmm/machine.h"
+#include "classify.h"
 #include "report.h"
 
 #define TRAPEZE_VERSION "0.1.0"
@@ -35,7 +36,7 @@ static const char run_usage[] =
     "                             " FIRMWARE_DEFAULT_BIOS ")\n"
     "      --vga-bios FILE        VGA BIOS option ROM, or none (default\n"
     "                             " FIRMWARE_DEFAULT_VGA_BIOS ")\n"
-    "  -m, --memory MIB           guest RAM in MiB (default 32, 2-3584)\n"
+    "  -m, --memory MIB           guest RAM in MiB (default 128, 2-3584)\n"
     "      --mode MODE            execution mode: emulate (default: the guest runs at its\n"
     "                             own privilege levels), trap (guest ring 0 at ring 1,\n"
     "                             privileged instructions trap to the VMM, critical ones\n"
@@ -67,6 +68,9 @@ static const char run_usage[] =
 static const char top_usage[] =
     "usage: trapeze run [--kernel FILE] [options]   boot a kernel or the firmware\n"
     "                                               (trapeze run --help)\n"
+    "       trapeze classify [--format text|markdown|json] [--bytes HEX --mode MODE --cpl N]\n"
+    "                                               instruction classes and why (trapeze\n"
+    "                                               classify --help)\n"
     "       trapeze --help | --version\n";
 
 static volatile sig_atomic_t stop_requested;
@@ -307,6 +311,8 @@ int main(int argc, char **argv)
     const char *cmd = argv[1];
     if (!strcmp(cmd, "run"))
         return cmd_run(argc - 1, argv + 1);
+    if (!strcmp(cmd, "classify"))
+        return cmd_classify(argc - 1, argv + 1);
     if (!strcmp(cmd, "--help") || !strcmp(cmd, "-h") || !strcmp(cmd, "help")) {
         fputs(top_usage, stdout);
         return 0;

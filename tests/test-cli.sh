@@ -261,5 +261,47 @@ LD
     fi
 fi
 
+# --- trapeze classify --------------------------------------------------
+"$trapeze" --help | grep -q 'trapeze classify' && ok "--help mentions classify" || bad "--help mentions classify"
+if "$trapeze" classify --format json >"$tmp/classify.json" 2>"$tmp/err" &&
+   python3 -m json.tool "$tmp/classify.json" >/dev/null; then
+    ok "classify --format json parses"
+else
+    bad "classify --format json parses" "$(head -c 300 "$tmp/err")"
+fi
+if python3 - "$tmp/classify.json" >"$tmp/out" 2>&1 <<'PY'
+import json, sys
+rows = json.load(open(sys.argv[1]))
+assert isinstance(rows, list) and len(rows) > 400, "one object per form"
+names = {"privileged", "iopl", "control-sensitive", "behaviour-sensitive"}
+for r in rows:
+    for k in ("mnemonic", "opcode", "operands", "classes", "critical", "reason"):
+        assert k in r, "%r lacks %s" % (r, k)
+    assert r["mnemonic"] == r["mnemonic"].upper()
+    assert set(r["classes"]) <= names, r
+    assert isinstance(r["critical"], bool)
+    assert bool(r["classes"] or r["iopl_v86"]) == bool(r["reason"]), r
+sgdt = [r for r in rows if r["mnemonic"] == "SGDT"]
+assert len(sgdt) == 1 and sgdt[0]["opcode"] == "0F 01 /0" and sgdt[0]["operands"] == "Ms", sgdt
+assert sgdt[0]["classes"] == ["behaviour-sensitive"] and sgdt[0]["critical"] is True, sgdt
+assert "GDTR" in sgdt[0]["reason"], sgdt
+lgdt = [r for r in rows if r["mnemonic"] == "LGDT"][0]
+assert "privileged" in lgdt["classes"] and not lgdt["critical"], lgdt
+PY
+then ok "classify json: keys, classes, SGDT and LGDT rows"; else bad "classify json: keys, classes, SGDT and LGDT rows" "$(tail -3 "$tmp/out")"; fi
+"$trapeze" classify --format markdown | grep -q '^| 0F 01 /0 | SGDT | Ms |' && ok "classify --format markdown" \
+    || bad "classify --format markdown"
+"$trapeze" classify | grep -q '^0F 01 /0 *SGDT' && ok "classify text table" || bad "classify text table"
+"$trapeze" classify --bytes "0f 01 06 00 10" --mode pm16 --cpl 1 >"$tmp/out" 2>&1 &&
+    grep -q 'SGDT' "$tmp/out" && grep -q 'critical here' "$tmp/out" && ok "classify --bytes SGDT at CPL 1" \
+    || bad "classify --bytes SGDT at CPL 1" "$(cat "$tmp/out")"
+"$trapeze" classify --bytes "0f 01 15 00 10 00 00" --mode pm32 --cpl 1 --format json >"$tmp/out" 2>&1 &&
+    python3 -c 'import json,sys; d=json.load(open(sys.argv[1])); assert d["mnemonic"]=="LGDT" and d["outcome"]=="#GP(0)", d' "$tmp/out" \
+    && ok "classify --bytes LGDT json: #GP(0)" || bad "classify --bytes LGDT json: #GP(0)" "$(cat "$tmp/out")"
+expect "classify bad --mode" 2 "--mode: expected real, pm16, pm32 or v86" classify --bytes fa --mode long
+expect "classify bad --bytes" 2 "--bytes: expected" classify --bytes "0g"
+expect "classify truncated --bytes" 2 "continues past the bytes given" classify --bytes "0f 01"
+expect "classify real mode at CPL 3" 2 "real-address mode runs at CPL 0" classify --bytes fa --mode real --cpl 3
+
 echo "cli tests: $pass passed, $fail failed"
 [ "$fail" = 0 ]

@@ -114,11 +114,36 @@ for m in trap vmm; do
         || bad "$m: timer_irq passes with virtual interrupts injected" "exit $rc, external_interrupt exits > 0: $r"
 done
 
+# --- shadow paging ----------------------------------------------------------
+# Paging guests run on the VMM's shadow page tables in both deprivileged
+# modes; the report counts shadow page faults (fills, emulated page-table
+# writes) apart from the guest's own page faults (reflected).
+for m in trap vmm; do
+    for g in paging string_pf cr3_switch; do
+        run "$g" $m
+        [ "$rc" = 33 ] && ok "$m: $g passes on shadow paging" \
+            || bad "$m: $g passes on shadow paging" "exit $rc; $(grep -a FAIL "$out/$g-$m.log" | head -2; head -2 "$out/$g-$m.stderr")"
+    done
+    r=$(json "$out/paging-$m.json" "v['exits']['guest_page_fault'], v['exits']['shadow_page_fault'] > 0, v['exits']['shadow_emulation'] > 0")
+    [ "$r" = "13 True True" ] && ok "$m: paging: 13 guest page faults reflected, shadow faults counted apart" \
+        || bad "$m: paging: 13 guest page faults reflected, shadow faults counted apart" "got: $r"
+    r=$(json "$out/cr3_switch-$m.json" "v['exits']['guest_page_fault'], v['exits']['shadow_page_fault'] > 0")
+    [ "$r" = "5 True" ] && ok "$m: cr3_switch: 5 guest page faults reflected across two address spaces" \
+        || bad "$m: cr3_switch: 5 guest page faults reflected across two address spaces" "got: $r"
+done
+r=$(json "$out/smoke-vmm.json" "v['exits']['shadow_page_fault'], v['exits']['guest_page_fault']")
+[ "$r" = "0 0" ] && ok "vmm: a guest without paging runs on the identity shadow without page faults" \
+    || bad "vmm: a guest without paging runs on the identity shadow without page faults" "got: $r"
+
 # --- what is not virtualized stops the guest by name -----------------------
-run paging vmm
-[ "$rc" = 14 ] && grep -q "paging is not virtualized" "$out/paging-vmm.stderr" \
-    && ok "vmm: a guest enabling paging is stopped with a message (exit 14)" \
-    || bad "vmm: a guest enabling paging is stopped with a message (exit 14)" "exit $rc"
+run realmode_switch vmm
+[ "$rc" = 14 ] && grep -q "real mode is not virtualized" "$out/realmode_switch-vmm.stderr" \
+    && ok "vmm: a guest clearing CR0.PE is stopped with a message (exit 14)" \
+    || bad "vmm: a guest clearing CR0.PE is stopped with a message (exit 14)" "exit $rc"
+run v86 vmm
+[ "$rc" = 14 ] && grep -q "virtual-8086 mode: not virtualized" "$out/v86-vmm.stderr" \
+    && ok "vmm: a guest entering V86 mode is stopped with a message (exit 14)" \
+    || bad "vmm: a guest entering V86 mode is stopped with a message (exit 14)" "exit $rc"
 
 echo "modes: $pass passed, $fail failed"
 [ "$fail" = 0 ]

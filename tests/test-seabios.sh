@@ -33,7 +33,7 @@ has() {
     if grep -qF -- "$3" "$1"; then ok "$2"; else bad "$2" "'$3' not in $1" "$(tail -5 "$1")"; fi
 }
 has "$tmp/debug.log" "debug port: SeaBIOS banner" "SeaBIOS (version"
-has "$tmp/debug.log" "debug port: RAM size from CMOS" "RamSize: 0x02000000 [cmos]"
+has "$tmp/debug.log" "debug port: RAM size from CMOS" "RamSize: 0x08000000 [cmos]"
 has "$tmp/debug.log" "debug port: VGA device found on PCI" "PCI: Using 00:02.0 for primary VGA"
 has "$tmp/debug.log" "debug port: VGA BIOS ran" "Start SeaVGABIOS"
 has "$tmp/debug.log" "debug port: VBE found" "VBE DISPI: lfb_addr="

@@ -41,6 +41,7 @@
 
 #include "../cpu/descriptor.h"
 #include "compress.h"
+#include "shadow.h"
 
 static uint32_t rd32(const uint8_t *p) { return p[0] | p[1] << 8 | p[2] << 16 | (uint32_t)p[3] << 24; }
 static void wr32(uint8_t *p, uint32_t v)
@@ -63,7 +64,10 @@ static void compress_desc(uint8_t *p)
     if (desc_dpl(&d) == 0)
         d.hi |= 1u << 13;
     bool expand_down = desc_is_data(&d) && (d.hi & 0x400);
-    if (desc_s(&d) && !expand_down) {
+    /* User (DPL 3) segments keep their limits: CPL 3 cannot reach the VMM's
+     * pages, which the shadow page tables map supervisor-only, and user code
+     * relies on 4 GiB wrap-around (glibc's and busybox's TLS use gs:[-n]). */
+    if (desc_s(&d) && !expand_down && desc_dpl(&d) != 3) {
         uint32_t base = desc_base(&d), lim = desc_limit(&d), max = fence_limit(base);
         if (lim > max) {
             uint32_t field = (d.hi & AR_G) ? (max + 1) / 4096 - 1 : max;
@@ -83,15 +87,15 @@ static void put_desc(uint8_t *p, uint32_t base, uint32_t limit, uint32_t type_ar
     wr32(p + 4, (base & 0xff000000u) | ((base >> 16) & 0xff) | (limit & 0x000f0000u) | type_ar);
 }
 
-/* Copies a guest table (linear = physical while the guest's paging is off)
- * into shadow memory and compresses it. *used is the shadow's previous
+/* Copies a guest table (read through the guest's own page tables) into
+ * shadow memory and compresses it. *used is the shadow's previous
  * length, whose excess is cleared. */
 static void shadow_table(struct vcpu *v, uint8_t *dst, uint32_t base, uint32_t bytes,
                          uint32_t max, uint32_t *used)
 {
     if (bytes > max)
         bytes = max;
-    bus_read_bytes(v->bus, base, dst, bytes);
+    shadow_read_guest(v, base, dst, bytes);
     for (uint32_t k = 0; k + 8 <= bytes; k += 8)
         compress_desc(dst + k);
     if (*used > bytes)
@@ -156,7 +160,7 @@ void compress_seg(struct vcpu *v, int s)
     if ((s == S_CS || s == S_SS) && v->cpl == 0 && (g->sel & 3) == 0)
         g->sel |= 1;
     bool expand_down = !(g->ar & 0x800) && (g->ar & 0x400);
-    if (!expand_down && g->limit > fence_limit(g->base))
+    if (!expand_down && AR_DPL_OF(g->ar) != 3 && g->limit > fence_limit(g->base))
         g->limit = fence_limit(g->base);
     seg_update_cache(c, g);
 }

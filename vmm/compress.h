@@ -12,7 +12,14 @@
 #define VMM_TSS_OFF 0x11000u
 #define VMM_LDT_OFF 0x20000u
 #define VMM_LDT_MAX 0x10000u
-#define VMM_MEM_SIZE 0x30000u /* what is backed (bus_add_host_mem) */
+/* Shadow paging (vmm/shadow.c): the shadow page directory, the page table
+ * that maps the VMM's region in every shadow, and the pool of shadow page
+ * tables. */
+#define VMM_SPD_OFF 0x30000u
+#define VMM_VPT_OFF 0x31000u
+#define VMM_SPT_OFF 0x32000u
+#define VMM_SPT_POOL 128u
+#define VMM_MEM_SIZE (VMM_SPT_OFF + VMM_SPT_POOL * 0x1000u) /* what is backed (bus_add_host_mem) */
 #define VMM_SEL_LDT 0xfff0u   /* GDT slots the VMM owns */
 #define VMM_SEL_TSS 0xfff8u
 

@@ -44,7 +44,7 @@
 #define VM_SLICE (1u << 18)
 #define VM_MIN_MEMORY_MIB 2u
 #define VM_MAX_MEMORY_MIB 3584u
-#define VM_DEFAULT_MEMORY_MIB 32u
+#define VM_DEFAULT_MEMORY_MIB 128u /* as QEMU: enough for a current Linux */
 
 /* How a run ended. Each has a fixed process exit status (vm_end_status). */
 enum vm_end {

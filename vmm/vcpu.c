@@ -7,6 +7,7 @@
 #include <string.h>
 
 #include "compress.h"
+#include "shadow.h"
 
 int vcpu_init(struct vcpu *v, enum vm_mode mode, struct cpu *c, struct bus *b)
 {
@@ -19,7 +20,8 @@ int vcpu_init(struct vcpu *v, enum vm_mode mode, struct cpu *c, struct bus *b)
         return -1;
     if (vcpu_deprivileged(v)) {
         v->mem = calloc(1, VMM_MEM_SIZE);
-        if (!v->mem || bus_add_host_mem(b, VMM_BASE, VMM_MEM_SIZE, v->mem) < 0)
+        if (!v->mem || bus_add_host_mem(b, VMM_BASE, VMM_MEM_SIZE, v->mem) < 0 ||
+            shadow_init(v) < 0)
             return -1;
     }
     return 0;
@@ -29,6 +31,7 @@ void vcpu_free(struct vcpu *v)
 {
     free(v->stats.row_counts);
     free(v->mem);
+    shadow_free(v);
     v->stats.row_counts = NULL;
     v->mem = NULL;
 }
@@ -43,6 +46,7 @@ void vcpu_boot(struct vcpu *v)
         return;
     }
     compress_init(v);
+    v->shadow_ready = false; /* compress_init cleared the VMM's memory */
     /* The CPU's boot state is the guest's: take it as if from a view. */
     v->in_view = true;
     vcpu_view_leave(v);
@@ -70,6 +74,10 @@ void vcpu_set_intr_pin(struct vcpu *v, bool level)
 void vcpu_view_enter(struct vcpu *v)
 {
     struct cpu *c = v->cpu;
+    /* trap mode: a native IRET/RETF/far transfer at ring 1 may have changed
+     * the real CPL (to ring 3, or back to 1) since the last exit. */
+    if (c->cpl != (v->cpl == 0 ? 1 : v->cpl))
+        v->cpl = c->cpl == 1 ? 0 : c->cpl;
     c->gdtr = v->gdtr;
     c->idtr = v->idtr;
     c->ldtr = v->ldtr;
@@ -78,7 +86,17 @@ void vcpu_view_enter(struct vcpu *v)
         decompress_seg(v, s);
     c->cpl = v->cpl;
     c->eflags = (c->eflags & ~(uint32_t)(F_IF | F_IOPL)) | v->flags;
-    c->cr0 = v->cr0; /* differs from the real CR0 in NE only: the MMU is unaffected */
+    /* The guest's paging: the view walks the guest's own tables, so what
+     * runs here sees (and faults with) the guest's CR2, CR3, A/D bits. */
+    c->cr0 = v->cr0;
+    c->cr2 = v->cr2;
+    c->cr3 = v->cr3;
+    c->cr4 = v->cr4;
+    mmu_set_cr0(&c->mmu, c->cr0);
+    mmu_set_cr4(&c->mmu, c->cr4);
+    mmu_set_cr3(&c->mmu, c->cr3);
+    /* A MOV CR3/CR0/CR4 in the view flushes the MMU: leave sees the count move. */
+    v->view_flush_mark = c->mmu.tlb_flushes;
     c->intercept_events = false;
     c->exit_on_class = 0;
     v->in_view = true;
@@ -101,17 +119,29 @@ bool vcpu_view_leave(struct vcpu *v)
     v->tr = c->tr;
     v->cpl = c->cpl;
     v->flags = c->eflags & (F_IF | F_IOPL);
+    /* The guest's paging state: anything that could change a translation
+     * (a CR3 load, even of the same value; CR0.PG/WP; CR4.PSE/PGE) drops
+     * the shadow. */
+    bool repage = !v->shadow_ready || c->mmu.tlb_flushes != v->view_flush_mark ||
+                  c->cr3 != v->cr3 || ((c->cr0 ^ v->cr0) & (CR0_PG | CR0_WP)) ||
+                  ((c->cr4 ^ v->cr4) & (CR4_PSE | CR4_PGE));
     v->cr0 = c->cr0;
+    v->cr2 = c->cr2;
+    v->cr3 = c->cr3;
+    v->cr4 = c->cr4;
+    mmu_set_cr0(&v->gmmu, v->cr0);
+    mmu_set_cr4(&v->gmmu, v->cr4);
+    mmu_set_cr3(&v->gmmu, v->cr3);
     v->in_view = false;
 
     /* What the VMM does not virtualize yet stops the guest, by name. */
     if (!(c->cr0 & CR0_PE))
         fatal(v, "the guest cleared CR0.PE: real mode is not virtualized");
-    else if (c->cr0 & CR0_PG)
-        fatal(v, "the guest set CR0.PG: paging is not virtualized yet (no shadow paging)");
     else if (c->eflags & F_VM)
         fatal(v, "the guest entered virtual-8086 mode: not virtualized");
 
+    if (repage)
+        shadow_flush(v);
     compress_install(v);
     c->cpl = v->cpl == 0 ? 1 : v->cpl;
     for (int s = 0; s < 6; s++)
@@ -122,6 +152,16 @@ bool vcpu_view_leave(struct vcpu *v)
     /* NE = 1: x87 errors raise #MF, which the VMM intercepts, instead of
      * FERR# on a wire the VMM does not own. Visible to SMSW in trap mode. */
     c->cr0 = v->cr0 | CR0_NE;
+    /* Real paging is always on, through the shadow (vmm/shadow.c): WP so
+     * that read-only shadow entries bind ring 1, PSE for the identity
+     * shadow, no global entries. The real TLB is flushed: the view used the
+     * guest's tables. */
+    c->cr0 |= CR0_PG | CR0_WP;
+    c->cr3 = shadow_root();
+    c->cr4 = (v->cr4 | CR4_PSE) & ~(uint32_t)CR4_PGE;
+    mmu_set_cr0(&c->mmu, c->cr0);
+    mmu_set_cr4(&c->mmu, c->cr4);
+    mmu_set_cr3(&c->mmu, c->cr3);
     c->intercept_events = true;
     c->exit_on_class = v->mode == VM_MODE_VMM ? C_CRITICAL : 0;
     vcpu_update_intr(v);
@@ -152,6 +192,9 @@ static const char *const exit_names[VMEXIT_REASONS] = {
     [VMEXIT_SOFT_INT] = "software_interrupt",
     [VMEXIT_EXTERNAL_INT] = "external_interrupt",
     [VMEXIT_NMI] = "nmi",
+    [VMEXIT_SHADOW_PF] = "shadow_page_fault",
+    [VMEXIT_SHADOW_EMUL] = "shadow_emulation",
+    [VMEXIT_GUEST_PF] = "guest_page_fault",
 };
 
 const char *vmexit_name(enum vmexit_reason r) { return exit_names[r]; }

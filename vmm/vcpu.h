@@ -46,6 +46,12 @@ enum vmexit_reason {
     VMEXIT_SOFT_INT,      /* INT n, INT3, INTO, INT1: reflected through the guest's IDT */
     VMEXIT_EXTERNAL_INT,  /* a virtual interrupt injected (virtual IF = 1) */
     VMEXIT_NMI,           /* an NMI reflected */
+    VMEXIT_SHADOW_PF,     /* #PF that the guest's tables allow: a shadow miss filled */
+    VMEXIT_SHADOW_EMUL,   /* #PF on an access the shadow cannot grant though the guest's
+                           * tables do (a write to a write-protected page-table page):
+                           * the instruction is executed in the guest's view */
+    VMEXIT_GUEST_PF,      /* #PF that the guest's tables refuse: reflected with the
+                           * guest's CR2 and error code */
     VMEXIT_REASONS
 };
 
@@ -65,11 +71,23 @@ struct vcpu {
     /* The guest's beliefs (deprivileged modes). */
     uint8_t cpl;
     uint32_t flags;    /* EFLAGS.IF and IOPL as the guest set them */
-    uint32_t cr0;
+    uint32_t cr0, cr2, cr3, cr4;
     struct dtr gdtr, idtr;
     struct seg ldtr, tr;
     bool in_view;      /* the real CPU holds the guest's values right now */
     uint32_t shadow_gdt_used, shadow_ldt_used; /* bytes of shadow table in use */
+
+    /* Shadow paging (vmm/shadow.c). gmmu walks the guest's own tables (its
+     * control registers are the guest's); the shadow page tables live in
+     * the VMM's memory. */
+    struct mmu gmmu;
+    uint64_t view_flush_mark;  /* c->mmu.tlb_flushes when the view was entered */
+    bool shadow_ready;
+    uint8_t *pt_bits;          /* one bit per 4 KiB frame: a write-protected
+                                * guest page-table page (the PD or a PT) */
+    uint32_t *pt_list, pt_count; /* those frames, to clear pt_bits cheaply */
+    uint16_t spt_of[1024];     /* shadow PT (pool index + 1) of each PD slot, 0 = none */
+    uint32_t spt_used;         /* pool entries in use */
 
     /* Virtual interrupts: the level of the interrupt controller's output.
      * The real INTR line is this AND the virtual IF (vcpu_update_intr). */

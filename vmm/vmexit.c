@@ -20,6 +20,7 @@
 #include <string.h>
 #include <time.h>
 
+#include "shadow.h"
 #include "vcpu.h"
 
 static double now_s(void)
@@ -50,6 +51,44 @@ static bool is_segment_fault(int v)
     return v == EX_GP || v == EX_NP || v == EX_SS || v == EX_TS;
 }
 
+/*
+ * A #PF while the guest ran on the shadow (vmm/shadow.c). A shadow miss is
+ * filled without entering the view and the instruction restarts natively;
+ * a fault of the guest's own tables is reflected with the guest's CR2 and
+ * error code; an access the guest allows but the shadow cannot grant (a
+ * write to a write-protected page table, CR0.WP = 0 rights) executes in
+ * the view, against the guest's tables, and a page-table write then drops
+ * the shadow.
+ */
+static bool handle_page_fault(struct vcpu *v, struct cpu_event e)
+{
+    struct cpu *c = v->cpu;
+    uint64_t *exits = v->stats.exits;
+    uint32_t lin = c->cr2, gerr;
+    bool pt_write;
+    int faulted;
+    switch (shadow_page_fault(v, lin, e.err, &gerr, &pt_write)) {
+    case SPF_FIXED: exits[VMEXIT_SHADOW_PF]++; return true;
+    case SPF_FATAL: return false;
+    case SPF_GUEST:
+        exits[VMEXIT_GUEST_PF]++;
+        vcpu_view_enter(v);
+        c->cr2 = lin;
+        e.err = gerr;
+        cpu_raise_event(c, &e);
+        return vcpu_view_leave(v);
+    case SPF_EMULATE: break;
+    }
+    exits[VMEXIT_SHADOW_EMUL]++;
+    vcpu_view_enter(v);
+    struct insn i;
+    if (!cpu_fetch_insn(c, &i))
+        cpu_step_insn(c, &i, &faulted);
+    if (pt_write)
+        v->shadow_ready = false; /* flushed when the view is left */
+    return vcpu_view_leave(v);
+}
+
 /* Handles one exit in the guest's view. Returns false on a fatal condition. */
 static bool handle_exit(struct vcpu *v, enum cpu_exit why)
 {
@@ -57,6 +96,9 @@ static bool handle_exit(struct vcpu *v, enum cpu_exit why)
     uint64_t *exits = v->stats.exits;
     int faulted;
 
+    if (why == CPU_EXIT_EVENT && c->exit_event.kind == EV_FAULT &&
+        c->exit_event.vector == EX_PF)
+        return handle_page_fault(v, c->exit_event);
     vcpu_view_enter(v);
     if (why == CPU_EXIT_INSN) {
         exits[VMEXIT_CRITICAL]++;

@@ -226,6 +226,8 @@ def emulator_argv(a):
         argv += ["--report", a.report]
     if a.deterministic:
         argv += ["--deterministic"]
+    if a.mode:
+        argv += ["--mode", a.mode]
     return argv
 
 
@@ -253,6 +255,7 @@ def main():
                                                         "dmesg-allowlist.txt"))
     ap.add_argument("--log", default=os.path.join(root, "build", "linux-boot.log"))
     ap.add_argument("--report", default=None, help="trapeze --report FILE")
+    ap.add_argument("--mode", default=None, help="trapeze --mode (emulate, trap, vmm)")
     ap.add_argument("-v", "--verbose", action="store_true", help="echo the console")
     a = ap.parse_args()
 
