@@ -38,7 +38,7 @@ Q := @
 MSG := @printf '  %-6s %s\n'
 endif
 
-.PHONY: all deps test test-unit test-cli test-guests test-modes test-multi test-sst286 test-seabios test-ide-boot test-linux images run clean format
+.PHONY: all deps test test-unit test-cli test-guests test-modes test-multi test-sst286 test-seabios test-ide-boot test-linux images bench run clean format
 
 all: $(BUILD)/trapeze
 
@@ -137,6 +137,12 @@ test-linux: images $(BUILD)/trapeze
 	  --kernel $(BUILD)/images/vmlinuz --initrd $(BUILD)/images/initramfs.cpio.gz \
 	  --log $(BUILD)/linux-boot-vmm.log --report $(BUILD)/linux-boot-vmm.json
 	@bash tests/linux/trap-divergence.sh $(BUILD)
+
+# Speed against QEMU (TCG) and Bochs: nanobenchmarks and the Linux guest
+# (docs/performance.md). Never part of `make test`. BENCH_ARGS=--runs 5 ...
+bench: images $(BUILD)/trapeze
+	@bash scripts/install-bench-deps.sh
+	@python3 scripts/bench.py --trapeze $(BUILD)/trapeze --images $(BUILD)/images --linux $(BENCH_ARGS)
 
 run: deps $(BUILD)/trapeze
 	@bash scripts/run-default.sh $(BUILD)
