@@ -38,7 +38,7 @@ Q := @
 MSG := @printf '  %-6s %s\n'
 endif
 
-.PHONY: all deps test test-unit test-cli test-guests test-modes test-sst286 test-seabios test-ide-boot test-linux images run clean format
+.PHONY: all deps test test-unit test-cli test-guests test-modes test-multi test-sst286 test-seabios test-ide-boot test-linux images bench run clean format
 
 all: $(BUILD)/trapeze
 
@@ -77,7 +77,7 @@ $(BUILD)/tests/%: tests/unit/%.c $(BUILD)/libtrapeze-san.a
 # Every test suite runs even when an earlier one fails (--keep-going), so one
 # `make test` shows every failure; it fails if any suite failed.
 test: deps
-	@$(MAKE) --no-print-directory --keep-going test-unit test-cli test-guests test-modes \
+	@$(MAKE) --no-print-directory --keep-going test-unit test-cli test-guests test-modes test-multi \
 	  test-sst286 test-seabios test-ide-boot test-linux
 
 test-unit: $(TEST_BIN)
@@ -92,6 +92,10 @@ test-guests: $(BUILD)/trapeze
 # --mode emulate|trap|vmm on the bare-metal guests (tests/test-modes.sh).
 test-modes: $(BUILD)/trapeze
 	@bash tests/test-modes.sh $(BUILD)
+
+# Several VMs in one process: --vm, --config, --threads (tests/test-multi.sh).
+test-multi: $(BUILD)/trapeze
+	@bash tests/test-multi.sh $(BUILD)
 
 # Debian's SeaBIOS boots headless to "No bootable device" (firmware path).
 test-seabios: $(BUILD)/trapeze
@@ -116,9 +120,10 @@ test-ide-boot: images $(BUILD)/trapeze
 images: deps
 	@bash scripts/build-guest-images.sh $(BUILD)/images >/dev/null
 
-# Linux to the same shell session three ways: direct boot (Linux boot
-# protocol), and through SeaBIOS from the ISO and from the hard-disk image
-# (a copy: the disk is written back).
+# Linux to the same shell session four ways: direct boot (Linux boot
+# protocol), through SeaBIOS from the ISO and from the hard-disk image (a
+# copy: the disk is written back), and direct boot in vmm mode (ring
+# compression, critical instructions routed to the VMM, shadow paging).
 test-linux: images $(BUILD)/trapeze
 	@python3 tests/linux/boot-test.py --trapeze $(BUILD)/trapeze \
 	  --kernel $(BUILD)/images/vmlinuz --initrd $(BUILD)/images/initramfs.cpio.gz \
@@ -128,6 +133,16 @@ test-linux: images $(BUILD)/trapeze
 	@cp $(BUILD)/images/linux-hd.img $(BUILD)/linux-hd-test.img
 	@python3 tests/linux/boot-test.py --trapeze $(BUILD)/trapeze \
 	  --hda $(BUILD)/linux-hd-test.img --log $(BUILD)/linux-boot-hd.log
+	@python3 tests/linux/boot-test.py --trapeze $(BUILD)/trapeze --mode vmm \
+	  --kernel $(BUILD)/images/vmlinuz --initrd $(BUILD)/images/initramfs.cpio.gz \
+	  --log $(BUILD)/linux-boot-vmm.log --report $(BUILD)/linux-boot-vmm.json
+	@bash tests/linux/trap-divergence.sh $(BUILD)
+
+# Speed against QEMU (TCG) and Bochs: nanobenchmarks and the Linux guest
+# (docs/performance.md). Never part of `make test`. BENCH_ARGS=--runs 5 ...
+bench: images $(BUILD)/trapeze
+	@bash scripts/install-bench-deps.sh
+	@python3 scripts/bench.py --trapeze $(BUILD)/trapeze --images $(BUILD)/images --linux $(BENCH_ARGS)
 
 run: deps $(BUILD)/trapeze
 	@bash scripts/run-default.sh $(BUILD)

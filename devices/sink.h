@@ -21,7 +21,18 @@ struct sink {
     bool line_flush; /* fflush at '\n' (terminals, stdout) */
     bool failed;     /* a write failed (disk full...): reported once at close */
     char path[256];  /* for messages */
+    /* Prefixed sinks (several VMs on one stdout): whole lines, each written
+     * as prefix + line under the stream's lock, so lines from different
+     * threads never mix. A line longer than the buffer is cut in pieces,
+     * each with the prefix. */
+    char prefix[40]; /* "" for none */
+    char line[256];
+    unsigned len;
 };
+
+/* Makes s prefix every line with "[name] " (s must be open on a stream). */
+void sink_set_prefix(struct sink *s, const char *name);
+void sink_put_prefixed(struct sink *s, uint8_t byte);
 
 /*
  * Opens spec for the output called 'what' ("--serial", "--debugcon").
@@ -36,6 +47,10 @@ static inline void sink_put(struct sink *s, uint8_t byte)
 {
     if (!s->f)
         return;
+    if (s->prefix[0]) {
+        sink_put_prefixed(s, byte);
+        return;
+    }
     if (putc(byte, s->f) == EOF)
         s->failed = true;
     if (s->line_flush && byte == '\n')

@@ -13,8 +13,10 @@
 #include <string.h>
 
 #include "../vmm/machine.h"
+#include "../vmm/scheduler.h"
 #include "classify.h"
 #include "report.h"
+#include "vmspec.h"
 
 #define TRAPEZE_VERSION "0.1.0"
 
@@ -57,6 +59,21 @@ static const char run_usage[] =
     "                             rebooting the machine\n"
     "      --triple-fault ACTION  shutdown (default: end the run, exit status 6) or reset\n"
     "                             (reboot, as a PC chipset does)\n"
+    "\n"
+    "Several VMs in one process (README.md, \"Several VMs\"):\n"
+    "      --vm SPEC              one VM: key=value pairs separated by commas (a comma in\n"
+    "                             a value is written ,,); keys name, mode, memory, kernel,\n"
+    "                             initrd, append, hda, cdrom, boot, bios, serial, debugcon\n"
+    "                             as the flags of the same name; repeat for more VMs\n"
+    "      --config FILE          VM specs from FILE, one per line ('#' comment lines)\n"
+    "      --threads N            host threads running the VMs (default: online CPUs)\n"
+    "                             With --vm/--config, --max-instructions, --timeout,\n"
+    "                             --deterministic, --no-reboot, --triple-fault apply to\n"
+    "                             every VM; stdout lines are prefixed \"[name] \" when\n"
+    "                             several VMs write there; stdin goes to no VM when\n"
+    "                             there are several. Exit status: 0 when every VM\n"
+    "                             ended with 0 or 33 (the test guests' PASS), else that\n"
+    "                             of the first VM (in the order given) that did not.\n"
     "  -h, --help                 this text\n"
     "\n"
     "Exit status: (V << 1) | 1 when the guest writes V to port 0xF4; 0 the guest\n"
@@ -78,7 +95,11 @@ static volatile sig_atomic_t stop_requested;
 static void on_signal(int sig)
 {
     (void)sig;
-    stop_requested = 1;
+    /* An atomic store: with several VMs, other threads read the flag
+     * (lock-free, so async-signal-safe). */
+    int saved = errno;
+    __atomic_store_n(&stop_requested, 1, __ATOMIC_RELAXED);
+    errno = saved;
 }
 
 __attribute__((format(printf, 1, 2))) static int usage_error(const char *fmt, ...)
@@ -140,7 +161,11 @@ static int write_screen_text(struct vm *vm, const char *path)
 
 enum { OPT_SERIAL = 256, OPT_DEBUGCON, OPT_MAXINSN, OPT_TIMEOUT, OPT_REPORT, OPT_TRACE,
        OPT_DETERMINISTIC, OPT_NO_REBOOT, OPT_TRIPLE_FAULT, OPT_INITRD, OPT_BIOS, OPT_VGA_BIOS,
-       OPT_SCREEN_TEXT, OPT_HDA, OPT_CDROM, OPT_BOOT, OPT_MODE };
+       OPT_SCREEN_TEXT, OPT_HDA, OPT_CDROM, OPT_BOOT, OPT_MODE, OPT_VM, OPT_CONFIG,
+       OPT_THREADS };
+
+static int run_multi(struct vm_spec *specs, int n, const struct vm_config *common, int threads,
+                     const char *report_path);
 
 static int cmd_run(int argc, char **argv)
 {
@@ -165,6 +190,9 @@ static int cmd_run(int argc, char **argv)
         {"deterministic", no_argument, NULL, OPT_DETERMINISTIC},
         {"no-reboot", no_argument, NULL, OPT_NO_REBOOT},
         {"triple-fault", required_argument, NULL, OPT_TRIPLE_FAULT},
+        {"vm", required_argument, NULL, OPT_VM},
+        {"config", required_argument, NULL, OPT_CONFIG},
+        {"threads", required_argument, NULL, OPT_THREADS},
         {"help", no_argument, NULL, 'h'},
         {0, 0, 0, 0},
     };
@@ -178,11 +206,57 @@ static int cmd_run(int argc, char **argv)
     const char *screen_text = NULL;
     unsigned long long n;
     int opt;
+    /* --vm / --config: the VMs, in the order given; single_flag names a
+     * single-VM flag seen, which does not mix with them. */
+    struct vm_spec *specs = NULL;
+    int nspecs = 0, threads = 0, status;
+    const char *single_flag = NULL;
+    char err[512];
 
     opterr = 0;
     optind = 1;
     while ((opt = getopt_long(argc, argv, ":k:a:m:h", opts, NULL)) != -1) {
         switch (opt) {
+        case 'k': case 'a': case 'm': case OPT_INITRD: case OPT_HDA: case OPT_CDROM:
+        case OPT_BOOT: case OPT_MODE: case OPT_BIOS: case OPT_VGA_BIOS: case OPT_SCREEN_TEXT:
+        case OPT_SERIAL: case OPT_DEBUGCON: case OPT_TRACE:
+            for (const struct option *o = opts; o->name; o++)
+                if (o->val == opt)
+                    single_flag = o->name;
+            break;
+        default: break;
+        }
+        switch (opt) {
+        case OPT_VM: {
+            char origin[32];
+            snprintf(origin, sizeof(origin), "--vm #%d", nspecs + 1);
+            struct vm_spec *more = realloc(specs, (size_t)(nspecs + 1) * sizeof(*specs));
+            if (!more) {
+                status = usage_error("out of memory");
+                goto out;
+            }
+            specs = more;
+            if (vmspec_parse(optarg, origin, nspecs, &specs[nspecs], err, sizeof(err)) < 0) {
+                status = usage_error("%s", err);
+                goto out;
+            }
+            nspecs++;
+            break;
+        }
+        case OPT_CONFIG:
+            if (vmspec_read_file(optarg, &specs, &nspecs, err, sizeof(err)) < 0) {
+                status = usage_error("%s", err);
+                goto out;
+            }
+            break;
+        case OPT_THREADS:
+            if (parse_u64(optarg, &n) < 0 || n == 0 || n > 1024) {
+                status = usage_error("--threads '%s': expected a whole number from 1 to 1024",
+                                     optarg);
+                goto out;
+            }
+            threads = (int)n;
+            break;
         case 'k': cfg.kernel = optarg; break;
         case 'a': cfg.append = optarg; break;
         case OPT_INITRD: cfg.initrd = optarg; break;
@@ -242,8 +316,25 @@ static int cmd_run(int argc, char **argv)
             return usage_error("unknown option '%s'", argv[optind - 1]);
         }
     }
-    if (optind < argc)
-        return usage_error("unexpected argument '%s'", argv[optind]);
+    if (optind < argc) {
+        status = usage_error("unexpected argument '%s'", argv[optind]);
+        goto out;
+    }
+    if (nspecs > 0 || threads) {
+        if (nspecs == 0) {
+            status = usage_error("--threads needs VMs (--vm SPEC or --config FILE)");
+        } else if (single_flag) {
+            status = usage_error("--%s describes the single VM: with --vm or --config, give it "
+                                 "in each VM's spec", single_flag);
+        } else if (vmspec_check(specs, nspecs, err, sizeof(err)) < 0) {
+            status = usage_error("%s", err);
+        } else {
+            status = run_multi(specs, nspecs, &cfg, threads, report_path);
+        }
+        goto out;
+    }
+    free(specs);
+    specs = NULL;
     if (cfg.kernel && cfg.bios)
         return usage_error("--kernel boots without firmware: --bios does not apply");
     if (!cfg.kernel && cfg.initrd)
@@ -262,7 +353,6 @@ static int cmd_run(int argc, char **argv)
         }
     }
 
-    char err[512];
     struct vm *vm = vm_create(&cfg, err, sizeof(err));
     if (!vm) {
         fprintf(stderr, "trapeze: %s\n", err);
@@ -278,7 +368,7 @@ static int cmd_run(int argc, char **argv)
     sigaction(SIGTERM, &sa, NULL);
 
     vm_run(vm, &stop_requested);
-    int status = vm->exit_status;
+    status = vm->exit_status;
     fflush(stdout);
     if (vm->end != VM_END_EXIT_DEVICE)
         fprintf(stderr, "trapeze: %s: %s at %04x:%08x after %llu instructions (exit status %d)\n",
@@ -299,6 +389,122 @@ static int cmd_run(int argc, char **argv)
         fprintf(stderr, "trapeze: %s\n", err);
         status = VM_STATUS_ERROR;
     }
+    return status;
+out:
+    for (int k = 0; k < nspecs; k++)
+        vmspec_free(&specs[k]);
+    free(specs);
+    return status;
+}
+
+/* The process's status for a multi-VM run (README.md, "Several VMs"): a
+ * single VM's own; for several, 0 when each ended with 0 (powered off,
+ * Ctrl-A x) or 33 (the exit device's PASS, value 0x10, of tests/guests),
+ * otherwise the status of the first VM in the order given that did not. */
+static int multi_status(struct vm *const *vms, int n)
+{
+    if (n == 1)
+        return vms[0]->exit_status;
+    for (int k = 0; k < n; k++)
+        if (vms[k]->exit_status != 0 && vms[k]->exit_status != 33)
+            return vms[k]->exit_status;
+    return 0;
+}
+
+static bool is_stdio(const char *spec) { return spec && !strcmp(spec, "stdio"); }
+
+static int run_multi(struct vm_spec *specs, int n, const struct vm_config *common, int threads,
+                     const char *report_path)
+{
+    FILE *report = NULL;
+    if (report_path) {
+        report = strcmp(report_path, "-") ? fopen(report_path, "w") : stdout;
+        if (!report) {
+            fprintf(stderr, "trapeze: --report: cannot open '%s' for writing: %s\n", report_path,
+                    strerror(errno));
+            return VM_STATUS_ERROR;
+        }
+    }
+    char err[512];
+    int status = 0;
+    struct vm **vms = calloc((size_t)n, sizeof(*vms));
+    if (!vms) {
+        fprintf(stderr, "trapeze: out of memory\n");
+        status = VM_STATUS_ERROR;
+        goto done;
+    }
+    /* Several VMs writing to stdout: each line says whose it is. */
+    int on_stdout = 0;
+    for (int k = 0; k < n; k++)
+        on_stdout += is_stdio(specs[k].cfg.serial) || is_stdio(specs[k].cfg.debugcon);
+    for (int k = 0; k < n; k++) {
+        struct vm_config *c = &specs[k].cfg;
+        /* The run-wide flags apply to every VM. */
+        c->max_insns = common->max_insns;
+        c->timeout_s = common->timeout_s;
+        c->deterministic = common->deterministic;
+        c->no_reboot = common->no_reboot;
+        c->triple_fault_reset = common->triple_fault_reset;
+        vms[k] = vm_create(c, err, sizeof(err));
+        if (!vms[k]) {
+            fprintf(stderr, "trapeze: %s: %s\n", c->name, err);
+            status = VM_STATUS_ERROR;
+            goto done;
+        }
+        if (n > 1) /* one keyboard cannot serve several consoles */
+            console_input_close(&vms[k]->input);
+        if (on_stdout > 1) {
+            if (is_stdio(c->serial))
+                sink_set_prefix(&vms[k]->serial_out, c->name);
+            if (is_stdio(c->debugcon))
+                sink_set_prefix(&vms[k]->debug_out, c->name);
+        }
+    }
+
+    struct sigaction sa = {0};
+    sa.sa_handler = on_signal;
+    sigemptyset(&sa.sa_mask);
+    sigaction(SIGINT, &sa, NULL);
+    sigaction(SIGTERM, &sa, NULL);
+
+    if (threads <= 0)
+        threads = sched_default_threads();
+    double t0 = vm_host_now();
+    if (sched_run(vms, n, threads, &stop_requested) < 0) {
+        fprintf(stderr, "trapeze: cannot start the scheduler's threads\n");
+        status = VM_STATUS_ERROR;
+        goto done;
+    }
+    double wall = vm_host_now() - t0;
+    fflush(stdout);
+    for (int k = 0; k < n; k++) {
+        struct vm *vm = vms[k];
+        if (vm->end != VM_END_EXIT_DEVICE)
+            fprintf(stderr,
+                    "trapeze: %s: %s at %04x:%08x after %llu instructions (exit status %d)\n",
+                    vm->cfg.name, vm_end_text(vm->end), vm->end_cs, vm->end_eip,
+                    (unsigned long long)vm->cpu.icount, vm->exit_status);
+    }
+    status = multi_status(vms, n);
+    if (report) {
+        int bad = report_write_multi(report, TRAPEZE_VERSION, vms, n, status,
+                                     threads < n ? threads : n, wall) < 0;
+        bad |= (report == stdout ? fflush(report) : fclose(report)) == EOF;
+        report = NULL;
+        if (bad) {
+            fprintf(stderr, "trapeze: --report: error writing '%s'\n", report_path);
+            status = VM_STATUS_ERROR;
+        }
+    }
+done:
+    if (report && report != stdout)
+        fclose(report);
+    for (int k = 0; vms && k < n; k++)
+        if (vms[k] && vm_destroy(vms[k], err, sizeof(err)) < 0) {
+            fprintf(stderr, "trapeze: %s: %s\n", specs[k].cfg.name, err);
+            status = VM_STATUS_ERROR;
+        }
+    free(vms);
     return status;
 }
 

@@ -86,13 +86,10 @@ static void vmm_fields(FILE *f, const struct vm *vm)
     fputs(",\n", f);
 }
 
-int report_write(FILE *f, const char *version, const struct vm *vm)
+/* One element of "vms". */
+static void vm_object(FILE *f, const struct vm *vm)
 {
-    fputs("{\n  \"trapeze_version\": ", f);
-    json_string(f, version);
-    fputs(",\n", f);
-    end_fields(f, vm, "  ");
-    fputs("  \"vms\": [\n    {\n      \"name\": ", f);
+    fputs("    {\n      \"name\": ", f);
     json_string(f, vm->cfg.name);
     fputs(",\n      \"kernel\": ", f);
     json_string(f, vm->cfg.kernel);
@@ -114,6 +111,41 @@ int report_write(FILE *f, const char *version, const struct vm *vm)
         fprintf(f, "      \"post_code_last\": \"0x%02x\"\n", vm->post.last);
     else
         fputs("      \"post_code_last\": null\n", f);
-    fputs("    }\n  ]\n}\n", f);
+    fputs("    }", f);
+}
+
+int report_write(FILE *f, const char *version, const struct vm *vm)
+{
+    fputs("{\n  \"trapeze_version\": ", f);
+    json_string(f, version);
+    fputs(",\n", f);
+    end_fields(f, vm, "  ");
+    fputs("  \"vms\": [\n", f);
+    vm_object(f, vm);
+    fputs("\n  ]\n}\n", f);
+    return ferror(f) ? -1 : 0;
+}
+
+int report_write_multi(FILE *f, const char *version, struct vm *const *vms, int n, int status,
+                       int threads, double wall_time_s)
+{
+    uint64_t insns = 0;
+    for (int k = 0; k < n; k++)
+        insns += vms[k]->cpu.icount;
+    fputs("{\n  \"trapeze_version\": ", f);
+    json_string(f, version);
+    fprintf(f, ",\n  \"exit_status\": %d,\n", status);
+    fprintf(f, "  \"threads\": %d,\n", threads);
+    fprintf(f, "  \"instructions_retired\": %llu,\n", (unsigned long long)insns);
+    fputs("  \"wall_time_s\": ", f);
+    json_double(f, wall_time_s);
+    fputs(",\n  \"mips\": ", f);
+    json_double(f, wall_time_s > 0 ? (double)insns / wall_time_s / 1e6 : 0.0);
+    fputs(",\n  \"vms\": [\n", f);
+    for (int k = 0; k < n; k++) {
+        vm_object(f, vms[k]);
+        fputs(k + 1 < n ? ",\n" : "\n", f);
+    }
+    fputs("  ]\n}\n", f);
     return ferror(f) ? -1 : 0;
 }

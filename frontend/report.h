@@ -23,4 +23,10 @@ void json_string(FILE *f, const char *s);
 /* Writes the report for one finished VM. Returns 0, or -1 on a write error. */
 int report_write(FILE *f, const char *version, const struct vm *vm);
 
+/* The report of a multi-VM run (--vm, --config): the process's exit status,
+ * the thread count, totals over every VM, and one "vms" object per VM in the
+ * order given. */
+int report_write_multi(FILE *f, const char *version, struct vm *const *vms, int n, int status,
+                       int threads, double wall_time_s);
+
 #endif

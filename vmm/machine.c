@@ -291,6 +291,12 @@ static enum vm_end halted(struct vm *vm)
         if (!vm->cfg.deterministic) {
             double host_ns = (now_s() - vm->host_start) * 1e9;
             double ahead = (double)next - host_ns;
+            if (ahead > 1e6 && vm->yield_when_idle) {
+                /* Under the scheduler: give the host thread up until the
+                 * deadline (at most 20 ms, so limits and signals are seen). */
+                vm->idle_until = now_s() + (ahead < 20e6 ? ahead : 20e6) * 1e-9;
+                return VM_END_NONE;
+            }
             if (ahead > 1e6) {
                 /* Wait in bounded steps, for input too, so limits, signals
                  * and typing stay responsive. */
@@ -327,17 +333,38 @@ static enum vm_end restart(struct vm *vm)
     return VM_END_NONE;
 }
 
-enum vm_end vm_run(struct vm *vm, volatile sig_atomic_t *stop)
+double vm_host_now(void) { return now_s(); }
+
+void vm_start(struct vm *vm)
+{
+    double start = now_s();
+    vm->run_start = start;
+    vm->run_deadline = vm->cfg.timeout_s > 0 ? start + vm->cfg.timeout_s : 0;
+    vm->host_start = start - (double)vm_clock_ns(vm) * 1e-9;
+    vm->end = VM_END_NONE;
+}
+
+/* Records the result of the run once it has ended. */
+static void vm_finish(struct vm *vm, enum vm_end end)
 {
     struct cpu *c = &vm->cpu;
+    console_input_close(&vm->input);
+    vm->end = end;
+    vm->exit_status =
+        end == VM_END_EXIT_DEVICE ? exit_device_status(vm->exitdev.value) : vm_end_status(end);
+    vm->wall_time_s = now_s() - vm->run_start;
+    vm->end_cs = c->seg[S_CS].sel;
+    vm->end_eip = c->eip;
+}
+
+enum vm_step vm_step(struct vm *vm, volatile sig_atomic_t *stop, double until)
+{
     const struct vm_config *cfg = &vm->cfg;
-    double start = now_s();
-    double deadline = cfg->timeout_s > 0 ? start + cfg->timeout_s : 0;
-    vm->host_start = start - (double)vm_clock_ns(vm) * 1e-9;
     enum vm_end end = VM_END_NONE;
+    vm->idle_until = 0;
 
     while (end == VM_END_NONE) {
-        if (stop && *stop) {
+        if (stop && __atomic_load_n(stop, __ATOMIC_RELAXED)) { /* set by another thread */
             end = VM_END_INTERRUPTED;
             break;
         }
@@ -345,10 +372,13 @@ enum vm_end vm_run(struct vm *vm, volatile sig_atomic_t *stop)
             end = VM_END_INSN_LIMIT;
             break;
         }
-        if (deadline && now_s() >= deadline) {
+        double t = now_s();
+        if (vm->run_deadline && t >= vm->run_deadline) {
             end = VM_END_TIMEOUT;
             break;
         }
+        if (until > 0 && t >= until)
+            return VM_STEP_RUN; /* the time slice is used up */
         /* Timers due now fire first; the slice then ends at the next
          * deadline, so device events land on the exact virtual cycle. */
         uint64_t now = vm_clock_ns(vm);
@@ -394,15 +424,19 @@ enum vm_end vm_run(struct vm *vm, volatile sig_atomic_t *stop)
             if (vm->input.quit)
                 end = VM_END_USER_QUIT;
         }
+        if (end == VM_END_NONE && vm->idle_until > 0)
+            return VM_STEP_IDLE;
     }
-    console_input_close(&vm->input);
-    vm->end = end;
-    vm->exit_status =
-        end == VM_END_EXIT_DEVICE ? exit_device_status(vm->exitdev.value) : vm_end_status(end);
-    vm->wall_time_s = now_s() - start;
-    vm->end_cs = c->seg[S_CS].sel;
-    vm->end_eip = c->eip;
-    return end;
+    vm_finish(vm, end);
+    return VM_STEP_END;
+}
+
+enum vm_end vm_run(struct vm *vm, volatile sig_atomic_t *stop)
+{
+    vm_start(vm);
+    while (vm_step(vm, stop, 0) != VM_STEP_END)
+        continue; /* only under yield_when_idle does a step return early */
+    return vm->end;
 }
 
 int vm_destroy(struct vm *vm, char *err, size_t errlen)

@@ -1,8 +1,8 @@
 /*
  * A virtual machine: its bus (RAM, ports), its CPU, its devices and the state
  * of its run. Everything a VM owns is reached from struct vm; there are no
- * globals, so several VMs can coexist in one process (later: one per --vm,
- * each on its own host thread).
+ * globals, so several VMs can coexist in one process (one per --vm, run on
+ * a pool of host threads by vmm/scheduler.c).
  *
  * Today's machine: RAM from 0, COM1 (16550A at 0x3F8), the Bochs debug console
  * (0xE9) and the exit device (0xF4), booted directly from a Multiboot kernel.
@@ -143,6 +143,12 @@ struct vm {
     struct trace *trace;
     struct direct_boot boot;
 
+    /* The run in steps (vm_start, vm_step; see vmm/scheduler.h) */
+    double run_start;      /* host time at vm_start */
+    double run_deadline;   /* host time of --timeout, or 0 */
+    bool yield_when_idle;  /* HLT waiting for a timer returns VM_STEP_IDLE instead of sleeping */
+    double idle_until;     /* after VM_STEP_IDLE: host time to run again */
+
     /* Result of the run */
     enum vm_end end;
     int exit_status;
@@ -161,6 +167,20 @@ struct vm *vm_create(const struct vm_config *cfg, char *err, size_t errlen);
 /* Runs until the guest or a limit ends the run. stop (may be NULL) is polled
  * between slices. Fills end, exit_status, steps, wall_time_s. */
 enum vm_end vm_run(struct vm *vm, volatile sig_atomic_t *stop);
+
+/*
+ * The run in steps, for the scheduler (vm_run is vm_start then vm_step until
+ * the end). vm_step runs until host time 'until' (0: no limit), the end of
+ * the run (VM_STEP_END: end, exit_status... filled as by vm_run) or, with
+ * yield_when_idle set, a HLT waiting for a timer (VM_STEP_IDLE: idle_until
+ * is the host time from which the VM should run again). It touches nothing
+ * outside the VM but its sinks, so different VMs may step on different
+ * threads at once.
+ */
+enum vm_step { VM_STEP_RUN, VM_STEP_IDLE, VM_STEP_END };
+void vm_start(struct vm *vm);
+enum vm_step vm_step(struct vm *vm, volatile sig_atomic_t *stop, double until);
+double vm_host_now(void); /* CLOCK_MONOTONIC, seconds */
 
 /* Flushes and closes outputs. Returns -1 (message in err) if writing an
  * output failed, e.g. a full disk. */
