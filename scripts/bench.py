@@ -11,13 +11,15 @@ Guests:
               subtracts the "null" phase (two markers, nothing between: the
               cost of one marker line) and reports ns per iteration.
   linux       (--linux) build/images/vmlinuz + initramfs.cpio.gz booted
-              directly (trapeze, QEMU): time from process start to the
-              shell, then a scripted shell workload timed by its end marker.
+              directly (trapeze emulate and vmm, QEMU; Bochs has no direct
+              Linux boot): time from process start to the shell, then a
+              scripted shell workload, each command timed by its end marker.
 
 Emulators (each run alternates them, rotating the order every round):
   trapeze     build/trapeze run --mode emulate
-  vmm         build/trapeze run --mode vmm (stops a guest that enables
-              paging, exit status 14: the paging phases and Linux are n/a)
+  vmm         build/trapeze run --mode vmm (a build without shadow paging
+              stops a guest that enables paging, exit status 14: the phases
+              after it are then reported n/a)
   qemu        qemu-system-i386 -accel tcg (one vCPU: single-threaded TCG)
   bochs       Debian's bochs 2.7, cpu p2_klamath, booted from a floppy
               through tests/guests/bochs/mbboot.asm, COM1 to a FIFO
@@ -223,8 +225,9 @@ def run_linux(emu, a):
     kernel = os.path.join(a.images, "vmlinuz")
     initrd = os.path.join(a.images, "initramfs.cpio.gz")
     append = "console=ttyS0,115200"
-    if emu == "trapeze":
-        argv = [a.trapeze, "run", "--kernel", kernel, "--initrd", initrd, "--append", append,
+    if emu in ("trapeze", "vmm"):
+        argv = [a.trapeze, "run", "--mode", "emulate" if emu == "trapeze" else "vmm",
+                "--kernel", kernel, "--initrd", initrd, "--append", append,
                 "--memory", "128", "--serial", "stdio", "--debugcon", "none",
                 "--timeout", str(a.linux_timeout)]
     elif emu == "qemu":
@@ -310,7 +313,7 @@ def main():
             print("run %d %-8s %-28s phases %2d, marker %.2f ms, phases total %.2f s"
                   % (rnd + 1, e, status, len(ns), null * 1e3, total), flush=True)
             raw[e].append(ns)
-            if a.linux and e in ("trapeze", "qemu"):
+            if a.linux and e in ("trapeze", "vmm", "qemu"):
                 res = run_linux(e, a)
                 print("run %d %-8s linux: %s" % (rnd + 1, e, ", ".join(
                     "%s %.2f s" % kv for kv in res.items()) or "failed"), flush=True)
@@ -347,16 +350,22 @@ def main():
             for e in emus))
     if a.linux:
         print()
-        print("linux: median seconds (trapeze emulate and QEMU; vmm and Bochs n/a)")
+        lemus = [e for e in ("trapeze", "vmm", "qemu") if e in emus]
+        print("linux: median seconds (Bochs n/a)")
         names = ["boot-to-shell"] + [n for n, _ in LINUX_WORKLOAD]
-        print("%-14s%10s%10s%13s" % ("step", "trapeze", "qemu", "trapeze/qemu"))
+        lcols = [(t, "qemu") for t in ("trapeze", "vmm") if t in emus and "qemu" in emus]
+        print("%-14s" % "step" + "".join("%10s" % e for e in lemus)
+              + "".join("%15s" % ("%s/%s" % c) for c in lcols))
+
+        def lmed(e, n):
+            v = [r[n] for r in linux.get(e, []) if n in r]
+            return statistics.median(v) if v else None
         for n in names:
-            vals = []
-            for e in ("trapeze", "qemu"):
-                v = [r[n] for r in linux.get(e, []) if n in r]
-                vals.append(statistics.median(v) if v else None)
-            rat = fmt(vals[0] / vals[1]) if None not in vals and vals[1] else "n/a"
-            print("%-14s%10s%10s%13s" % (n, fmt(vals[0]), fmt(vals[1]), rat))
+            row = "%-14s" % n + "".join("%10s" % fmt(lmed(e, n)) for e in lemus)
+            for t, ref in lcols:
+                x, y = lmed(t, n), lmed(ref, n)
+                row += "%15s" % (fmt(x / y) if x is not None and y else "n/a")
+            print(row)
     if a.json:
         with open(a.json, "w") as f:
             json.dump({"runs": a.runs, "counts": counts, "ns_per_iter": raw,
