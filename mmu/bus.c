@@ -232,11 +232,25 @@ void bus_write(struct bus *b, uint32_t pa, int size, uint32_t val)
     }
 }
 
+/* Page by page: RAM, ROM and host memory are copied at once; MMIO and
+ * unbacked pages byte by byte through their handlers. */
 void bus_read_bytes(struct bus *b, uint32_t pa, void *dst, size_t n)
 {
     uint8_t *d = dst;
-    for (size_t i = 0; i < n; i++)
-        d[i] = (uint8_t)bus_read(b, pa + (uint32_t)i, 1);
+    while (n) {
+        size_t chunk = PAGE_SIZE - (pa & ~PAGE_MASK);
+        if (chunk > n)
+            chunk = n;
+        const uint8_t *host = bus_page_ptr(b, pa, false);
+        if (host)
+            memcpy(d, host + (pa & ~PAGE_MASK), chunk);
+        else
+            for (size_t i = 0; i < chunk; i++)
+                d[i] = (uint8_t)bus_read(b, pa + (uint32_t)i, 1);
+        d += chunk;
+        pa += (uint32_t)chunk;
+        n -= chunk;
+    }
 }
 
 void bus_write_bytes(struct bus *b, uint32_t pa, const void *src, size_t n)
