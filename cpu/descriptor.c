@@ -170,3 +170,14 @@ void desc_check_return_cs(struct cpu *c, uint16_t cs, struct desc *d)
     if (!desc_present(d))
         cpu_fault(c, EX_NP, SEL_ERR(cs));
 }
+
+void desc_check_return_ss(struct cpu *c, uint16_t ss, unsigned rpl, struct desc *d)
+{
+    if (sel_is_null(ss))
+        cpu_fault(c, EX_GP, 0);
+    desc_fetch_or_fault(c, ss, d, EX_GP, 0);
+    if (SEL_RPL(ss) != rpl || !desc_writable_data(d) || desc_dpl(d) != rpl)
+        cpu_fault(c, EX_GP, SEL_ERR(ss));
+    if (!desc_present(d))
+        cpu_fault(c, EX_SS, SEL_ERR(ss));
+}

@@ -98,6 +98,11 @@ void desc_fetch_or_fault(struct cpu *c, uint16_t sel, struct desc *d, int vector
  * present, else #NP(sel). Fills *d. */
 void desc_check_return_cs(struct cpu *c, uint16_t cs, struct desc *d);
 
+/* The checks RETF and IRET make on the stack segment of an outer level they
+ * return to: not null (#GP(0)), RPL == rpl, a writable data segment with
+ * DPL == rpl, else #GP(sel); present, else #SS(sel). Fills *d. */
+void desc_check_return_ss(struct cpu *c, uint16_t ss, unsigned rpl, struct desc *d);
+
 /* Sets the accessed bit of a code/data descriptor in memory (and in *d) if
  * clear: a locked supervisor write of the high dword, as the P6 does. */
 void desc_set_accessed(struct cpu *c, uint16_t sel, struct desc *d);

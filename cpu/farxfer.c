@@ -239,13 +239,7 @@ static void retf_common(struct cpu *c, const struct insn *i, uint32_t imm)
     uint32_t nesp = cpu_peek(c, 2 * n + imm, (int)n);
     uint16_t nss = (uint16_t)cpu_peek(c, 3 * n + imm, (int)n);
     struct desc sd;
-    if (sel_is_null(nss))
-        cpu_fault(c, EX_GP, 0);
-    desc_fetch_or_fault(c, nss, &sd, EX_GP, 0);
-    if (SEL_RPL(nss) != rpl || !desc_writable_data(&sd) || desc_dpl(&sd) != rpl)
-        cpu_fault(c, EX_GP, SEL_ERR(nss));
-    if (!desc_present(&sd))
-        cpu_fault(c, EX_SS, SEL_ERR(nss));
+    desc_check_return_ss(c, nss, rpl, &sd);
     if (eip > desc_limit(&d))
         cpu_fault(c, EX_GP, 0);
     desc_set_accessed(c, cs, &d);
