@@ -79,6 +79,12 @@ static void vmm_fields(FILE *f, const struct vm *vm)
     for (int r = 0; r < VMEXIT_REASONS; r++)
         fprintf(f, ", \"%s\": %llu", vmexit_name((enum vmexit_reason)r),
                 (unsigned long long)s->exits[r]);
+    /* paravirt: hypercalls by name (zero in the other modes). */
+    fputs("},\n      \"hypercalls\": {", f);
+    for (int k = 0; k < PV_HYPERCALLS; k++)
+        fprintf(f, "%s\"%s\": %llu", k ? ", " : "", pv_hypercall_name(k),
+                (unsigned long long)vm->vcpu.pv.calls[k]);
+    fprintf(f, ", \"unknown\": %llu", (unsigned long long)vm->vcpu.pv.bad_calls);
     fputs("},\n      \"time_guest_s\": ", f);
     json_double(f, s->guest_s);
     fputs(",\n      \"time_vmm_s\": ", f);

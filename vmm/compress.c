@@ -118,8 +118,9 @@ void compress_install(struct vcpu *v)
 {
     struct cpu *c = v->cpu;
     uint32_t gdt_bytes = (uint32_t)v->gdtr.limit + 1;
-    shadow_table(v, v->mem + VMM_GDT_OFF, v->gdtr.base, gdt_bytes, VMM_SEL_LDT,
-                 &v->shadow_gdt_used);
+    if (v->mode != VM_MODE_PARAVIRT) /* paravirt: the VMM's own GDT (paravirt.c) */
+        shadow_table(v, v->mem + VMM_GDT_OFF, v->gdtr.base, gdt_bytes, VMM_SEL_LDT,
+                     &v->shadow_gdt_used);
 
     c->gdtr.base = VMM_BASE + VMM_GDT_OFF;
     c->gdtr.limit = 0xffff;

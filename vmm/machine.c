@@ -32,7 +32,25 @@ static void pic_intr(void *ctx, bool level)
 static int intr_ack(void *ctx)
 {
     struct vm *vm = ctx;
-    return pic_ack(&vm->pic);
+    int pv = pv_intr_ack(&vm->vcpu); /* paravirt: the timer hypercall's vector */
+    return pv >= 0 ? pv : pic_ack(&vm->pic);
+}
+
+/* paravirt: HC_CONSOLE_WRITE goes to the debug console's sink, HC_SHUTDOWN
+ * ends the run as the exit device does (status (value << 1) | 1). */
+static void pv_console(void *ctx, const uint8_t *buf, size_t n)
+{
+    struct vm *vm = ctx;
+    for (size_t k = 0; k < n; k++)
+        sink_put(&vm->debug_out, buf[k]);
+}
+
+static void pv_shutdown(void *ctx, uint32_t status)
+{
+    struct vm *vm = ctx;
+    vm->exitdev.written = true;
+    vm->exitdev.value = status;
+    vm->cpu.exit_request = 1;
 }
 
 /* FERR# (x87 error with CR0.NE = 0) is wired to IRQ 13; a write to port
@@ -164,10 +182,6 @@ struct vm *vm_create(const struct vm_config *cfg, char *err, size_t errlen)
                  VM_MIN_MEMORY_MIB, VM_MAX_MEMORY_MIB);
         return NULL;
     }
-    if (cfg->mode == VM_MODE_PARAVIRT) {
-        snprintf(err, errlen, "--mode paravirt: not implemented yet");
-        return NULL;
-    }
     if (cfg->mode != VM_MODE_EMULATE && !cfg->kernel) {
         snprintf(err, errlen,
                  "--mode %s needs --kernel: the firmware starts in real mode, which the VMM "
@@ -206,6 +220,9 @@ struct vm *vm_create(const struct vm_config *cfg, char *err, size_t errlen)
         snprintf(err, errlen, "out of memory (vCPU)");
         goto fail;
     }
+    vm->vcpu.pv.console = pv_console;
+    vm->vcpu.pv.shutdown = pv_shutdown;
+    vm->vcpu.pv.ctx = vm;
 
     /* The PC: interrupt controllers, timer, RTC/CMOS, keyboard controller,
      * PCI host and ISA bridges, all on the VM's virtual clock. */

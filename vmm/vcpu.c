@@ -24,6 +24,7 @@ int vcpu_init(struct vcpu *v, enum vm_mode mode, struct cpu *c, struct bus *b)
             shadow_init(v) < 0)
             return -1;
     }
+    pv_init(v);
     return 0;
 }
 
@@ -50,6 +51,8 @@ void vcpu_boot(struct vcpu *v)
     /* The CPU's boot state is the guest's: take it as if from a view. */
     v->in_view = true;
     vcpu_view_leave(v);
+    if (v->mode == VM_MODE_PARAVIRT)
+        pv_boot(v);
 }
 
 bool vcpu_guest_if(const struct vcpu *v)
@@ -62,7 +65,8 @@ bool vcpu_guest_if(const struct vcpu *v)
  * virtual one, gated by the virtual IF (re-evaluated after every exit). */
 void vcpu_update_intr(struct vcpu *v)
 {
-    v->cpu->intr_line = v->intr_pin && (!vcpu_deprivileged(v) || vcpu_guest_if(v));
+    bool pin = v->intr_pin || v->pv.timer_pending;
+    v->cpu->intr_line = pin && (!vcpu_deprivileged(v) || vcpu_guest_if(v));
 }
 
 void vcpu_set_intr_pin(struct vcpu *v, bool level)
@@ -195,6 +199,7 @@ static const char *const exit_names[VMEXIT_REASONS] = {
     [VMEXIT_SHADOW_PF] = "shadow_page_fault",
     [VMEXIT_SHADOW_EMUL] = "shadow_emulation",
     [VMEXIT_GUEST_PF] = "guest_page_fault",
+    [VMEXIT_HYPERCALL] = "hypercall",
 };
 
 const char *vmexit_name(enum vmexit_reason r) { return exit_names[r]; }

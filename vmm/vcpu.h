@@ -31,6 +31,7 @@
 #include <stdint.h>
 
 #include "../cpu/cpu.h"
+#include "paravirt.h"
 
 enum vm_mode { VM_MODE_EMULATE, VM_MODE_TRAP, VM_MODE_VMM, VM_MODE_PARAVIRT };
 
@@ -52,6 +53,7 @@ enum vmexit_reason {
                            * the instruction is executed in the guest's view */
     VMEXIT_GUEST_PF,      /* #PF that the guest's tables refuse: reflected with the
                            * guest's CR2 and error code */
+    VMEXIT_HYPERCALL,     /* paravirt: INT 0x82 from the guest kernel (paravirt.c) */
     VMEXIT_REASONS
 };
 
@@ -95,6 +97,9 @@ struct vcpu {
      * The real INTR line is this AND the virtual IF (vcpu_update_intr). */
     bool intr_pin;
 
+    /* paravirt mode: the trap table, the timer, hypercall counts. */
+    struct pv_state pv;
+
     /* Fatal: the guest did something the VMM does not virtualize (yet); the
      * run ends with this message (lguest's kill_guest). */
     char fatal[160];
@@ -133,6 +138,11 @@ bool vcpu_view_leave(struct vcpu *v);
  * CPU_EXIT_SHUTDOWN with v->fatal set.
  */
 enum cpu_exit vcpu_run(struct vcpu *v, uint64_t max, uint64_t *steps);
+
+/* A #PF on a write the guest's tables allow but the shadow cannot grant (a
+ * write to a write-protected page table): executes the instruction in the
+ * guest's view and drops the shadow derived from what it wrote. */
+bool vcpu_emulate_pt_write(struct vcpu *v, uint32_t lin, bool pt_write);
 
 /* Names for the report. */
 const char *vm_mode_name(enum vm_mode m);

@@ -66,7 +66,6 @@ static bool handle_page_fault(struct vcpu *v, struct cpu_event e)
     uint64_t *exits = v->stats.exits;
     uint32_t lin = c->cr2, gerr;
     bool pt_write;
-    int faulted;
     switch (shadow_page_fault(v, lin, e.err, &gerr, &pt_write)) {
     case SPF_FIXED: exits[VMEXIT_SHADOW_PF]++; return true;
     case SPF_FATAL: return false;
@@ -79,7 +78,14 @@ static bool handle_page_fault(struct vcpu *v, struct cpu_event e)
         return vcpu_view_leave(v);
     case SPF_EMULATE: break;
     }
-    exits[VMEXIT_SHADOW_EMUL]++;
+    return vcpu_emulate_pt_write(v, lin, pt_write);
+}
+
+bool vcpu_emulate_pt_write(struct vcpu *v, uint32_t lin, bool pt_write)
+{
+    struct cpu *c = v->cpu;
+    int faulted;
+    v->stats.exits[VMEXIT_SHADOW_EMUL]++;
     /* The frames the instruction may write: no non-string instruction
      * writes more than 512 bytes (FXSAVE) around its first faulting
      * address (PUSHA, ENTER: below it). Taken before the write can remap. */
@@ -108,6 +114,8 @@ static bool handle_exit(struct vcpu *v, enum cpu_exit why)
     uint64_t *exits = v->stats.exits;
     int faulted;
 
+    if (v->mode == VM_MODE_PARAVIRT)
+        return pv_handle_exit(v, why);
     if (why == CPU_EXIT_EVENT && c->exit_event.kind == EV_FAULT &&
         c->exit_event.vector == EX_PF)
         return handle_page_fault(v, c->exit_event);
