@@ -38,7 +38,7 @@ Q := @
 MSG := @printf '  %-6s %s\n'
 endif
 
-.PHONY: all deps test test-unit test-cli test-guests test-modes test-multi test-sst286 test-seabios test-ide-boot test-linux images bench run clean format
+.PHONY: all deps test test-unit test-cli test-guests test-modes test-paravirt test-paravirt test-multi test-sst286 test-seabios test-ide-boot test-linux images bench run clean format
 
 all: $(BUILD)/trapeze
 
@@ -77,7 +77,7 @@ $(BUILD)/tests/%: tests/unit/%.c $(BUILD)/libtrapeze-san.a
 # Every test suite runs even when an earlier one fails (--keep-going), so one
 # `make test` shows every failure; it fails if any suite failed.
 test: deps
-	@$(MAKE) --no-print-directory --keep-going test-unit test-cli test-guests test-modes test-multi \
+	@$(MAKE) --no-print-directory --keep-going test-unit test-cli test-guests test-modes test-paravirt test-multi \
 	  test-sst286 test-seabios test-ide-boot test-linux
 
 test-unit: $(TEST_BIN)
@@ -92,6 +92,10 @@ test-guests: $(BUILD)/trapeze
 # --mode emulate|trap|vmm on the bare-metal guests (tests/test-modes.sh).
 test-modes: $(BUILD)/trapeze
 	@bash tests/test-modes.sh $(BUILD)
+
+# --mode paravirt: the hypercall interface with tests/guests/pv/pv_kernel.asm.
+test-paravirt: $(BUILD)/trapeze
+	@bash tests/test-paravirt.sh $(BUILD)
 
 # Several VMs in one process: --vm, --config, --threads (tests/test-multi.sh).
 test-multi: $(BUILD)/trapeze

@@ -179,7 +179,8 @@ static const char *event_kind_name(enum cpu_event_kind k)
 /*
  * Delivers e through the trap table on the real CPU. A fault raised by the
  * delivery itself (a gate's privilege check, a bad stack) is delivered the
- * same way, as the hardware would; three in a row end the guest.
+ * same way, with the hardware's double-fault rules; a triple fault ends the
+ * guest.
  */
 static bool deliver(struct vcpu *v, struct cpu_event e)
 {
