@@ -127,7 +127,8 @@ images: deps
 # Linux to the same shell session four ways: direct boot (Linux boot
 # protocol), through SeaBIOS from the ISO and from the hard-disk image (a
 # copy: the disk is written back), and direct boot in vmm mode (ring
-# compression, critical instructions routed to the VMM, shadow paging).
+# compression, critical instructions routed to the VMM, shadow paging); Linux
+# in trap mode diverging; four VMs at once, one per mode (tests/test-four-vms.sh).
 test-linux: images $(BUILD)/trapeze
 	@python3 tests/linux/boot-test.py --trapeze $(BUILD)/trapeze \
 	  --kernel $(BUILD)/images/vmlinuz --initrd $(BUILD)/images/initramfs.cpio.gz \
@@ -141,6 +142,7 @@ test-linux: images $(BUILD)/trapeze
 	  --kernel $(BUILD)/images/vmlinuz --initrd $(BUILD)/images/initramfs.cpio.gz \
 	  --log $(BUILD)/linux-boot-vmm.log --report $(BUILD)/linux-boot-vmm.json
 	@bash tests/linux/trap-divergence.sh $(BUILD)
+	@bash tests/test-four-vms.sh $(BUILD)
 
 # Speed against QEMU (TCG) and Bochs: nanobenchmarks and the Linux guest
 # (docs/performance.md). Never part of `make test`. BENCH_ARGS=--runs 5 ...
