@@ -91,6 +91,17 @@ static const char top_usage[] =
     "       trapeze --help | --version\n";
 
 static volatile sig_atomic_t stop_requested;
+/* SIGUSR1 bumps it; every VM prints its statistics when it sees it move. */
+static volatile sig_atomic_t stats_generation;
+
+static void on_stats_signal(int sig)
+{
+    (void)sig;
+    int saved = errno;
+    __atomic_add_fetch(&stats_generation, 1, __ATOMIC_RELAXED);
+    errno = saved;
+}
+
 
 static void on_signal(int sig)
 {
@@ -100,6 +111,18 @@ static void on_signal(int sig)
     int saved = errno;
     __atomic_store_n(&stop_requested, 1, __ATOMIC_RELAXED);
     errno = saved;
+}
+
+static void catch_signals(void)
+{
+    struct sigaction sa = {0};
+    sa.sa_handler = on_signal;
+    sigemptyset(&sa.sa_mask);
+    sigaction(SIGINT, &sa, NULL);
+    sigaction(SIGTERM, &sa, NULL);
+    sa.sa_handler = on_stats_signal;
+    sa.sa_flags = SA_RESTART;
+    sigaction(SIGUSR1, &sa, NULL);
 }
 
 __attribute__((format(printf, 1, 2))) static int usage_error(const char *fmt, ...)
@@ -361,12 +384,8 @@ static int cmd_run(int argc, char **argv)
         return VM_STATUS_ERROR;
     }
 
-    struct sigaction sa = {0};
-    sa.sa_handler = on_signal;
-    sigemptyset(&sa.sa_mask);
-    sigaction(SIGINT, &sa, NULL);
-    sigaction(SIGTERM, &sa, NULL);
-
+    vm->stats_request = &stats_generation;
+    catch_signals();
     vm_run(vm, &stop_requested);
     status = vm->exit_status;
     fflush(stdout);
@@ -461,12 +480,9 @@ static int run_multi(struct vm_spec *specs, int n, const struct vm_config *commo
         }
     }
 
-    struct sigaction sa = {0};
-    sa.sa_handler = on_signal;
-    sigemptyset(&sa.sa_mask);
-    sigaction(SIGINT, &sa, NULL);
-    sigaction(SIGTERM, &sa, NULL);
-
+    for (int k = 0; k < n; k++)
+        vms[k]->stats_request = &stats_generation;
+    catch_signals();
     if (threads <= 0)
         threads = sched_default_threads();
     double t0 = vm_host_now();

@@ -222,6 +222,38 @@ rc=$?
 [ "$rc" = 130 ] && grep -q "interrupted by a signal" "$tmp/sigint.err" && ok "SIGINT: status 130" \
     || bad "SIGINT: status 130" "exit status $rc: $(cat "$tmp/sigint.err")"
 
+# Live statistics: SIGUSR1 (every VM) and Ctrl-A s (the serial console's VM)
+# print a block on stderr; the run goes on to its own end.
+"$trapeze" run --kernel "$tmp/loop.bin" --mode vmm --timeout 30 --serial none 2>"$tmp/usr1.err" &
+pid=$!
+sleep 0.3
+kill -USR1 "$pid"
+sleep 0.3
+kill -INT "$pid"
+wait "$pid"
+rc=$?
+[ "$rc" = 130 ] && grep -q "^trapeze: vm0: statistics (vmm mode, [0-9]* instructions" "$tmp/usr1.err" &&
+    grep -q "^  top mnemonics: JMP [1-9]" "$tmp/usr1.err" && grep -q "^  exits: total" "$tmp/usr1.err" &&
+    ok "SIGUSR1: statistics on stderr, the run goes on" \
+    || bad "SIGUSR1: statistics on stderr, the run goes on" "exit status $rc: $(cat "$tmp/usr1.err")"
+"$trapeze" run --threads 2 --timeout 30 --vm "name=one,kernel=$tmp/loop.bin,serial=none" \
+    --vm "name=two,kernel=$tmp/loop.bin,mode=trap,serial=none" 2>"$tmp/usr1m.err" &
+pid=$!
+sleep 0.3
+kill -USR1 "$pid"
+sleep 0.3
+kill -INT "$pid"
+wait "$pid"
+[ "$(grep -c -e '^trapeze: one: statistics (emulate mode' -e '^trapeze: two: statistics (trap mode' "$tmp/usr1m.err")" = 2 ] &&
+    ok "SIGUSR1 with two VMs: each prints its statistics" \
+    || bad "SIGUSR1 with two VMs: each prints its statistics" "$(cat "$tmp/usr1m.err")"
+(printf 'ab\001s'; sleep 0.5; printf '\001x') |
+    "$trapeze" run --kernel "$tmp/loop.bin" --timeout 30 --serial stdio >/dev/null 2>"$tmp/ctrlas.err"
+rc=$?
+[ "$rc" = 0 ] && grep -q "^trapeze: vm0: statistics (emulate mode" "$tmp/ctrlas.err" &&
+    ok "Ctrl-A s: statistics on stderr, then Ctrl-A x ends the run" \
+    || bad "Ctrl-A s: statistics on stderr, then Ctrl-A x ends the run" "exit $rc: $(cat "$tmp/ctrlas.err")"
+
 kernel triple <<'ASM'
     lidt [idtr]
     ud2                 ; #UD -> no IDT entry -> #GP -> #DF -> shutdown

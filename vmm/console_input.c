@@ -42,6 +42,10 @@ static void take(struct console_input *ci, uint8_t b)
             ci->quit = true;
             return;
         }
+        if (b == 's' || b == 'S') {
+            ci->stats = true;
+            return;
+        }
         if (b != 0x01 && ci->npend < sizeof(ci->pend))
             ci->pend[ci->npend++] = 0x01;
     } else if (b == 0x01) {

@@ -389,6 +389,13 @@ enum vm_step vm_step(struct vm *vm, volatile sig_atomic_t *stop, double until)
             end = VM_END_INSN_LIMIT;
             break;
         }
+        if (vm->stats_request) {
+            sig_atomic_t gen = __atomic_load_n(vm->stats_request, __ATOMIC_RELAXED);
+            if (gen != vm->stats_seen) {
+                vm->stats_seen = gen;
+                vm_print_stats(vm, stderr);
+            }
+        }
         double t = now_s();
         if (vm->run_deadline && t >= vm->run_deadline) {
             end = VM_END_TIMEOUT;
@@ -440,6 +447,10 @@ enum vm_step vm_step(struct vm *vm, volatile sig_atomic_t *stop, double until)
             console_input_pump(&vm->input, &vm->com1, 0);
             if (vm->input.quit)
                 end = VM_END_USER_QUIT;
+            if (vm->input.stats) {
+                vm->input.stats = false;
+                vm_print_stats(vm, stderr);
+            }
         }
         if (end == VM_END_NONE && vm->idle_until > 0)
             return VM_STEP_IDLE;

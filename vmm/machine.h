@@ -148,6 +148,10 @@ struct vm {
     double run_deadline;   /* host time of --timeout, or 0 */
     bool yield_when_idle;  /* HLT waiting for a timer returns VM_STEP_IDLE instead of sleeping */
     double idle_until;     /* after VM_STEP_IDLE: host time to run again */
+    /* Live statistics: a counter the frontend's SIGUSR1 handler bumps (NULL:
+     * none); the VM prints its statistics when it moved (vm_print_stats). */
+    volatile sig_atomic_t *stats_request;
+    sig_atomic_t stats_seen;
 
     /* Result of the run */
     enum vm_end end;
@@ -181,6 +185,10 @@ enum vm_step { VM_STEP_RUN, VM_STEP_IDLE, VM_STEP_END };
 void vm_start(struct vm *vm);
 enum vm_step vm_step(struct vm *vm, volatile sig_atomic_t *stop, double until);
 double vm_host_now(void); /* CLOCK_MONOTONIC, seconds */
+
+/* Prints the VM's statistics so far (instructions by class, top mnemonics,
+ * exits by reason, host time) as a block on f (vmm/live_stats.c). */
+void vm_print_stats(struct vm *vm, FILE *f);
 
 /* Flushes and closes outputs. Returns -1 (message in err) if writing an
  * output failed, e.g. a full disk. */
