@@ -53,6 +53,8 @@ static const char run_usage[] =
     "      --screen-text FILE     at the end, write the VGA text screen to FILE (- for\n"
     "                             stdout; nothing when the screen is in a graphics mode)\n"
     "      --trace FILE           write one line per instruction (- for stdout)\n"
+    "      --trace-exits FILE     trap, vmm, paravirt: one line per VM exit; in trap mode\n"
+    "                             also per critical instruction, with what it revealed\n"
     "      --deterministic        virtual time from instructions only: idle time is\n"
     "                             skipped, the RTC starts at 2024-01-01; runs repeat exactly\n"
     "      --no-reboot            a guest reset ends the run (exit status 12) instead of\n"
@@ -182,7 +184,7 @@ static int write_screen_text(struct vm *vm, const char *path)
     return 0;
 }
 
-enum { OPT_SERIAL = 256, OPT_DEBUGCON, OPT_MAXINSN, OPT_TIMEOUT, OPT_REPORT, OPT_TRACE,
+enum { OPT_SERIAL = 256, OPT_DEBUGCON, OPT_MAXINSN, OPT_TIMEOUT, OPT_REPORT, OPT_TRACE, OPT_TRACE_EXITS,
        OPT_DETERMINISTIC, OPT_NO_REBOOT, OPT_TRIPLE_FAULT, OPT_INITRD, OPT_BIOS, OPT_VGA_BIOS,
        OPT_SCREEN_TEXT, OPT_HDA, OPT_CDROM, OPT_BOOT, OPT_MODE, OPT_VM, OPT_CONFIG,
        OPT_THREADS };
@@ -210,6 +212,7 @@ static int cmd_run(int argc, char **argv)
         {"timeout", required_argument, NULL, OPT_TIMEOUT},
         {"report", required_argument, NULL, OPT_REPORT},
         {"trace", required_argument, NULL, OPT_TRACE},
+        {"trace-exits", required_argument, NULL, OPT_TRACE_EXITS},
         {"deterministic", no_argument, NULL, OPT_DETERMINISTIC},
         {"no-reboot", no_argument, NULL, OPT_NO_REBOOT},
         {"triple-fault", required_argument, NULL, OPT_TRIPLE_FAULT},
@@ -242,7 +245,7 @@ static int cmd_run(int argc, char **argv)
         switch (opt) {
         case 'k': case 'a': case 'm': case OPT_INITRD: case OPT_HDA: case OPT_CDROM:
         case OPT_BOOT: case OPT_MODE: case OPT_BIOS: case OPT_VGA_BIOS: case OPT_SCREEN_TEXT:
-        case OPT_SERIAL: case OPT_DEBUGCON: case OPT_TRACE:
+        case OPT_SERIAL: case OPT_DEBUGCON: case OPT_TRACE: case OPT_TRACE_EXITS:
             for (const struct option *o = opts; o->name; o++)
                 if (o->val == opt)
                     single_flag = o->name;
@@ -321,6 +324,7 @@ static int cmd_run(int argc, char **argv)
             break;
         case OPT_REPORT: report_path = optarg; break;
         case OPT_TRACE: cfg.trace = optarg; break;
+        case OPT_TRACE_EXITS: cfg.trace_exits = optarg; break;
         case OPT_DETERMINISTIC: cfg.deterministic = true; break;
         case OPT_NO_REBOOT: cfg.no_reboot = true; break;
         case OPT_TRIPLE_FAULT:

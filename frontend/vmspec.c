@@ -8,7 +8,8 @@
 #include <string.h>
 
 static const char *const keys[] = {"name", "mode",  "memory", "kernel", "initrd", "append",
-                                   "hda",  "cdrom", "boot",   "bios",   "serial", "debugcon"};
+                                   "hda",  "cdrom", "boot",   "bios",   "serial", "debugcon",
+                                   "trace_exits"};
 #define NKEYS (sizeof(keys) / sizeof(keys[0]))
 
 static int key_index(const char *k)
@@ -74,6 +75,8 @@ static int set_key(struct vm_config *cfg, const char *key, char *val, const char
             cfg->hda = val;
         else if (!strcmp(key, "cdrom"))
             cfg->cdrom = val;
+        else if (!strcmp(key, "trace_exits"))
+            cfg->trace_exits = val;
         else
             cfg->bios = val;
     }
@@ -138,7 +141,7 @@ int vmspec_parse(const char *text, const char *origin, int index, struct vm_spec
         if (k < 0) {
             snprintf(err, errlen,
                      "%s: unknown key '%s' (keys: name, mode, memory, kernel, initrd, append, "
-                     "hda, cdrom, boot, bios, serial, debugcon)",
+                     "hda, cdrom, boot, bios, serial, debugcon, trace_exits)",
                      origin, item);
             goto fail;
         }

@@ -2,6 +2,7 @@
 # Builds the Linux guest images from Debian's i386 packages (fetched by
 # scripts/fetch-guest-pkgs.sh, never installed):
 #   build/images/vmlinuz            the kernel (a copy, for a stable path)
+#   build/images/System.map         its symbol table
 #   build/images/initramfs.cpio.gz  busybox-static, /init gives a root shell
 #                                   on ttyS0 after printing "trapeze-guest: ready"
 #   build/images/linux.iso          El Torito (no emulation) ISO, ISOLINUX
@@ -54,6 +55,13 @@ trap 'rm -rf "$TMP"' EXIT
 KERNEL=$OUT/vmlinuz
 if stale "$KERNEL" "$vmlinuz"; then
   cp "$vmlinuz" "$KERNEL.tmp" && mv "$KERNEL.tmp" "$KERNEL"
+fi
+# Its symbol table, for tests that name the kernel function at an address
+# (tests/linux/trap-divergence.sh): boot/System.map-V beside boot/vmlinuz-V.
+SYSMAP=$OUT/System.map
+sysmap_src=$(dirname "$vmlinuz")/System.map-${vmlinuz##*/vmlinuz-}
+if [ -f "$sysmap_src" ] && stale "$SYSMAP" "$sysmap_src"; then
+  cp "$sysmap_src" "$SYSMAP.tmp" && mv "$SYSMAP.tmp" "$SYSMAP"
 fi
 
 # --- the initramfs ---

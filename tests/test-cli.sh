@@ -222,6 +222,11 @@ rc=$?
 [ "$rc" = 130 ] && grep -q "interrupted by a signal" "$tmp/sigint.err" && ok "SIGINT: status 130" \
     || bad "SIGINT: status 130" "exit status $rc: $(cat "$tmp/sigint.err")"
 
+"$trapeze" run --kernel "$tmp/loop.bin" --trace-exits "$tmp/x.txt" >/dev/null 2>"$tmp/xe.err"
+rc=$?
+[ "$rc" = 2 ] && grep -q "there are no exits in emulate mode" "$tmp/xe.err" && ok "--trace-exits in emulate mode: status 2" \
+    || bad "--trace-exits in emulate mode: status 2" "exit $rc: $(cat "$tmp/xe.err")"
+
 # Live statistics: SIGUSR1 (every VM) and Ctrl-A s (the serial console's VM)
 # print a block on stderr; the run goes on to its own end.
 "$trapeze" run --kernel "$tmp/loop.bin" --mode vmm --timeout 30 --serial none 2>"$tmp/usr1.err" &

@@ -84,6 +84,25 @@ r=$(json "$out/critical-trap.json" "v['mode'], v['exits']['critical_insn'], v['e
 grep -q "SGDT base: got FFC00000" "$out/critical-trap.log" && ok "trap: SGDT reveals the VMM's GDT at 0xFFC00000" \
     || bad "trap: SGDT reveals the VMM's GDT at 0xFFC00000"
 
+# --- --trace-exits: every exit, and trap mode's critical instructions observed
+"$trapeze" run --kernel "$out/critical.bin" --mode trap --debugcon "file:$out/critical-trapx.log" \
+    --serial none --trace-exits "$out/critical-trap.exits" </dev/null 2>/dev/null
+rc=$?
+if [ "$rc" = 35 ] && cmp -s "$out/critical-trap.log" "$out/critical-trapx.log"; then
+    ok "trap --trace-exits: observing critical instructions changes nothing the guest sees"
+else
+    bad "trap --trace-exits: observing critical instructions changes nothing the guest sees" "exit $rc"
+fi
+r=$(for m in SGDT SIDT SLDT STR SMSW PUSHF POPF LAR LSL; do
+        grep " critical_native [0-9a-f:]* cpl=0 $m bytes=" "$out/critical-trap.exits" |
+            grep -q -v -e "diverges=none" -e "diverges=event" || echo "$m"
+    done | tr '\n' ' ')
+[ -z "$r" ] && ok "trap --trace-exits: SGDT SIDT SLDT STR SMSW PUSHF POPF LAR LSL are logged as diverging" \
+    || bad "trap --trace-exits: SGDT SIDT SLDT STR SMSW PUSHF POPF LAR LSL are logged as diverging" "not diverging: $r"
+r=$(grep -c " privileged_insn [0-9a-f:]* cpl=0 [A-Z]* bytes=[0-9a-f]* vector=13 err=0$" "$out/critical-trap.exits")
+[ "$r" -gt 0 ] && ok "trap --trace-exits: privileged instructions' exits logged with their #GP" \
+    || bad "trap --trace-exits: privileged instructions' exits logged with their #GP" "$r lines"
+
 # --- vmm: the same guest correct, critical exits counted -------------------
 run critical vmm
 if [ "$rc" = 33 ] && ! grep -q DIVERGES "$out/critical-vmm.log"; then

@@ -7,6 +7,7 @@
 #include <string.h>
 #include <time.h>
 
+#include "exit_trace.h"
 #include "trace.h"
 
 static double now_s(void)
@@ -219,6 +220,15 @@ struct vm *vm_create(const struct vm_config *cfg, char *err, size_t errlen)
     if (vcpu_init(&vm->vcpu, cfg->mode, &vm->cpu, &vm->bus) < 0) {
         snprintf(err, errlen, "out of memory (vCPU)");
         goto fail;
+    }
+    if (cfg->trace_exits) {
+        if (cfg->mode == VM_MODE_EMULATE) {
+            snprintf(err, errlen, "--trace-exits: there are no exits in emulate mode (use --mode "
+                                  "trap, vmm or paravirt)");
+            goto fail;
+        }
+        if (!(vm->vcpu.xtrace = exit_trace_open(cfg->trace_exits, err, errlen)))
+            goto fail;
     }
     vm->vcpu.pv.console = pv_console;
     vm->vcpu.pv.shutdown = pv_shutdown;
@@ -475,6 +485,9 @@ int vm_destroy(struct vm *vm, char *err, size_t errlen)
     console_input_close(&vm->input);
     if (trace_close(vm->trace, err, errlen) < 0)
         r = -1;
+    if (exit_trace_close(vm->vcpu.xtrace, err, errlen) < 0)
+        r = -1;
+    vm->vcpu.xtrace = NULL;
     if (sink_close(&vm->serial_out) < 0 && r == 0) {
         snprintf(err, errlen, "--serial: error writing '%s'", vm->serial_out.path);
         r = -1;

@@ -91,6 +91,7 @@ struct vm_config {
     const char *serial;     /* sink spec for COM1: stdio | file:PATH | none */
     const char *debugcon;   /* sink spec for port 0xE9 */
     const char *trace;      /* trace file path, or NULL */
+    const char *trace_exits; /* --trace-exits file path, or NULL (vmm/exit_trace.h) */
     uint64_t max_insns;     /* 0: no limit */
     double timeout_s;       /* 0: no limit */
     /* Virtual time from instructions only: idle time is skipped, never slept,

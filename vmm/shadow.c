@@ -92,6 +92,7 @@ void shadow_free(struct vcpu *v)
 
 void shadow_flush(struct vcpu *v)
 {
+    v->shadow_flushes++;
     uint32_t *pd = spd(v);
     /* The VMM's region: its own page table, supervisor, writable. */
     uint32_t *vpt = (uint32_t *)(v->mem + VMM_VPT_OFF);

@@ -167,7 +167,10 @@ bool vcpu_view_leave(struct vcpu *v)
     mmu_set_cr4(&c->mmu, c->cr4);
     mmu_set_cr3(&c->mmu, c->cr3);
     c->intercept_events = true;
-    c->exit_on_class = v->mode == VM_MODE_VMM ? C_CRITICAL : 0;
+    /* vmm: critical instructions are emulated; trap with --trace-exits: they
+     * are observed (run natively, compared with the view). */
+    c->exit_on_class =
+        v->mode == VM_MODE_VMM || (v->mode == VM_MODE_TRAP && v->xtrace) ? C_CRITICAL : 0;
     vcpu_update_intr(v);
     return v->fatal[0] == 0;
 }

@@ -100,6 +100,10 @@ struct vcpu {
     /* paravirt mode: the trap table, the timer, hypercall counts. */
     struct pv_state pv;
 
+    /* --trace-exits (exit_trace.h), or NULL; shadow_flush counts its calls. */
+    struct exit_trace *xtrace;
+    uint64_t shadow_flushes;
+
     /* Fatal: the guest did something the VMM does not virtualize (yet); the
      * run ends with this message (lguest's kill_guest). */
     char fatal[160];

@@ -20,6 +20,7 @@
 #include <string.h>
 #include <time.h>
 
+#include "exit_trace.h"
 #include "shadow.h"
 #include "vcpu.h"
 
@@ -162,6 +163,28 @@ static bool handle_exit(struct vcpu *v, enum cpu_exit why)
     return vcpu_view_leave(v);
 }
 
+/* handle_exit with a --trace-exits line: the reason is the counter that
+ * moved. In trap mode a critical instruction exits only to be observed. */
+static bool handle_traced_exit(struct vcpu *v, enum cpu_exit why)
+{
+    struct exit_site site;
+    if (why == CPU_EXIT_INSN && v->mode == VM_MODE_TRAP) {
+        if (exit_trace_observe(v, &v->cpu->exit_insn) == CPU_EXIT_NONE)
+            return true;
+        why = CPU_EXIT_EVENT; /* its native execution raised an event: an exit */
+    }
+    exit_trace_site(v, why == CPU_EXIT_EVENT, &site);
+    uint64_t before[VMEXIT_REASONS];
+    memcpy(before, v->stats.exits, sizeof(before));
+    bool ok = handle_exit(v, why);
+    for (int r = 0; r < VMEXIT_REASONS; r++)
+        if (v->stats.exits[r] != before[r]) {
+            exit_trace_log(v, vmexit_name((enum vmexit_reason)r), &site);
+            break;
+        }
+    return ok;
+}
+
 enum cpu_exit vcpu_run(struct vcpu *v, uint64_t max, uint64_t *steps)
 {
     struct cpu *c = v->cpu;
@@ -176,7 +199,7 @@ enum cpu_exit vcpu_run(struct vcpu *v, uint64_t max, uint64_t *steps)
         left = c->budget;
         if (why != CPU_EXIT_INSN && why != CPU_EXIT_EVENT)
             return why;
-        bool ok = handle_exit(v, why);
+        bool ok = v->xtrace ? handle_traced_exit(v, why) : handle_exit(v, why);
         v->stats.vmm_s += now_s() - t1;
         if (!ok || c->exit_reason == CPU_EXIT_SHUTDOWN)
             return CPU_EXIT_SHUTDOWN; /* fatal (v->fatal) or a triple fault in the view */
