@@ -168,5 +168,21 @@ rc=$?
 [ "$rc" = 2 ] && grep -q "trapeze: vm0:.*missing.bin" u.err && ok "a VM that cannot be created: status 2, named" \
     || bad "a VM that cannot be created: status 2, named" "status $rc: $(cat u.err)"
 
+# --- memory isolation: three VMs write their marker on every page they can
+# reach and scan everything for another's (tests/guests/isolation.asm) -------
+"$trapeze" run --threads 2 --timeout 120 --report iso.json \
+    --vm "name=iso-vmm,kernel=isolation.bin,mode=vmm,memory=16,append=a1,serial=none,debugcon=file:iso-a.log" \
+    --vm "name=iso-trap,kernel=isolation.bin,mode=trap,memory=16,append=b1,serial=none,debugcon=file:iso-b.log" \
+    --vm "name=iso-emulate,kernel=isolation.bin,mode=emulate,memory=16,append=c0,serial=none,debugcon=file:iso-c.log" \
+    >/dev/null 2>iso.err </dev/null
+check "isolation: three VMs side by side, each finds only its own markers (all PASS: status 0)" "$?" 0 "$(cat iso.err iso-?.log)"
+check "isolation: the report has the three, each PASSed" \
+    "$(json iso.json "' '.join('%s:%s:%d' % (v['name'], v['mode'], v['exit_status']) for v in r['vms'])")" \
+    "iso-vmm:vmm:33 iso-trap:trap:33 iso-emulate:emulate:33"
+check "isolation: each scanned all it could reach and saw its own id" \
+    "$(for v in a b c; do grep -c -e "^id $v\$" -e "another VM's: none\$" -e "^PASS: isolation" "iso-$v.log"; done | tr '\n' ' ')" "3 3 3 "
+check "isolation: the deprivileged VMs cannot write the VMM's region (#GP)" \
+    "$(cat iso-a.log iso-b.log | grep -c '^VMM region: #GP$') $(grep -c 'VMM region' iso-c.log)" "2 0"
+
 echo "multi: $pass passed, $fail failed"
 [ "$fail" = 0 ]
