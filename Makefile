@@ -14,6 +14,8 @@ CFLAGS_BASE := -std=gnu11 -g $(WARN) -MMD -MP -I. -D_GNU_SOURCE
 OPT ?= -O2
 SAN := -fsanitize=address,undefined -fno-sanitize-recover=all -fno-omit-frame-pointer
 LIBS := -lZydis -lpthread -lm
+CJSON_CFLAGS = $(shell $(PKG_CONFIG) --cflags libcjson 2>/dev/null)
+CJSON_LIBS = $(shell $(PKG_CONFIG) --libs libcjson 2>/dev/null || echo -lcjson)
 CHECK_CFLAGS = $(shell $(PKG_CONFIG) --cflags check 2>/dev/null)
 CHECK_LIBS = $(shell $(PKG_CONFIG) --libs check 2>/dev/null)
 
@@ -67,7 +69,7 @@ $(BUILD)/libtrapeze-san.a: $(SAN_OBJ)
 
 $(BUILD)/trapeze: $(FE_OBJ) $(BUILD)/libtrapeze.a
 	$(MSG) LD $@
-	$(Q)$(CC) $(OPT) -o $@ $(FE_OBJ) -Wl,--whole-archive $(BUILD)/libtrapeze.a -Wl,--no-whole-archive $(LIBS)
+	$(Q)$(CC) $(OPT) -o $@ $(FE_OBJ) -Wl,--whole-archive $(BUILD)/libtrapeze.a -Wl,--no-whole-archive $(LIBS) $(CJSON_LIBS)
 
 $(BUILD)/tests/%: tests/unit/%.c $(BUILD)/libtrapeze-san.a
 	@mkdir -p $(dir $@)

@@ -11,6 +11,7 @@
  * joined) and reasons (one sentence per class name).
  */
 #include "classify.h"
+#include "classify_report.h"
 
 #include <ctype.h>
 #include <getopt.h>
@@ -27,13 +28,17 @@ static const char classify_usage[] =
     "usage: trapeze classify [--format text|markdown|json]\n"
     "       trapeze classify --bytes HEX [--mode real|pm16|pm32|v86] [--cpl N] [--iopl N]\n"
     "                        [--format text|json]\n"
+    "       trapeze classify --report FILE [--top N] [--format text|markdown|json]\n"
     "\n"
     "Prints every instruction form of the opcode table with its class bits\n"
     "(privileged, IOPL-sensitive, control-/behaviour-sensitive, critical for a\n"
     "protected-mode kernel deprivileged to ring 1) and the rule behind each.\n"
     "With --bytes, decodes one instruction (e.g. \"0f 01 06 00 10\") and says what\n"
     "it does in the given mode (default pm32) at the given CPL (default 1; real\n"
-    "mode is CPL 0, V86 CPL 3) and IOPL (default 0), CR4 at its reset value.\n";
+    "mode is CPL 0, V86 CPL 3) and IOPL (default 0), CR4 at its reset value.\n"
+    "With --report, reads a run's JSON report (trapeze run --report) and shows,\n"
+    "per VM, the N most frequent sensitive instruction forms it executed\n"
+    "(default 20) with their classes, and its exits by reason.\n";
 
 static int usage_error(const char *msg, const char *arg)
 {
@@ -270,19 +275,21 @@ static int parse_small(const char *s, int max)
 
 int cmd_classify(int argc, char **argv)
 {
-    enum { O_FORMAT = 256, O_BYTES, O_MODE, O_CPL, O_IOPL };
+    enum { O_FORMAT = 256, O_BYTES, O_MODE, O_CPL, O_IOPL, O_REPORT, O_TOP };
     static const struct option opts[] = {
         {"format", required_argument, NULL, O_FORMAT},
         {"bytes", required_argument, NULL, O_BYTES},
         {"mode", required_argument, NULL, O_MODE},
         {"cpl", required_argument, NULL, O_CPL},
         {"iopl", required_argument, NULL, O_IOPL},
+        {"report", required_argument, NULL, O_REPORT},
+        {"top", required_argument, NULL, O_TOP},
         {"help", no_argument, NULL, 'h'},
         {0, 0, 0, 0},
     };
     enum fmt fmt = F_TEXT;
-    const char *bytes = NULL;
-    int mode = CM_PM32, cpl = -1, iopl = 0, opt;
+    const char *bytes = NULL, *report = NULL;
+    int mode = CM_PM32, cpl = -1, iopl = 0, top = 20, opt;
     opterr = 0;
     optind = 1;
     while ((opt = getopt_long(argc, argv, ":h", opts, NULL)) != -1) {
@@ -298,6 +305,15 @@ int cmd_classify(int argc, char **argv)
                 return usage_error("--format: expected text, markdown or json, not", optarg);
             break;
         case O_BYTES: bytes = optarg; break;
+        case O_REPORT: report = optarg; break;
+        case O_TOP: {
+            char *end;
+            long n = strtol(optarg, &end, 10);
+            if (*end || end == optarg || n < 1 || n > 1000)
+                return usage_error("--top: expected 1 to 1000, not", optarg);
+            top = (int)n;
+            break;
+        }
         case O_MODE:
             mode = -1;
             for (int k = 0; k < 4; k++)
@@ -319,6 +335,13 @@ int cmd_classify(int argc, char **argv)
         }
     }
     if (optind < argc) return usage_error("unexpected argument", argv[optind]);
+    if (report) {
+        if (bytes) return usage_error("--report and --bytes do not mix", NULL);
+        return classify_report(report, top,
+                               fmt == F_JSON       ? RF_JSON
+                               : fmt == F_MARKDOWN ? RF_MARKDOWN
+                                                   : RF_TEXT);
+    }
     decode_init();
     if (!bytes) {
         if (cpl >= 0) return usage_error("--cpl applies to --bytes only", NULL);

@@ -3,6 +3,8 @@
 
 #include <math.h>
 
+#include "../cpu/classreason.h"
+#include "../cpu/decode.h"
 #include "../vmm/machine.h"
 #include "../vmm/stats.h"
 
@@ -74,7 +76,34 @@ static void vmm_fields(FILE *f, const struct vm *vm)
         json_string(f, mc[k].mnemonic);
         fprintf(f, ": %llu", (unsigned long long)mc[k].count);
     }
-    fprintf(f, "},\n      \"exits\": {\"total\": %llu",
+    /* Every sensitive form that ran, most frequent first (one mnemonic
+     * spans innocuous and sensitive forms: MOV r/m vs MOV Sreg, MOV CRn). */
+    fputs("},\n      \"sensitive_forms\": [", f);
+    static int order[4096];
+    int nf = 0;
+    for (int r = 0; r < op_table_size && nf < 4096; r++)
+        if (s->row_counts && s->row_counts[r] &&
+            (decode_row_class(&op_table[r]) & (C_PRIV | C_IOPL | C_CTRL | C_BEHV)))
+            order[nf++] = r;
+    for (int a = 1; a < nf; a++) /* insertion sort: a few dozen forms */
+        for (int b = a; b > 0 && s->row_counts[order[b]] > s->row_counts[order[b - 1]]; b--) {
+            int t = order[b];
+            order[b] = order[b - 1];
+            order[b - 1] = t;
+        }
+    for (int k = 0; k < nf; k++) {
+        const struct opdesc *d = &op_table[order[k]];
+        char opc[16];
+        class_opcode_text(d, opc, sizeof(opc));
+        fprintf(f, "%s\n        {\"opcode\": ", k ? "," : "");
+        json_string(f, opc);
+        fputs(", \"mnemonic\": ", f);
+        json_string(f, d->mnemonic);
+        fputs(", \"operands\": ", f);
+        json_string(f, d->operands);
+        fprintf(f, ", \"count\": %llu}", (unsigned long long)s->row_counts[order[k]]);
+    }
+    fprintf(f, "%s],\n      \"exits\": {\"total\": %llu", nf ? "\n      " : "",
             (unsigned long long)stats_total_exits(s));
     for (int r = 0; r < VMEXIT_REASONS; r++)
         fprintf(f, ", \"%s\": %llu", vmexit_name((enum vmexit_reason)r),

@@ -340,5 +340,38 @@ expect "classify bad --bytes" 2 "--bytes: expected" classify --bytes "0g"
 expect "classify truncated --bytes" 2 "continues past the bytes given" classify --bytes "0f 01"
 expect "classify real mode at CPL 3" 2 "real-address mode runs at CPL 0" classify --bytes fa --mode real --cpl 3
 
+# classify --report: the sensitive instructions of a real run, from its report
+kernel sens <<'ASM'
+    mov esp, 0x90000
+    mov ecx, 100
+.l: pushf
+    popf
+    loop .l
+    sgdt [gdtr]
+    sidt [gdtr]
+    mov al, 0x10
+    out 0xf4, al
+gdtr: dd 0, 0
+ASM
+"$trapeze" run --kernel "$tmp/sens.bin" --mode vmm --serial none --debugcon none \
+    --report "$tmp/sens.json" >/dev/null 2>&1
+"$trapeze" classify --report "$tmp/sens.json" --top 5 >"$tmp/out" 2>&1 &&
+    grep -q '^vm0 (vmm mode): [0-9]* instructions, 203 sensitive' "$tmp/out" &&
+    grep -q '^ *1 9C *PUSHF Fv *100 .* yes *behaviour-sensitive' "$tmp/out" &&
+    grep -q "^ *[345] 0F 01 /0 *SGDT Ms *1 " "$tmp/out" && grep -q 'exits: total 203, critical_insn 202, io 1' "$tmp/out" &&
+    ok "classify --report: top sensitive forms of a run, with classes and exits" \
+    || bad "classify --report: top sensitive forms of a run, with classes and exits" "$(cat "$tmp/out")"
+"$trapeze" classify --report "$tmp/sens.json" --format json >"$tmp/out" 2>&1 &&
+    python3 -c 'import json,sys; v=json.load(open(sys.argv[1]))["vm0"]; assert v["mode"]=="vmm" and v["critical"]==202 and v["top"][0]["mnemonic"]=="PUSHF" and v["top"][0]["critical"], v' "$tmp/out" &&
+    ok "classify --report --format json" || bad "classify --report --format json" "$(head -20 "$tmp/out")"
+"$trapeze" classify --report "$tmp/sens.json" --format markdown | grep -q '^| 1 | 9C | PUSHF Fv | 100 |' &&
+    ok "classify --report --format markdown" || bad "classify --report --format markdown"
+echo '{"vms": 3}' >"$tmp/notreport.json"
+expect "classify --report: not a run report" 1 "not a trapeze run report" classify --report "$tmp/notreport.json"
+echo '{"vms": [' >"$tmp/broken.json"
+expect "classify --report: broken JSON" 1 "not valid JSON" classify --report "$tmp/broken.json"
+expect "classify --report: missing file" 1 "cannot open" classify --report "$tmp/missing.json"
+expect "classify --report with --bytes" 2 "do not mix" classify --report "$tmp/sens.json" --bytes fa
+
 echo "cli tests: $pass passed, $fail failed"
 [ "$fail" = 0 ]
