@@ -63,7 +63,7 @@ check "linux: vmm and emulate sessions print the same" "$(session linux-vmm.log 
 check "pv: its console has its PASS and nothing else's" \
     "$(grep -c '^PASS: pv_kernel' pv.log) $(grep -c -e Linux -e critical pv.log)" "1 0"
 check "trap: its console shows the divergences and nothing else's" \
-    "$(grep -c 'DIVERGES' trap.log) $(grep -c -e Linux -e pv_kernel trap.log)" "14 0"
+    "$(grep -c 'DIVERGES' trap.log) $(grep -c -e Linux -e pv_kernel trap.log)" "15 0"
 check "linux: neither Linux console has the test kernels' output" \
     "$(cat linux-vmm.log linux-emulate.log | grep -c -e pv_kernel -e 'START: critical')" 0
 check "nothing on stdout (every console went to its file)" "$(wc -c <stdout.txt)" 0

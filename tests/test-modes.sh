@@ -68,13 +68,14 @@ SGDT limit
 SIDT base
 SLDT
 SMSW
-STR"
+STR
+far CALL pushed CS"
 run critical trap
 seen=$(sed -n 's/^OBSERVE \(.*\): got .* -- DIVERGES$/\1/p' "$out/critical-trap.log" | sort)
 if [ "$rc" = 35 ] && [ "$seen" = "$expected" ]; then
-    ok "trap: critical shows exactly the 14 expected divergences"
+    ok "trap: critical shows exactly the 15 expected divergences"
 else
-    bad "trap: critical shows exactly the 14 expected divergences" \
+    bad "trap: critical shows exactly the 15 expected divergences" \
         "exit $rc; diff expected/seen:
 $(diff <(echo "$expected") <(echo "$seen"))"
 fi

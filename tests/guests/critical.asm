@@ -15,7 +15,9 @@
 ; Observations: SGDT base/limit, SIDT base/limit, SLDT (after LLDT), STR,
 ; SMSW, PUSHF's IF after CLI, PUSHF's IOPL after POPF set it to 3, PUSHF's
 ; IF after POPF tried to clear it (IF was set by STI), PUSH CS's selector,
-; MOV r,CS and MOV r,SS, LAR/LSL/VERR/VERW on the DPL-0 data selector.
+; MOV r,CS and MOV r,SS, LAR/LSL/VERR/VERW on the DPL-0 data selector,
+; the CS a far CALL and an INT n push, POP DS, MOV ES,r, LSS, CPUID's
+; vendor, RDTSC counting forward.
 %define GUEST_NAME "critical"
 %include "guest.inc"
 
@@ -143,6 +145,52 @@ test_main:
     mov ebx, 1
     OBSERVE "VERW KDATA"
 
+    ; --- far transfers, interrupts, segment loads --------------------------
+    call KCODE:far_fn                ; far CALL: the CS it pushes
+    mov eax, [far_cs]
+    mov ebx, KCODE
+    OBSERVE "far CALL pushed CS"
+    EXPECT 0x40, -1, -1, 0
+    int 0x40                         ; INT n: the CS in the frame it pushes
+    EXPECT_SEEN "INT 0x40 delivered"
+    mov eax, [last_cs]
+    mov ebx, KCODE
+    OBSERVE "INT n pushed CS"
+    push dword KDATA
+    pop ds                           ; POP Sreg, then what MOV r,Sreg shows
+    xor eax, eax
+    mov ax, ds
+    mov ebx, KDATA
+    OBSERVE "POP DS"
+    mov cx, KDATA
+    mov es, cx                       ; MOV Sreg,r
+    xor eax, eax
+    mov ax, es
+    mov ebx, KDATA
+    OBSERVE "MOV ES,r"
+    mov [lss_buf], esp
+    mov word [lss_buf + 4], KDATA
+    sub dword [lss_buf], 16
+    lss esp, [lss_buf]               ; LSS: a stack 16 bytes lower
+    mov eax, esp
+    add esp, 16
+    mov ebx, [lss_buf]
+    OBSERVE "LSS loads ESP"
+    xor eax, eax
+    cpuid                            ; CPUID: the vendor, as the CPU defines it
+    mov eax, ebx
+    mov ebx, 0x756e6547              ; "Genu"
+    OBSERVE "CPUID vendor"
+    rdtsc
+    mov ecx, eax
+    rdtsc
+    sub eax, ecx
+    cmp eax, 0x10000                 ; RDTSC: counts forward, a few cycles apart
+    setb al
+    movzx eax, al
+    mov ebx, 1
+    OBSERVE "RDTSC advances"
+
     cmp dword [diverged], 0
     je .pass
     PRINT "diverged: "
@@ -151,6 +199,13 @@ test_main:
     FAIL "critical instructions diverged"
 .pass:
     PASS
+
+; far_fn: reached by a far CALL; keeps the CS the call pushed.
+far_fn:
+    mov eax, [esp + 4]
+    and eax, 0xffff
+    mov [far_cs], eax
+    retf
 
 ; observe: ESI = name, EAX = seen, EBX = architectural. Counts divergences.
 observe:
@@ -174,6 +229,8 @@ ldt_table:
     dq 0x00CF92000000FFFF           ; a flat data segment, DPL 0
     dq 0x00CF9A000000FFFF           ; a flat code segment, DPL 0
 diverged: dd 0
+far_cs: dd 0
+lss_buf: dd 0, 0
 align 4
 dtr_buf: times 8 db 0
 
