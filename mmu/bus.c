@@ -317,6 +317,8 @@ void bus_timer_arm(struct bus *b, struct vtimer *t, uint64_t deadline_ns)
     t->next = *p;
     *p = t;
     t->armed = true;
+    if (b->timers == t && b->timer_stop)
+        *b->timer_stop = 1;
 }
 
 void bus_run_timers(struct bus *b, uint64_t now_ns)

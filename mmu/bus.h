@@ -94,6 +94,11 @@ struct bus {
     uint64_t (*clock)(void *ctx); /* virtual time in ns */
     void *clock_ctx;
     struct vtimer *timers; /* armed timers, earliest first */
+    /* Set to 1 when a timer becomes the earliest (the machine points it at
+     * the CPU's exit_request): the CPU slice under way was sized for the
+     * old earliest deadline and must end so the next one stops at the new
+     * deadline. NULL: nobody to tell. */
+    uint8_t *timer_stop;
     /* System reset requested by a device (8042 pulse, port 0x92, 0xCF9). */
     void (*reset_request)(void *ctx);
     void *reset_ctx;

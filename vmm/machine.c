@@ -239,6 +239,7 @@ struct vm *vm_create(const struct vm_config *cfg, char *err, size_t errlen)
     vm->bus.clock = vm_clock_ns;
     vm->bus.clock_ctx = vm;
     vm->bus.reset_request = reset_request;
+    vm->bus.timer_stop = &vm->cpu.exit_request;
     vm->bus.reset_ctx = vm;
     pic_init(&vm->pic, &vm->bus, pic_intr, vm);
     pit_init(&vm->pit, &vm->bus);

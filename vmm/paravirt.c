@@ -360,10 +360,8 @@ static bool hypercall(struct vcpu *v, uint32_t int_eip)
     case HC_SET_TIMER: {
         uint64_t when = (uint64_t)cx << 32 | b;
         bus_timer_cancel(v->bus, &v->pv.timer);
-        if (when) {
+        if (when)
             bus_timer_arm(v->bus, &v->pv.timer, when);
-            c->exit_request = 1; /* the machine's slice ends at the new deadline */
-        }
         break;
     }
     case HC_YIELD:
