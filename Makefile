@@ -40,7 +40,7 @@ Q := @
 MSG := @printf '  %-6s %s\n'
 endif
 
-.PHONY: all deps test test-unit test-cli test-guests test-modes test-paravirt test-paravirt test-multi test-sst286 test-seabios test-ide-boot test-linux images bench run clean format
+.PHONY: all deps test test-unit test-cli test-guests test-modes test-paravirt test-classify classify-report test-multi test-sst286 test-seabios test-ide-boot test-linux images bench run clean format
 
 all: $(BUILD)/trapeze
 
@@ -79,7 +79,7 @@ $(BUILD)/tests/%: tests/unit/%.c $(BUILD)/libtrapeze-san.a
 # Every test suite runs even when an earlier one fails (--keep-going), so one
 # `make test` shows every failure; it fails if any suite failed.
 test: deps
-	@$(MAKE) --no-print-directory --keep-going test-unit test-cli test-guests test-modes test-paravirt test-multi \
+	@$(MAKE) --no-print-directory --keep-going test-unit test-cli test-guests test-modes test-paravirt test-classify test-multi \
 	  test-sst286 test-seabios test-ide-boot test-linux
 
 test-unit: $(TEST_BIN)
@@ -98,6 +98,18 @@ test-modes: $(BUILD)/trapeze
 # --mode paravirt: the hypercall interface with tests/guests/pv/pv_kernel.asm.
 test-paravirt: $(BUILD)/trapeze
 	@bash tests/test-paravirt.sh $(BUILD)
+
+# The classification suite (tests/classify/run-suite.py): the critical and
+# privileged guests in every mode, the pv kernel; docs/classification.md is
+# what they saw. classify-report rewrites it; test-classify fails when the
+# regenerated text differs from the checked-in file, or an expectation fails.
+classify-report: $(BUILD)/trapeze
+	@python3 tests/classify/run-suite.py --trapeze $(BUILD)/trapeze --build $(BUILD) \
+	  --write docs/classification.md
+
+test-classify: $(BUILD)/trapeze
+	@python3 tests/classify/run-suite.py --trapeze $(BUILD)/trapeze --build $(BUILD) \
+	  --check docs/classification.md
 
 # Several VMs in one process: --vm, --config, --threads (tests/test-multi.sh).
 test-multi: $(BUILD)/trapeze

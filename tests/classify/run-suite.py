@@ -1,0 +1,380 @@
+#!/usr/bin/env python3
+"""The instruction-classification suite and its report, docs/classification.md.
+
+Reads the opcode table's classes (`trapeze classify --format json`), runs the
+behavioural guests in every mode with --deterministic, and writes what the
+table says and what the guests saw:
+
+  - tests/guests/critical.asm executes the critical instructions at guest
+    ring 0 and prints, per check, what it saw against the architectural
+    value (OBSERVE lines);
+  - tests/guests/privileged.asm executes every privileged and IOPL-sensitive
+    instruction at guest ring 0 and checks its effect (PRIV lines);
+  - tests/guests/pv/pv_kernel.asm, the paravirtual kernel, does the same
+    work through hypercalls (its report counts them by name).
+
+Expectations (a failure of any is a failure of the suite):
+  - emulate: every check architectural;
+  - trap: exactly the divergences of TRAP_DIVERGES (one that does not appear
+    fails too), every privileged check right, each privileged instruction
+    exited (privileged_insn, iopl_insn or io in --trace-exits);
+  - vmm: every check architectural, each critical instruction checked exited
+    as critical_insn; privileged as in trap;
+  - paravirt: the pv kernel passes and made every hypercall of the mapping.
+
+  run-suite.py --trapeze build/trapeze --build build --write docs/classification.md
+  run-suite.py --trapeze build/trapeze --build build --check docs/classification.md
+(--check regenerates and fails if the file differs: `make test` runs it;
+`make classify-report` writes it.)
+"""
+import argparse
+import collections
+import difflib
+import json
+import os
+import re
+import subprocess
+import sys
+
+HERE = os.path.dirname(os.path.abspath(__file__))
+ROOT = os.path.dirname(os.path.dirname(HERE))
+
+# Robin & Irvine's sensitive, unprivileged IA-32 instructions, and where each
+# form of the table falls. (mnemonic, operands) -> group; forms not listed
+# here are named by the function group_of().
+RI_GROUPS = [
+    "SGDT", "SIDT", "SLDT", "SMSW", "PUSHF", "POPF", "LAR", "LSL", "VERR", "VERW",
+    "POP Sreg", "PUSH Sreg", "far CALL", "far JMP", "INT n", "far RET", "STR", "MOV Sreg",
+]
+SAME_RULE = "same rule as the list (not named by Robin & Irvine)"
+P6_ADDITION = "P6 addition (after Robin & Irvine's Pentium)"
+
+
+def group_of(row):
+    m, ops = row["mnemonic"], row["operands"]
+    if m in ("SGDT", "SIDT", "SLDT", "SMSW", "PUSHF", "POPF", "LAR", "LSL", "VERR", "VERW", "STR"):
+        return m
+    if m == "PUSH" and ops in ("ES", "CS", "SS", "DS", "FS", "GS"):
+        return "PUSH Sreg"
+    if m == "POP" and ops in ("ES", "SS", "DS", "FS", "GS"):
+        return "POP Sreg"
+    if m == "MOV" and "Sw" in ops:
+        return "MOV Sreg"
+    if m == "CALL" and ops in ("Ap", "Mp"):
+        return "far CALL"
+    if m == "JMP" and ops in ("Ap", "Mp"):
+        return "far JMP"
+    if m == "RETF":
+        return "far RET"
+    if m == "INT":
+        return "INT n"
+    if m in ("INT3", "INTO", "IRET", "LDS", "LES", "LFS", "LGS", "LSS"):
+        return SAME_RULE
+    if m in ("RDTSC", "RDPMC", "CPUID", "SYSENTER"):
+        return P6_ADDITION
+    return None
+
+
+# The behavioural checks: guest line name -> the mnemonics it exercises.
+CRITICAL_CHECKS = collections.OrderedDict([
+    ("SGDT base", ["SGDT"]), ("SGDT limit", ["SGDT"]), ("SIDT base", ["SIDT"]),
+    ("SIDT limit", ["SIDT"]), ("SLDT", ["SLDT"]), ("STR", ["STR"]), ("SMSW", ["SMSW"]),
+    ("PUSHF IF after CLI", ["PUSHF"]), ("PUSHF IOPL after POPF set 3", ["POPF", "PUSHF"]),
+    ("PUSHF IF after POPF cleared it", ["POPF", "PUSHF"]), ("PUSH CS", ["PUSH"]),
+    ("MOV r,CS", ["MOV"]), ("MOV r,SS", ["MOV"]), ("LAR KDATA", ["LAR"]),
+    ("LSL KDATA", ["LSL"]), ("VERR KDATA", ["VERR"]), ("VERW KDATA", ["VERW"]),
+    ("far CALL pushed CS", ["CALL", "RETF"]), ("INT n pushed CS", ["INT"]),
+    ("POP DS", ["POP"]), ("MOV ES,r", ["MOV"]), ("LSS loads ESP", ["LSS"]),
+    ("CPUID vendor", ["CPUID"]), ("RDTSC advances", ["RDTSC"]),
+])
+TRAP_DIVERGES = {
+    "SGDT base", "SGDT limit", "SIDT base", "SLDT", "STR", "SMSW", "PUSHF IF after CLI",
+    "PUSHF IOPL after POPF set 3", "PUSHF IF after POPF cleared it", "PUSH CS", "MOV r,CS",
+    "MOV r,SS", "LAR KDATA", "LSL KDATA", "far CALL pushed CS",
+}
+PRIV_CHECKS = collections.OrderedDict([
+    ("LGDT limit takes effect", ["LGDT"]), ("LIDT limit takes effect", ["LIDT"]),
+    ("LLDT: an LDT selector loads", ["LLDT"]), ("LTR marks its TSS busy", ["LTR"]),
+    ("MOV CR0 sets TS", ["MOV"]), ("CLTS clears TS", ["CLTS"]), ("LMSW sets TS", ["LMSW"]),
+    ("MOV CR2 round trip", ["MOV"]), ("MOV CR4 sets PSE", ["MOV"]),
+    ("MOV CR3 round trip", ["MOV"]), ("MOV DR0 round trip", ["MOV"]),
+    ("INVD, WBINVD, INVLPG complete", ["INVD", "WBINVD", "INVLPG"]),
+    ("WRMSR/RDMSR SYSENTER_ESP", ["WRMSR", "RDMSR"]), ("OUT/IN the PIC mask", ["OUT", "IN"]),
+    ("OUTSB/INSB the PIC mask", ["OUTS", "INS"]), ("CLI holds the timer interrupt", ["CLI"]),
+    ("STI lets it in", ["STI"]), ("HLT waits for an interrupt", ["HLT"]),
+])
+
+# What replaces an instruction in a paravirtual kernel (docs/hypercalls.md).
+# The one place this mapping is written.
+PARAVIRT = {
+    "CLI": "HC_SET_IF(0)", "STI": "HC_SET_IF(1)", "PUSHF": "HC_SET_IF returns the previous IF",
+    "POPF": "HC_SET_IF / HC_IRET", "IRET": "HC_IRET", "LIDT": "HC_SET_TRAP_TABLE",
+    "SIDT": "not needed: HC_SET_TRAP_TABLE", "LGDT": "not needed: the VMM's fixed GDT",
+    "SGDT": "not needed: the VMM's fixed GDT", "LLDT": "not offered (no LDT)",
+    "SLDT": "not needed (no LDT)", "LTR": "HC_STACK_SWITCH", "STR": "not needed: HC_STACK_SWITCH",
+    "MOV CR3": "HC_LOAD_CR3", "MOV CR2": "HC_GET_FAULT_ADDR", "MOV CR0": "not offered",
+    "MOV CR4": "not offered", "MOV DR": "not offered", "INVLPG": "HC_MMU_UPDATE",
+    "HLT": "HC_YIELD", "RDTSC": "HC_GET_TIME", "OUT": "HC_CONSOLE_WRITE / HC_SHUTDOWN",
+    "IN": "not offered (no devices)", "INT": "INT n through the trap table (natively)",
+    "SMSW": "not needed", "LMSW": "not offered", "CLTS": "not offered",
+    "RDMSR": "not offered", "WRMSR": "not offered", "OUTS": "HC_CONSOLE_WRITE",
+    "INS": "not offered (no devices)", "INVD": "not offered (the caches are the host's)",
+    "WBINVD": "not offered (the caches are the host's)",
+    "CPUID": "runs natively (shows the CPU)", "PUSH": "runs natively (CS RPL 1: the kernel knows)",
+    "MOV": "runs natively (RPL 1: the kernel knows)", "CALL": "runs natively at ring 1",
+    "RETF": "runs natively at ring 1", "POP": "runs natively", "LSS": "runs natively",
+    "LAR": "runs natively (DPL 1: the kernel knows)", "LSL": "runs natively",
+    "VERR": "runs natively", "VERW": "runs natively",
+}
+
+
+def pv_for(check, mnems):
+    if check.startswith("MOV CR"):
+        return PARAVIRT.get(check[:7], "not offered")
+    if check.startswith("MOV DR"):
+        return PARAVIRT["MOV DR"]
+    return "; ".join(dict.fromkeys(PARAVIRT.get(m, "?") for m in mnems))
+
+
+def run(trapeze, kernel, mode, out, name, exits=True):
+    log = os.path.join(out, "%s-%s.log" % (name, mode))
+    rep = os.path.join(out, "%s-%s.json" % (name, mode))
+    xt = os.path.join(out, "%s-%s.exits" % (name, mode))
+    cmd = [trapeze, "run", "--kernel", kernel, "--mode", mode, "--deterministic",
+           "--serial", "none", "--debugcon", "file:" + log, "--report", rep,
+           "--timeout", "120", "--max-instructions", "200000000"]
+    if exits and mode in ("trap", "vmm", "paravirt"):
+        cmd += ["--trace-exits", xt]
+    p = subprocess.run(cmd, stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL,
+                       stderr=subprocess.PIPE, text=True)
+    text = open(log, errors="replace").read() if os.path.exists(log) else ""
+    vm = json.load(open(rep))["vms"][0] if os.path.exists(rep) else {}
+    per = collections.Counter()
+    if os.path.exists(xt):
+        for line in open(xt):
+            f = line.split()
+            if len(f) > 5 and f[2] != "critical_native":
+                per[(f[5], f[2])] += 1
+    return {"rc": p.returncode, "log": text, "report": vm, "exits": per, "stderr": p.stderr}
+
+
+def parse(log, tag):
+    pat = re.compile(r"^%s (.*): got ([0-9A-F]{8}), (?:architectural|expected) ([0-9A-F]{8}) -- (\w+)$" % tag)
+    res = collections.OrderedDict()
+    for line in log.splitlines():
+        m = pat.match(line.strip())
+        if m:
+            res[m.group(1)] = (m.group(2), m.group(3), m.group(4) == "ok")
+    return res
+
+
+def exits_of(r, mnems, reasons):
+    return sum(n for (m, why), n in r["exits"].items() if m in mnems and why in reasons)
+
+
+def main():
+    ap = argparse.ArgumentParser()
+    ap.add_argument("--trapeze", default="build/trapeze")
+    ap.add_argument("--build", default="build")
+    g = ap.add_mutually_exclusive_group(required=True)
+    g.add_argument("--write")
+    g.add_argument("--check")
+    a = ap.parse_args()
+    out = os.path.join(a.build, "classify-suite")
+    os.makedirs(out, exist_ok=True)
+    subprocess.run(["sh", os.path.join(ROOT, "tests/guests/build.sh"), out], check=True)
+    pv_bin = os.path.join(out, "pv_kernel.bin")
+    subprocess.run(["nasm", "-f", "bin", "-Werror", "-I", os.path.join(ROOT, "tests/guests/lib/"),
+                    "-o", pv_bin, os.path.join(ROOT, "tests/guests/pv/pv_kernel.asm")], check=True)
+    rows = json.loads(subprocess.run([a.trapeze, "classify", "--format", "json"], check=True,
+                                     capture_output=True, text=True).stdout)
+
+    failures = []
+    crit, priv, obs, chk = {}, {}, {}, {}
+    for mode in ("emulate", "trap", "vmm"):
+        crit[mode] = run(a.trapeze, os.path.join(out, "critical.bin"), mode, out, "critical")
+        priv[mode] = run(a.trapeze, os.path.join(out, "privileged.bin"), mode, out, "privileged")
+        obs[mode] = parse(crit[mode]["log"], "OBSERVE")
+        chk[mode] = parse(priv[mode]["log"], "PRIV")
+    pv = run(a.trapeze, pv_bin, "paravirt", out, "pv")
+
+    # --- expectations ---------------------------------------------------------
+    for mode in ("emulate", "trap", "vmm"):
+        if list(obs[mode]) != list(CRITICAL_CHECKS):
+            failures.append("%s: critical guest printed checks %s, expected %s"
+                            % (mode, list(obs[mode]), list(CRITICAL_CHECKS)))
+        if list(chk[mode]) != list(PRIV_CHECKS):
+            failures.append("%s: privileged guest printed checks %s, expected %s"
+                            % (mode, list(chk[mode]), list(PRIV_CHECKS)))
+        for name, (_, _, ok) in chk[mode].items():
+            if not ok:
+                failures.append("%s: privileged check '%s' wrong" % (mode, name))
+        if priv[mode]["rc"] != 33:
+            failures.append("%s: privileged guest exit status %d" % (mode, priv[mode]["rc"]))
+    for name, (_, _, ok) in obs["emulate"].items():
+        if not ok:
+            failures.append("emulate: '%s' diverged" % name)
+    for name, (_, _, ok) in obs["vmm"].items():
+        if not ok:
+            failures.append("vmm: '%s' diverged" % name)
+    seen = {n for n, (_, _, ok) in obs["trap"].items() if not ok}
+    for n in sorted(TRAP_DIVERGES - seen):
+        failures.append("trap: expected divergence '%s' did not appear" % n)
+    for n in sorted(seen - TRAP_DIVERGES):
+        failures.append("trap: unexpected divergence '%s'" % n)
+    for name, mnems in CRITICAL_CHECKS.items():
+        if not exits_of(crit["vmm"], mnems, {"critical_insn"}):
+            failures.append("vmm: no critical_insn exit for %s (%s)" % ("/".join(mnems), name))
+    for mode in ("trap", "vmm"):
+        for name, mnems in PRIV_CHECKS.items():
+            if not exits_of(priv[mode], mnems, {"privileged_insn", "iopl_insn", "io"}):
+                failures.append("%s: no exit for %s (%s)" % (mode, "/".join(mnems), name))
+    hc = pv["report"].get("hypercalls", {})
+    if pv["rc"] != 33:
+        failures.append("paravirt: the pv kernel's exit status %d" % pv["rc"])
+    for m, h in PARAVIRT.items():
+        for name in re.findall(r"HC_[A-Z_0-9]+", h):
+            if not hc.get(name[3:].lower()):
+                failures.append("paravirt: %s (replacing %s) never made by the pv kernel" % (name, m))
+
+    # --- the document ------------------------------------------------------------
+    md = []
+    w = md.append
+    w("# Instruction classification: the table, the theorem, the suite")
+    w("")
+    w("Generated by `make classify-report` (`tests/classify/run-suite.py`) from the opcode")
+    w("table (`cpu/opcodes.def`, through `trapeze classify --format json`) and from")
+    w("deterministic runs of the behavioural guests in every execution mode. `make test`")
+    w("regenerates it and fails when it differs from this file, so what is written here is")
+    w("what the tests saw. Do not edit it by hand.")
+    w("")
+    w("## 1. The critical set against Robin & Irvine")
+    w("")
+    w("Critical = sensitive (control- or behaviour-sensitive) and neither privileged nor")
+    w("IOPL-sensitive: such an instruction runs without a trap in a protected-mode kernel")
+    w("deprivileged to ring 1, which is why IA-32 fails Popek and Goldberg's condition.")
+    w("Robin & Irvine (USENIX Security 2000) list seventeen such instructions for the")
+    w("Pentium; every form the table derives as critical falls under one of them, under")
+    w("the same rule for forms they did not name, or is an addition of the P6:")
+    w("")
+    w("| Robin & Irvine | Opcode | Form | Classes | Why |")
+    w("|---|---|---|---|---|")
+    crit_rows = [r for r in rows if r["critical"]]
+    order = {g: k for k, g in enumerate(RI_GROUPS + [SAME_RULE, P6_ADDITION])}
+    unplaced = [r for r in crit_rows if group_of(r) is None]
+    for r in unplaced:
+        failures.append("critical form %s %s %s falls under no group" % (r["opcode"], r["mnemonic"], r["operands"]))
+    groups_seen = set()
+    for r in sorted((r for r in crit_rows if group_of(r)), key=lambda r: (order[group_of(r)], r["opcode"])):
+        g = group_of(r)
+        groups_seen.add(g)
+        why = "; ".join(v for k, v in r["reasons"].items() if k != "critical")
+        w("| %s | %s | %s %s | %s | %s |" % (g, r["opcode"], r["mnemonic"], r["operands"],
+                                           ", ".join(r["classes"]), why))
+    for g in RI_GROUPS:
+        if g not in groups_seen:
+            failures.append("Robin & Irvine's %s has no critical form in the table" % g)
+    w("")
+    w("Every one of Robin & Irvine's seventeen entries (PUSH and POP of segment registers")
+    w("counted apart: eighteen rows) has its forms here; `tests/unit/test_classify.c`")
+    w("asserts the same set. The P6 adds RDTSC and RDPMC (counters readable at any CPL")
+    w("unless CR4.TSD / without CR4.PCE they fault, so under a VMM they read the host's),")
+    w("CPUID (the host's identity, and no P6 can make it fault) and SYSENTER (enters ring")
+    w("0 through MSRs at any CPL, not through the IDT); SYSEXIT, also new, is privileged.")
+    w("")
+    w("## 2. Privileged and IOPL-sensitive forms")
+    w("")
+    w("These trap at ring 1 (#GP), so trap-and-emulate works for them.")
+    w("")
+    w("| Opcode | Form | Classes | Why |")
+    w("|---|---|---|---|")
+    for r in rows:
+        if ("privileged" in r["classes"] or "iopl" in r["classes"]):
+            why = "; ".join(v for k, v in r["reasons"].items() if k != "critical")
+            w("| %s | %s %s | %s | %s |" % (r["opcode"], r["mnemonic"], r["operands"],
+                                          ", ".join(r["classes"]), why))
+    w("")
+    w("## 3. Critical instructions at guest ring 0, per mode")
+    w("")
+    w("`tests/guests/critical.asm`: each check executes a critical instruction at the")
+    w("guest kernel's ring 0 and compares what the guest saw with the architectural value.")
+    w("*emulate*: the guest runs at its own ring 0. *trap*: deprivileged to ring 1, critical")
+    w("instructions run natively, so the guest may see the VMM (the value it saw instead).")
+    w("*vmm*: the same, but every critical instruction exits to the VMM first and runs in")
+    w("the guest's view (exits of that instruction in the whole run, from `--trace-exits`).")
+    w("*paravirt*: what a paravirtual kernel does instead (docs/hypercalls.md).")
+    w("")
+    w("| Check | Instruction | emulate | trap | vmm: value, exits | paravirt |")
+    w("|---|---|---|---|---|---|")
+    for name, mnems in CRITICAL_CHECKS.items():
+        def cell(mode):
+            if name not in obs[mode]:
+                return "not run"
+            got, arch, ok = obs[mode][name]
+            return ("%s (architectural)" % got) if ok else ("**%s** instead of %s" % (got, arch))
+        nex = exits_of(crit["vmm"], mnems, {"critical_insn"})
+        w("| %s | %s | %s | %s | %s, %d critical_insn exits | %s |" % (
+            name, "/".join(mnems), cell("emulate"), cell("trap"),
+            cell("vmm").replace(" (architectural)", ""), nex, pv_for(name, mnems)))
+    w("")
+    w("In trap mode %d of the %d checks diverge, as expected (the suite fails if one of"
+      % (len(seen & TRAP_DIVERGES), len(CRITICAL_CHECKS)))
+    w("the expected divergences does not appear, or another does): VERR/VERW, the SIDT")
+    w("limit, INT n (intercepted and reflected by the VMM), segment loads, LSS, CPUID and")
+    w("RDTSC show the guest nothing it can tell apart, though they are sensitive.")
+    w("")
+    w("## 4. Privileged and IOPL-sensitive instructions at guest ring 0, per mode")
+    w("")
+    w("`tests/guests/privileged.asm` checks each through an effect the guest can see")
+    w("without a critical instruction. In trap and vmm mode each one faults at ring 1 and")
+    w("exits (`privileged_insn`, `iopl_insn` or `io`), and the VMM emulates it against the")
+    w("vCPU and the VM's devices.")
+    w("")
+    w("| Check | Instruction | emulate | trap: exits | vmm: exits | paravirt |")
+    w("|---|---|---|---|---|---|")
+    reasons = {"privileged_insn", "iopl_insn", "io"}
+    for name, mnems in PRIV_CHECKS.items():
+        def pc(mode):
+            if name not in chk[mode]:
+                return "not run"
+            got, exp, ok = chk[mode][name]
+            return "right" if ok else "**wrong** (%s, expected %s)" % (got, exp)
+        w("| %s | %s | %s | %s, %d | %s, %d | %s |" % (
+            name, "/".join(mnems), pc("emulate"), pc("trap"), exits_of(priv["trap"], mnems, reasons),
+            pc("vmm"), exits_of(priv["vmm"], mnems, reasons), pv_for(name, mnems)))
+    w("")
+    w("## 5. The paravirtual kernel")
+    w("")
+    w("`tests/guests/pv/pv_kernel.asm` in `--mode paravirt` (exit status %d) does its" % pv["rc"])
+    w("privileged work with hypercalls only; its report counts them:")
+    w("")
+    w("| Hypercall | Calls |")
+    w("|---|---:|")
+    for k, n in hc.items():
+        w("| %s | %d |" % (k, n))
+    ex = pv["report"].get("exits", {})
+    w("")
+    w("Exits: %s." % ", ".join("%s %d" % (k, v) for k, v in ex.items() if v and k != "total"))
+    w("")
+    text = "\n".join(md) + "\n"
+
+    for f in failures:
+        print("FAIL  " + f)
+    if a.write:
+        with open(a.write, "w") as f:
+            f.write(text)
+        print("classify-report: wrote %s" % a.write)
+    else:
+        old = open(a.check).read() if os.path.exists(a.check) else ""
+        if old != text:
+            failures.append("%s differs from what the suite saw (make classify-report):" % a.check)
+            print("FAIL  %s is out of date; the difference:" % a.check)
+            sys.stdout.writelines(list(difflib.unified_diff(old.splitlines(True), text.splitlines(True),
+                                                            a.check, "regenerated"))[:60])
+    n = len(CRITICAL_CHECKS) * 3 + len(PRIV_CHECKS) * 3 + 1
+    print("classify suite: %d checks in 3 modes + paravirt, %d failed" % (n, len(failures)))
+    return 1 if failures else 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
