@@ -14,6 +14,7 @@
 
 #include "../vmm/machine.h"
 #include "../vmm/scheduler.h"
+#include "batch.h"
 #include "classify.h"
 #include "report.h"
 #include "vmspec.h"
@@ -90,6 +91,8 @@ static const char top_usage[] =
     "       trapeze classify [--format text|markdown|json] [--bytes HEX --mode MODE --cpl N]\n"
     "                                               instruction classes and why (trapeze\n"
     "                                               classify --help)\n"
+    "       trapeze batch JOBFILE [options]          many VM jobs over a thread pool\n"
+    "                                               (trapeze batch --help)\n"
     "       trapeze --help | --version\n";
 
 static volatile sig_atomic_t stop_requested;
@@ -539,6 +542,8 @@ int main(int argc, char **argv)
         return cmd_run(argc - 1, argv + 1);
     if (!strcmp(cmd, "classify"))
         return cmd_classify(argc - 1, argv + 1);
+    if (!strcmp(cmd, "batch"))
+        return cmd_batch(argc - 1, argv + 1);
     if (!strcmp(cmd, "--help") || !strcmp(cmd, "-h") || !strcmp(cmd, "help")) {
         fputs(top_usage, stdout);
         return 0;
