@@ -16,6 +16,7 @@
 #include "../vmm/scheduler.h"
 #include "batch.h"
 #include "classify.h"
+#include "gdbstub.h"
 #include "report.h"
 #include "vmspec.h"
 
@@ -54,6 +55,8 @@ static const char run_usage[] =
     "      --screen-text FILE     at the end, write the VGA text screen to FILE (- for\n"
     "                             stdout; nothing when the screen is in a graphics mode)\n"
     "      --trace FILE           write one line per instruction (- for stdout)\n"
+    "      --gdb tcp::PORT        wait for gdb on 127.0.0.1:PORT (0: a free one, printed)\n"
+    "                             before the first instruction; see docs/gdb.md\n"
     "      --trace-exits FILE     trap, vmm, paravirt: one line per VM exit; in trap mode\n"
     "                             also per critical instruction, with what it revealed\n"
     "      --deterministic        virtual time from instructions only: idle time is\n"
@@ -187,7 +190,7 @@ static int write_screen_text(struct vm *vm, const char *path)
     return 0;
 }
 
-enum { OPT_SERIAL = 256, OPT_DEBUGCON, OPT_MAXINSN, OPT_TIMEOUT, OPT_REPORT, OPT_TRACE, OPT_TRACE_EXITS,
+enum { OPT_SERIAL = 256, OPT_DEBUGCON, OPT_MAXINSN, OPT_TIMEOUT, OPT_REPORT, OPT_TRACE, OPT_TRACE_EXITS, OPT_GDB,
        OPT_DETERMINISTIC, OPT_NO_REBOOT, OPT_TRIPLE_FAULT, OPT_INITRD, OPT_BIOS, OPT_VGA_BIOS,
        OPT_SCREEN_TEXT, OPT_HDA, OPT_CDROM, OPT_BOOT, OPT_MODE, OPT_VM, OPT_CONFIG,
        OPT_THREADS };
@@ -216,6 +219,7 @@ static int cmd_run(int argc, char **argv)
         {"report", required_argument, NULL, OPT_REPORT},
         {"trace", required_argument, NULL, OPT_TRACE},
         {"trace-exits", required_argument, NULL, OPT_TRACE_EXITS},
+        {"gdb", required_argument, NULL, OPT_GDB},
         {"deterministic", no_argument, NULL, OPT_DETERMINISTIC},
         {"no-reboot", no_argument, NULL, OPT_NO_REBOOT},
         {"triple-fault", required_argument, NULL, OPT_TRIPLE_FAULT},
@@ -239,7 +243,7 @@ static int cmd_run(int argc, char **argv)
      * single-VM flag seen, which does not mix with them. */
     struct vm_spec *specs = NULL;
     int nspecs = 0, threads = 0, status;
-    const char *single_flag = NULL;
+    const char *single_flag = NULL, *gdb_spec = NULL;
     char err[512];
 
     opterr = 0;
@@ -248,7 +252,7 @@ static int cmd_run(int argc, char **argv)
         switch (opt) {
         case 'k': case 'a': case 'm': case OPT_INITRD: case OPT_HDA: case OPT_CDROM:
         case OPT_BOOT: case OPT_MODE: case OPT_BIOS: case OPT_VGA_BIOS: case OPT_SCREEN_TEXT:
-        case OPT_SERIAL: case OPT_DEBUGCON: case OPT_TRACE: case OPT_TRACE_EXITS:
+        case OPT_SERIAL: case OPT_DEBUGCON: case OPT_TRACE: case OPT_TRACE_EXITS: case OPT_GDB:
             for (const struct option *o = opts; o->name; o++)
                 if (o->val == opt)
                     single_flag = o->name;
@@ -328,6 +332,7 @@ static int cmd_run(int argc, char **argv)
         case OPT_REPORT: report_path = optarg; break;
         case OPT_TRACE: cfg.trace = optarg; break;
         case OPT_TRACE_EXITS: cfg.trace_exits = optarg; break;
+        case OPT_GDB: gdb_spec = optarg; break;
         case OPT_DETERMINISTIC: cfg.deterministic = true; break;
         case OPT_NO_REBOOT: cfg.no_reboot = true; break;
         case OPT_TRIPLE_FAULT:
@@ -393,7 +398,19 @@ static int cmd_run(int argc, char **argv)
 
     vm->stats_request = &stats_generation;
     catch_signals();
-    vm_run(vm, &stop_requested);
+    if (gdb_spec) {
+        int lfd, port;
+        if (gdb_listen(gdb_spec, &lfd, &port, err, sizeof(err)) < 0) {
+            fprintf(stderr, "trapeze: %s\n", err);
+            vm_destroy(vm, err, sizeof(err));
+            return VM_STATUS_ERROR;
+        }
+        fprintf(stderr, "trapeze: %s: waiting for gdb on 127.0.0.1:%d (target remote :%d)\n",
+                cfg.name, port, port);
+        gdb_serve(vm, lfd, &stop_requested);
+    } else {
+        vm_run(vm, &stop_requested);
+    }
     status = vm->exit_status;
     fflush(stdout);
     if (vm->end != VM_END_EXIT_DEVICE)

@@ -400,6 +400,10 @@ enum vm_step vm_step(struct vm *vm, volatile sig_atomic_t *stop, double until)
             end = VM_END_INSN_LIMIT;
             break;
         }
+        if (vm->pause_request) {
+            vm->pause_request = false;
+            return VM_STEP_RUN;
+        }
         if (vm->stats_request) {
             sig_atomic_t gen = __atomic_load_n(vm->stats_request, __ATOMIC_RELAXED);
             if (gen != vm->stats_seen) {
@@ -468,6 +472,12 @@ enum vm_step vm_step(struct vm *vm, volatile sig_atomic_t *stop, double until)
     }
     vm_finish(vm, end);
     return VM_STEP_END;
+}
+
+void vm_end_now(struct vm *vm, enum vm_end end)
+{
+    if (vm->end == VM_END_NONE)
+        vm_finish(vm, end);
 }
 
 enum vm_end vm_run(struct vm *vm, volatile sig_atomic_t *stop)

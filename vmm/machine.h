@@ -153,6 +153,10 @@ struct vm {
      * none); the VM prints its statistics when it moved (vm_print_stats). */
     volatile sig_atomic_t *stats_request;
     sig_atomic_t stats_seen;
+    /* A debugger (frontend/gdbstub.c): its state, and its request that
+     * vm_step return (VM_STEP_RUN) at the next boundary without ending. */
+    void *gdb;
+    bool pause_request;
 
     /* Result of the run */
     enum vm_end end;
@@ -186,6 +190,9 @@ enum vm_step { VM_STEP_RUN, VM_STEP_IDLE, VM_STEP_END };
 void vm_start(struct vm *vm);
 enum vm_step vm_step(struct vm *vm, volatile sig_atomic_t *stop, double until);
 double vm_host_now(void); /* CLOCK_MONOTONIC, seconds */
+
+/* Ends the run now with end (a debugger's kill), as vm_step would. */
+void vm_end_now(struct vm *vm, enum vm_end end);
 
 /* Prints the VM's statistics so far (instructions by class, top mnemonics,
  * exits by reason, host time) as a block on f (vmm/live_stats.c). */

@@ -1,0 +1,595 @@
+/*
+ * --gdb tcp::PORT: a GDB remote-protocol stub for one VM (docs/gdb.md).
+ *
+ * The VM runs on the calling thread under the stub's control. The stub
+ * listens on 127.0.0.1 only, waits for gdb before the first instruction (as
+ * QEMU's -s -S), and then serves packets while the VM is stopped; `c` and
+ * `s` run it in short host-time steps (vm_step) between which the socket is
+ * polled for gdb's interrupt byte (0x03).
+ *
+ * Breakpoints never touch guest memory: the CPU's per-instruction hook
+ * (cpu_env.trace, installed only with --gdb) compares the linear address of
+ * the instruction about to execute with the breakpoints and, on a match,
+ * abandons the instruction before it runs (cpu_abort_insn) and asks the
+ * machine to pause. Single step lets one instruction through (or an
+ * exception's delivery: the step stops at the handler's first instruction).
+ * Write watchpoints compare the watched bytes at every instruction
+ * boundary and stop after the instruction that changed them. So the guest
+ * sees no INT3 in its code and no debug register change. Cost while
+ * attached: the hook on every instruction (a few compares; a translation
+ * and a read per watchpoint); without --gdb, nothing.
+ *
+ * Registers are the guest's view: in trap, vmm and paravirt mode the VMM's
+ * RPL 1 on CS/SS is shown as the guest's CPL 0 (not in paravirt, where the
+ * kernel knows its ring), and EFLAGS carries the virtual IF and IOPL.
+ * Memory is read and written at linear addresses through the guest's own
+ * page tables.
+ */
+#include "gdbstub.h"
+
+#include <arpa/inet.h>
+#include <errno.h>
+#include <netinet/in.h>
+#include <netinet/tcp.h>
+#include <poll.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
+#include "../vmm/machine.h"
+
+#define MAX_BP 64
+#define MAX_WATCH 4
+#define PKT_MAX 4096
+
+struct gdb {
+    struct vm *vm;
+    int lfd, fd;
+    uint32_t bp[MAX_BP];
+    int nbp;
+    struct {
+        uint32_t lin, len;
+        uint8_t old[8];
+    } watch[MAX_WATCH];
+    int nwatch;
+    int stepping;       /* 1: let one instruction through; 2: it went */
+    int stop_sig;       /* 5 SIGTRAP, 2 SIGINT */
+    int watch_hit;      /* index, -1 none */
+    int64_t skip;       /* resume from a breakpoint: do not stop there first */
+    bool stopped;
+};
+
+/* --- guest memory through the guest's page tables ------------------------ */
+
+static struct mmu *guest_mmu(struct vm *vm)
+{
+    return vm->vcpu.mode == VM_MODE_EMULATE ? &vm->cpu.mmu : &vm->vcpu.gmmu;
+}
+
+static bool guest_paging(struct vm *vm)
+{
+    uint32_t cr0 = vm->vcpu.mode == VM_MODE_EMULATE || vm->vcpu.in_view ? vm->cpu.cr0 : vm->vcpu.cr0;
+    return (cr0 & CR0_PG) != 0;
+}
+
+static int lin_to_phys(struct vm *vm, uint32_t lin, uint32_t *pa)
+{
+    if (!guest_paging(vm)) {
+        *pa = lin;
+        return 0;
+    }
+    return mmu_probe(guest_mmu(vm), lin, pa) == 0 ? 0 : -1;
+}
+
+static int mem_read(struct vm *vm, uint32_t lin, uint8_t *buf, uint32_t n)
+{
+    for (uint32_t k = 0; k < n; k++) {
+        uint32_t pa;
+        if (lin_to_phys(vm, lin + k, &pa) < 0)
+            return k ? (int)k : -1;
+        buf[k] = (uint8_t)bus_read(&vm->bus, pa, 1);
+    }
+    return (int)n;
+}
+
+static int mem_write(struct vm *vm, uint32_t lin, const uint8_t *buf, uint32_t n)
+{
+    for (uint32_t k = 0; k < n; k++) {
+        uint32_t pa;
+        if (lin_to_phys(vm, lin + k, &pa) < 0)
+            return -1;
+        bus_write(&vm->bus, pa, 1, buf[k]); /* write tracking drops decoded code */
+    }
+    return 0;
+}
+
+/* --- the hook ------------------------------------------------------------------ */
+
+__attribute__((noreturn)) static void stop_here(struct gdb *g, struct cpu *c, int sig)
+{
+    g->stop_sig = sig;
+    g->stopped = true;
+    g->vm->pause_request = true;
+    c->exit_request = 1;
+    cpu_abort_insn(c);
+}
+
+static void hook(void *ctx, struct cpu *c, const struct insn *i)
+{
+    struct vm *vm = ctx;
+    struct gdb *g = vm->gdb;
+    (void)i;
+    uint32_t lin = c->seg[S_CS].base + c->eip;
+    if (g->stepping) {
+        if (g->stepping == 2)
+            stop_here(g, c, 5);
+        g->stepping = 2;
+    }
+    for (int k = 0; k < g->nwatch; k++) {
+        uint8_t now[8];
+        if (mem_read(vm, g->watch[k].lin, now, g->watch[k].len) == (int)g->watch[k].len &&
+            memcmp(now, g->watch[k].old, g->watch[k].len)) {
+            memcpy(g->watch[k].old, now, g->watch[k].len);
+            g->watch_hit = k;
+            stop_here(g, c, 5);
+        }
+    }
+    if (g->skip >= 0 && (uint32_t)g->skip == lin) {
+        g->skip = -1;
+        return;
+    }
+    g->skip = -1;
+    for (int k = 0; k < g->nbp; k++)
+        if (g->bp[k] == lin)
+            stop_here(g, c, 5);
+}
+
+/* --- packets -------------------------------------------------------------- */
+
+static int put_raw(struct gdb *g, const char *s, size_t n)
+{
+    while (n) {
+        ssize_t w = write(g->fd, s, n);
+        if (w < 0 && errno == EINTR)
+            continue;
+        if (w <= 0)
+            return -1;
+        s += w;
+        n -= (size_t)w;
+    }
+    return 0;
+}
+
+static int send_packet(struct gdb *g, const char *body)
+{
+    static const char hex[] = "0123456789abcdef";
+    size_t n = strlen(body);
+    char *p = malloc(n + 5);
+    unsigned sum = 0;
+    p[0] = '$';
+    memcpy(p + 1, body, n);
+    for (size_t k = 0; k < n; k++)
+        sum += (unsigned char)body[k];
+    p[n + 1] = '#';
+    p[n + 2] = hex[(sum >> 4) & 15];
+    p[n + 3] = hex[sum & 15];
+    int r = put_raw(g, p, n + 4);
+    free(p);
+    return r; /* acks are read (and ignored) by the packet reader */
+}
+
+static int hexval(int ch)
+{
+    if (ch >= '0' && ch <= '9')
+        return ch - '0';
+    if (ch >= 'a' && ch <= 'f')
+        return ch - 'a' + 10;
+    if (ch >= 'A' && ch <= 'F')
+        return ch - 'A' + 10;
+    return -1;
+}
+
+/* Reads one packet into buf (unescaped body). Returns its length, -1 on EOF
+ * or error, -2 for an interrupt byte (0x03) outside a packet. */
+static int read_packet(struct gdb *g, char *buf, size_t cap)
+{
+    char ch;
+    for (;;) {
+        ssize_t r = read(g->fd, &ch, 1);
+        if (r < 0 && errno == EINTR)
+            continue;
+        if (r <= 0)
+            return -1;
+        if (ch == 0x03)
+            return -2;
+        if (ch == '$')
+            break; /* '+', '-' and noise between packets are skipped */
+    }
+    size_t n = 0;
+    unsigned sum = 0;
+    bool esc = false;
+    for (;;) {
+        ssize_t r = read(g->fd, &ch, 1);
+        if (r < 0 && errno == EINTR)
+            continue;
+        if (r <= 0)
+            return -1;
+        if (ch == '#')
+            break;
+        sum += (unsigned char)ch;
+        if (esc) {
+            ch ^= 0x20;
+            esc = false;
+        } else if (ch == '}') {
+            esc = true;
+            continue;
+        }
+        if (n + 1 < cap)
+            buf[n++] = ch;
+    }
+    char cs[2];
+    for (int k = 0; k < 2; k++)
+        while (read(g->fd, &cs[k], 1) != 1)
+            if (errno != EINTR)
+                return -1;
+    buf[n] = 0;
+    int want = hexval(cs[0]) << 4 | hexval(cs[1]);
+    if (hexval(cs[0]) < 0 || hexval(cs[1]) < 0 || want != (int)(sum & 0xff)) {
+        put_raw(g, "-", 1); /* gdb resends */
+        return read_packet(g, buf, cap);
+    }
+    put_raw(g, "+", 1);
+    return (int)n;
+}
+
+/* --- registers ---------------------------------------------------------------- */
+
+enum { NREGS = 16 }; /* eax ecx edx ebx esp ebp esi edi eip eflags cs ss ds es fs gs */
+static const int seg_order[6] = {S_CS, S_SS, S_DS, S_ES, S_FS, S_GS};
+
+static uint32_t reg_get(struct vm *vm, int n)
+{
+    struct cpu *c = &vm->cpu;
+    bool compressed = vm->vcpu.mode == VM_MODE_TRAP || vm->vcpu.mode == VM_MODE_VMM;
+    if (n < 8)
+        return c->r[n];
+    if (n == 8)
+        return c->eip;
+    if (n == 9) {
+        uint32_t f = cpu_get_eflags(c);
+        if (vm->vcpu.mode != VM_MODE_EMULATE && !vm->vcpu.in_view)
+            f = (f & ~(uint32_t)(F_IF | F_IOPL)) | vm->vcpu.flags;
+        return f;
+    }
+    uint16_t sel = c->seg[seg_order[n - 10]].sel;
+    if (compressed && (n == 10 || n == 11) && (sel & 3) == 1 && vm->vcpu.cpl == 0)
+        sel &= ~3u;
+    return sel;
+}
+
+static void reg_set(struct vm *vm, int n, uint32_t v)
+{
+    struct cpu *c = &vm->cpu;
+    if (n < 8)
+        c->r[n] = v;
+    else if (n == 8)
+        c->eip = v;
+    /* EFLAGS and segment registers stay: changing them needs the CPU's
+     * own checks (a debugger write is refused rather than half-done). */
+}
+
+static void put_le32(char *out, uint32_t v)
+{
+    static const char hex[] = "0123456789abcdef";
+    for (int b = 0; b < 4; b++) {
+        uint8_t x = (uint8_t)(v >> (8 * b));
+        out[2 * b] = hex[x >> 4];
+        out[2 * b + 1] = hex[x & 15];
+    }
+}
+
+static uint32_t get_le32(const char *in)
+{
+    uint32_t v = 0;
+    for (int b = 0; b < 4; b++)
+        v |= (uint32_t)(hexval(in[2 * b]) << 4 | hexval(in[2 * b + 1])) << (8 * b);
+    return v;
+}
+
+/* --- the session --------------------------------------------------------------- */
+
+static void stop_reply(struct gdb *g, char *out, size_t n)
+{
+    if (g->watch_hit >= 0) {
+        snprintf(out, n, "T05watch:%x;", g->watch[g->watch_hit].lin);
+        g->watch_hit = -1;
+    } else {
+        snprintf(out, n, "S%02x", g->stop_sig ? g->stop_sig : 5);
+    }
+}
+
+static int set_bp(struct gdb *g, char type, uint32_t addr, uint32_t len, bool insert)
+{
+    if (type == '0' || type == '1') {
+        for (int k = 0; k < g->nbp; k++)
+            if (g->bp[k] == addr) {
+                if (!insert)
+                    g->bp[k] = g->bp[--g->nbp];
+                return 0;
+            }
+        if (!insert)
+            return 0;
+        if (g->nbp == MAX_BP)
+            return -1;
+        g->bp[g->nbp++] = addr;
+        return 0;
+    }
+    if (type == '2') { /* write watchpoint */
+        for (int k = 0; k < g->nwatch; k++)
+            if (g->watch[k].lin == addr) {
+                if (!insert)
+                    g->watch[k] = g->watch[--g->nwatch];
+                return 0;
+            }
+        if (!insert)
+            return 0;
+        if (g->nwatch == MAX_WATCH || len == 0 || len > 8)
+            return -1;
+        g->watch[g->nwatch].lin = addr;
+        g->watch[g->nwatch].len = len;
+        if (mem_read(g->vm, addr, g->watch[g->nwatch].old, len) != (int)len)
+            return -1;
+        g->nwatch++;
+        return 0;
+    }
+    return 1; /* read/access watchpoints: not supported */
+}
+
+/* Runs until a stop; returns 0 stopped, 1 the run ended, -1 gdb went away. */
+static int resume(struct gdb *g, volatile sig_atomic_t *stop)
+{
+    struct vm *vm = g->vm;
+    g->stopped = false;
+    g->stop_sig = 0;
+    g->skip = vm->cpu.seg[S_CS].base + vm->cpu.eip;
+    for (;;) {
+        if (vm_step(vm, stop, vm_host_now() + 0.05) == VM_STEP_END)
+            return 1;
+        if (g->stopped)
+            return 0;
+        struct pollfd p = {g->fd, POLLIN, 0};
+        if (poll(&p, 1, 0) > 0) {
+            char ch;
+            ssize_t r = read(g->fd, &ch, 1);
+            if (r <= 0)
+                return -1;
+            if (ch == 0x03) {
+                g->stop_sig = 2;
+                g->stopped = true;
+                return 0;
+            }
+        }
+        if (vm->idle_until > 0) { /* halted until a timer: wait on the socket meanwhile */
+            double wait = vm->idle_until - vm_host_now();
+            if (wait > 0)
+                poll(&p, 1, (int)(wait * 1000) + 1);
+        }
+    }
+}
+
+int gdb_listen(const char *spec, int *out_fd, int *out_port, char *err, size_t errlen)
+{
+    const char *p = spec;
+    if (!strncmp(p, "tcp:", 4))
+        p += 4;
+    if (*p == ':')
+        p++;
+    else if (!strncmp(p, "127.0.0.1:", 10) || !strncmp(p, "localhost:", 10))
+        p = strchr(p, ':') + 1;
+    char *end;
+    long port = strtol(p, &end, 10);
+    if (strncmp(spec, "tcp:", 4) || *end || end == p || port < 0 || port > 65535) {
+        snprintf(err, errlen, "--gdb '%s': expected tcp::PORT (PORT 0 picks a free one)", spec);
+        return -1;
+    }
+    int fd = socket(AF_INET, SOCK_STREAM, 0);
+    int one = 1;
+    setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof(one));
+    struct sockaddr_in a = {.sin_family = AF_INET, .sin_port = htons((uint16_t)port)};
+    a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+    if (fd < 0 || bind(fd, (struct sockaddr *)&a, sizeof(a)) < 0 || listen(fd, 1) < 0) {
+        snprintf(err, errlen, "--gdb '%s': cannot listen on 127.0.0.1:%ld: %s", spec, port,
+                 strerror(errno));
+        if (fd >= 0)
+            close(fd);
+        return -1;
+    }
+    socklen_t len = sizeof(a);
+    getsockname(fd, (struct sockaddr *)&a, &len);
+    *out_fd = fd;
+    *out_port = ntohs(a.sin_port);
+    return 0;
+}
+
+enum vm_end gdb_serve(struct vm *vm, int lfd, volatile sig_atomic_t *stop)
+{
+    struct gdb g = {.vm = vm, .lfd = lfd, .fd = -1, .watch_hit = -1, .skip = -1};
+    vm->gdb = &g;
+    vm->env.trace = hook;
+    vm_start(vm);
+    while (g.fd < 0 && !*stop) {
+        struct pollfd p = {lfd, POLLIN, 0};
+        if (poll(&p, 1, 200) > 0)
+            g.fd = accept(lfd, NULL, NULL);
+    }
+    if (g.fd < 0) {
+        vm_end_now(vm, VM_END_INTERRUPTED);
+        close(lfd);
+        return vm->end;
+    }
+    int one = 1;
+    setsockopt(g.fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof(one));
+    char *in = malloc(PKT_MAX), *out = malloc(2 * PKT_MAX + 64);
+    bool ended = false, killed = false;
+    g.stop_sig = 5;
+    while (!ended) {
+        int n = read_packet(&g, in, PKT_MAX);
+        if (n == -1)
+            break; /* gdb went away: the VM runs on to its end, unobserved */
+        if (n == -2)
+            continue; /* an interrupt while already stopped */
+        out[0] = 0;
+        switch (in[0]) {
+        case '?': stop_reply(&g, out, 64); break;
+        case 'g':
+            for (int k = 0; k < NREGS; k++)
+                put_le32(out + 8 * k, reg_get(vm, k));
+            out[8 * NREGS] = 0;
+            break;
+        case 'G':
+            for (int k = 0; k < NREGS && (int)strlen(in + 1) >= 8 * (k + 1); k++)
+                reg_set(vm, k, get_le32(in + 1 + 8 * k));
+            strcpy(out, "OK");
+            break;
+        case 'p': {
+            long r = strtol(in + 1, NULL, 16);
+            if (r >= 0 && r < NREGS) {
+                put_le32(out, reg_get(vm, (int)r));
+                out[8] = 0;
+            } else {
+                strcpy(out, "E01");
+            }
+            break;
+        }
+        case 'P': {
+            char *eq = strchr(in, '=');
+            long r = strtol(in + 1, NULL, 16);
+            if (eq && r >= 0 && r < 9 && strlen(eq + 1) >= 8) {
+                reg_set(vm, (int)r, get_le32(eq + 1));
+                strcpy(out, "OK");
+            } else {
+                strcpy(out, "E01");
+            }
+            break;
+        }
+        case 'm': {
+            unsigned long addr, len;
+            if (sscanf(in + 1, "%lx,%lx", &addr, &len) != 2 || len > PKT_MAX / 2) {
+                strcpy(out, "E01");
+                break;
+            }
+            uint8_t *buf = malloc(len ? len : 1);
+            int got = mem_read(vm, (uint32_t)addr, buf, (uint32_t)len);
+            if (got <= 0 && len) {
+                strcpy(out, "E14");
+            } else {
+                for (int k = 0; k < got; k++)
+                    sprintf(out + 2 * k, "%02x", buf[k]);
+                out[2 * (got > 0 ? got : 0)] = 0;
+            }
+            free(buf);
+            break;
+        }
+        case 'M': {
+            unsigned long addr, len;
+            char *colon = strchr(in, ':');
+            if (sscanf(in + 1, "%lx,%lx", &addr, &len) != 2 || !colon ||
+                strlen(colon + 1) < 2 * len || len > PKT_MAX / 2) {
+                strcpy(out, "E01");
+                break;
+            }
+            uint8_t *buf = malloc(len ? len : 1);
+            for (unsigned long k = 0; k < len; k++)
+                buf[k] = (uint8_t)(hexval(colon[1 + 2 * k]) << 4 | hexval(colon[2 + 2 * k]));
+            strcpy(out, mem_write(vm, (uint32_t)addr, buf, (uint32_t)len) < 0 ? "E14" : "OK");
+            free(buf);
+            break;
+        }
+        case 'Z':
+        case 'z': {
+            char type = in[1];
+            unsigned long addr, len;
+            if (sscanf(in + 2, ",%lx,%lx", &addr, &len) != 2) {
+                strcpy(out, "E01");
+                break;
+            }
+            int r = set_bp(&g, type, (uint32_t)addr, (uint32_t)len, in[0] == 'Z');
+            strcpy(out, r == 0 ? "OK" : r < 0 ? "E01" : "");
+            break;
+        }
+        case 'c':
+        case 's':
+        case 'v':
+            if (in[0] == 'v') {
+                if (!strncmp(in, "vCont?", 6)) {
+                    strcpy(out, "vCont;c;C;s;S");
+                    break;
+                }
+                if (strncmp(in, "vCont;", 6)) {
+                    out[0] = 0; /* vMustReplyEmpty and the rest */
+                    break;
+                }
+                g.stepping = (in[6] == 's' || in[6] == 'S') ? 1 : 0;
+            } else {
+                g.stepping = in[0] == 's' ? 1 : 0;
+            }
+            {
+                int r = resume(&g, stop);
+                g.stepping = 0;
+                if (r < 0) {
+                    ended = true;
+                    continue;
+                }
+                if (r == 1) {
+                    snprintf(out, 64, "W%02x", vm->exit_status & 0xff);
+                    ended = true;
+                } else {
+                    stop_reply(&g, out, 64);
+                }
+            }
+            break;
+        case 'D':
+            strcpy(out, "OK");
+            ended = true;
+            break;
+        case 'k':
+            killed = ended = true;
+            break;
+        case 'H': strcpy(out, "OK"); break;
+        case 'T': strcpy(out, "OK"); break;
+        case 'q':
+            if (!strncmp(in, "qSupported", 10))
+                snprintf(out, 64, "PacketSize=%x;swbreak+;hwbreak+", PKT_MAX);
+            else if (!strcmp(in, "qAttached"))
+                strcpy(out, "1");
+            else if (!strcmp(in, "qC"))
+                strcpy(out, "QC1");
+            else if (!strcmp(in, "qfThreadInfo"))
+                strcpy(out, "m1");
+            else if (!strcmp(in, "qsThreadInfo"))
+                strcpy(out, "l");
+            else if (!strncmp(in, "qOffsets", 8))
+                strcpy(out, "Text=0;Data=0;Bss=0");
+            break;
+        default: break; /* unsupported: the empty reply */
+        }
+        if (in[0] != 'k')
+            send_packet(&g, out);
+    }
+    free(in);
+    free(out);
+    vm->env.trace = NULL;
+    vm->gdb = NULL;
+    if (vm->end == VM_END_NONE) {
+        if (killed)
+            vm_end_now(vm, VM_END_INTERRUPTED);
+        else /* detached, or gdb went away: the VM runs on to its end, unobserved */
+            while (vm_step(vm, stop, 0) != VM_STEP_END)
+                continue;
+    }
+    close(g.fd);
+    close(lfd);
+    return vm->end;
+}
