@@ -83,9 +83,11 @@ CRITICAL_CHECKS = collections.OrderedDict([
     ("PUSHF IF after POPF cleared it", ["POPF", "PUSHF"]), ("PUSH CS", ["PUSH"]),
     ("MOV r,CS", ["MOV"]), ("MOV r,SS", ["MOV"]), ("LAR KDATA", ["LAR"]),
     ("LSL KDATA", ["LSL"]), ("VERR KDATA", ["VERR"]), ("VERW KDATA", ["VERW"]),
-    ("far CALL pushed CS", ["CALL", "RETF"]), ("INT n pushed CS", ["INT"]),
+    ("far CALL pushed CS", ["CALL", "RETF"]), ("far JMP lands", ["JMP"]),
+    ("INT n pushed CS", ["INT"]),
     ("POP DS", ["POP"]), ("MOV ES,r", ["MOV"]), ("LSS loads ESP", ["LSS"]),
     ("CPUID vendor", ["CPUID"]), ("RDTSC advances", ["RDTSC"]),
+    ("RDPMC completes", ["RDPMC"]),
 ])
 TRAP_DIVERGES = {
     "SGDT base", "SGDT limit", "SIDT base", "SLDT", "STR", "SMSW", "PUSHF IF after CLI",
@@ -118,6 +120,7 @@ PARAVIRT = {
     "IN": "not offered (no devices)", "INT": "INT n through the trap table (natively)",
     "SMSW": "not needed", "LMSW": "not offered", "CLTS": "not offered",
     "RDMSR": "not offered", "WRMSR": "not offered", "OUTS": "HC_CONSOLE_WRITE",
+    "JMP": "runs natively at ring 1", "RDPMC": "not offered (no counters for the guest)",
     "INS": "not offered (no devices)", "INVD": "not offered (the caches are the host's)",
     "WBINVD": "not offered (the caches are the host's)",
     "CPUID": "runs natively (shows the CPU)", "PUSH": "runs natively (CS RPL 1: the kernel knows)",
@@ -320,8 +323,9 @@ def main():
     w("In trap mode %d of the %d checks diverge, as expected (the suite fails if one of"
       % (len(seen & TRAP_DIVERGES), len(CRITICAL_CHECKS)))
     w("the expected divergences does not appear, or another does): VERR/VERW, the SIDT")
-    w("limit, INT n (intercepted and reflected by the VMM), segment loads, LSS, CPUID and")
-    w("RDTSC show the guest nothing it can tell apart, though they are sensitive.")
+    w("limit, INT n (intercepted and reflected by the VMM), segment loads, a far JMP, LSS,")
+    w("CPUID, RDTSC and RDPMC (its #GP at ring 1 is retried by the VMM) show the guest")
+    w("nothing it can tell apart here, though they are sensitive.")
     w("")
     w("## 4. Privileged and IOPL-sensitive instructions at guest ring 0, per mode")
     w("")
