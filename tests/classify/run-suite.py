@@ -29,7 +29,8 @@ Expectations (a failure of any is a failure of the suite):
   run-suite.py --trapeze build/trapeze --build build --write docs/classification.md
   run-suite.py --trapeze build/trapeze --build build --check docs/classification.md
 (--check regenerates and fails if the file differs: `make test` runs it;
-`make classify-report` writes it.)
+`make classify-report` writes it.) Either way the results, per check and
+mode, are also written to BUILD/classify-suite/results.json.
 """
 import argparse
 import collections
@@ -488,6 +489,30 @@ def main():
     w("")
     text = "\n".join(md) + "\n"
 
+    # The machine-readable results: per check and mode what the guest saw,
+    # the right value, and the exits of its forms.
+    def entries(checks, seen_by, reasons):
+        res = []
+        for name, (g, forms) in checks.items():
+            per_mode = {}
+            for mode in ("emulate", "trap", "vmm"):
+                got, want, ok = seen_by[mode].get(name, (None, None, False))
+                per_mode[mode] = {"got": got, "right": want, "ok": ok,
+                                  "exits": exits_of(runs[g][mode], forms, reasons)}
+            res.append({"check": name, "guest": g, "forms": forms, "modes": per_mode,
+                        "trap_diverges": name in TRAP_DIVERGES,
+                        "paravirt": pv_for(name, mnems_of(forms))})
+        return res
+    results = {
+        "critical": entries(CRITICAL_CHECKS, obs, {"critical_insn"}),
+        "privileged": entries(PRIV_CHECKS, chk, {"privileged_insn", "iopl_insn", "io"}),
+        "trap_exits_after_sysenter": esc["trap"], "vmm_exits_after_sysenter": esc["vmm"],
+        "paravirt": {"exit_status": pv["rc"], "hypercalls": hc},
+        "failures": failures,
+    }
+    with open(os.path.join(out, "results.json"), "w") as f:
+        json.dump(results, f, indent=1)
+        f.write("\n")
     for f in failures:
         print("FAIL  " + f)
     if a.write:
