@@ -188,12 +188,19 @@ PARAVIRT = {
 }
 
 
-def pv_for(check, mnems):
+def pv_for(check, mnems, hc=None):
+    """What replaces the check's instructions in a paravirtual kernel; with
+    hc (the pv kernel's report counts), each hypercall named with the
+    number of times the pv kernel made it."""
     if check.startswith("MOV CR"):
-        return PARAVIRT.get(check[:7], "not offered")
-    if check.startswith("MOV DR"):
-        return PARAVIRT["MOV DR"]
-    return "; ".join(dict.fromkeys(PARAVIRT.get(m, "?") for m in mnems))
+        text = PARAVIRT.get(check[:7], "not offered")
+    elif check.startswith("MOV DR"):
+        text = PARAVIRT["MOV DR"]
+    else:
+        text = "; ".join(dict.fromkeys(PARAVIRT.get(m, "?") for m in mnems))
+    if hc is None:
+        return text
+    return re.sub(r"HC_([A-Z_0-9]+)", lambda m: "%s (%d calls)" % (m.group(0), hc.get(m.group(1).lower(), 0)), text)
 
 
 _forms = {}
@@ -419,7 +426,9 @@ def main():
     w("critical instruction exits to the VMM first and runs in the guest's view (the exits")
     w("of the listed forms in that guest's whole run, from `--trace-exits`, each exit's")
     w("bytes decoded by `trapeze classify --bytes`). *paravirt*: what a paravirtual kernel")
-    w("does instead (docs/hypercalls.md).")
+    w("does instead (docs/hypercalls.md), with the number of times the pv kernel")
+    w("`tests/guests/pv/pv_kernel.asm` made each hypercall in `--mode paravirt` (the")
+    w("suite fails if one named here was never made).")
     w("")
     w("| Check | Instruction | emulate | trap | vmm: value, exits | paravirt |")
     w("|---|---|---|---|---|---|")
@@ -434,7 +443,7 @@ def main():
         nex = exits_of(runs[g]["vmm"], forms, {"critical_insn"})
         w("| %s | %s | %s | %s | %s, %d critical_insn exits | %s |" % (
             name, "<br>".join(forms), cell("emulate"), cell("trap"),
-            cell("vmm").replace(" (architectural)", ""), nex, pv_for(name, mnems)))
+            cell("vmm").replace(" (architectural)", ""), nex, pv_for(name, mnems, hc)))
     w("")
     quiet = [n for n in CRITICAL_CHECKS if n not in seen]
     w("In trap mode %d of the %d checks diverge, as expected (the suite fails if one of"
@@ -472,7 +481,7 @@ def main():
             return "right" if ok else "**wrong** (%s, expected %s)" % (got, exp)
         w("| %s | %s | %s | %s, %d | %s, %d | %s |" % (
             name, "<br>".join(forms), pc("emulate"), pc("trap"), exits_of(runs[g]["trap"], forms, reasons),
-            pc("vmm"), exits_of(runs[g]["vmm"], forms, reasons), pv_for(name, mnems)))
+            pc("vmm"), exits_of(runs[g]["vmm"], forms, reasons), pv_for(name, mnems, hc)))
     w("")
     w("## 5. The paravirtual kernel")
     w("")
