@@ -337,6 +337,16 @@ def main():
     for name, (g, forms) in CRITICAL_CHECKS.items():
         if not exits_of(runs[g]["vmm"], forms, {"critical_insn"}):
             failures.append("vmm: no critical_insn exit for %s (%s)" % ("/".join(forms), name))
+    # The --trace-exits lines and the report's exit counters agree.
+    for g in GUESTS:
+        for mode in ("trap", "vmm"):
+            r = runs[g][mode]
+            for why in ("critical_insn", "privileged_insn", "iopl_insn", "io"):
+                traced = sum(n for (_, w), n in r["exits"].items() if w == why)
+                counted = r["report"].get("exits", {}).get(why)
+                if traced != counted:
+                    failures.append("%s %s: %d %s exits traced, the report counts %s"
+                                    % (g, mode, traced, why, counted))
     for mode in ("trap", "vmm"):
         for name, (g, forms) in PRIV_CHECKS.items():
             if not exits_of(runs[g][mode], forms, {"privileged_insn", "iopl_insn", "io"}):
