@@ -152,6 +152,12 @@ PRIV_CHECKS = collections.OrderedDict([
 GUESTS = ("critical", "privileged", "critical_forms")
 
 
+def checks_of(row, checks, diverged):
+    """The names of the checks that execute a form, those in `diverged` bold."""
+    names = [n for n, (_, forms) in checks.items() if form_key(row) in forms]
+    return "; ".join("**%s**" % n if n in diverged else n for n in names)
+
+
 def mnems_of(forms):
     return list(dict.fromkeys(f.split()[0] for f in forms))
 
@@ -388,8 +394,8 @@ def main():
     w("Pentium; every form the table derives as critical falls under one of them, under")
     w("the same rule for forms they did not name, or is an addition of the P6:")
     w("")
-    w("| Robin & Irvine | Opcode | Form | Classes | Why |")
-    w("|---|---|---|---|---|")
+    w("| Robin & Irvine | Opcode | Form | Classes | Why | Checks (section 3; trap: **diverged**) |")
+    w("|---|---|---|---|---|---|")
     crit_rows = [r for r in rows if r["critical"]]
     order = {g: k for k, g in enumerate(RI_GROUPS + [SAME_RULE, P6_ADDITION])}
     unplaced = [r for r in crit_rows if group_of(r) is None]
@@ -400,8 +406,8 @@ def main():
         g = group_of(r)
         groups_seen.add(g)
         why = "; ".join(v for k, v in r["reasons"].items() if k != "critical")
-        w("| %s | %s | %s %s | %s | %s |" % (g, r["opcode"], r["mnemonic"], r["operands"],
-                                           ", ".join(r["classes"]), why))
+        w("| %s | %s | %s %s | %s | %s | %s |" % (g, r["opcode"], r["mnemonic"], r["operands"],
+                                                ", ".join(r["classes"]), why, checks_of(r, CRITICAL_CHECKS, seen)))
     for g in RI_GROUPS:
         if g not in groups_seen:
             failures.append("Robin & Irvine's %s has no critical form in the table" % g)
@@ -417,13 +423,18 @@ def main():
     w("")
     w("These trap at ring 1 (#GP), so trap-and-emulate works for them.")
     w("")
-    w("| Opcode | Form | Classes | Why |")
-    w("|---|---|---|---|")
+    w("| Opcode | Form | Classes | Why | Checks (section 4) |")
+    w("|---|---|---|---|---|")
     for r in rows:
         if ("privileged" in r["classes"] or "iopl" in r["classes"]):
             why = "; ".join(v for k, v in r["reasons"].items() if k != "critical")
-            w("| %s | %s %s | %s | %s |" % (r["opcode"], r["mnemonic"], r["operands"],
-                                          ", ".join(r["classes"]), why))
+            w("| %s | %s %s | %s | %s | %s |" % (r["opcode"], r["mnemonic"], r["operands"],
+                                               ", ".join(r["classes"]), why, checks_of(r, PRIV_CHECKS, set())))
+    w("")
+    w("In virtual-8086 mode (CR4.VME = 0) these also fault with #GP(0) when IOPL < 3,")
+    w("so a V86 monitor sees them: %s. (trapeze's `trap` and `vmm` modes stop a guest"
+      % ", ".join("%s %s" % (r["opcode"], form_key(r)) for r in rows if r.get("iopl_v86")))
+    w("that enters V86 mode; `tests/guests/v86.asm` checks these faults in `emulate` mode.)")
     w("")
     w("## 3. Critical instructions at guest ring 0, per mode")
     w("")
