@@ -12,18 +12,20 @@ table says and what the guests saw:
     leaves out (OBSERVE lines), SYSEXIT and the other port forms (PRIV lines);
   - tests/guests/privileged.asm executes every privileged and IOPL-sensitive
     instruction at guest ring 0 and checks its effect (PRIV lines);
-  - every critical form of the table must be executed by some OBSERVE check
-    and every privileged or IOPL-sensitive form by some PRIV check;
   - tests/guests/pv/pv_kernel.asm, the paravirtual kernel, does the same
     work through hypercalls (its report counts them by name).
 
 Expectations (a failure of any is a failure of the suite):
+  - coverage: every critical form of the table is executed by some OBSERVE
+    check, every privileged or IOPL-sensitive form by some PRIV check;
   - emulate: every check architectural;
   - trap: exactly the divergences of TRAP_DIVERGES (one that does not appear
-    fails too), every privileged check right, each privileged instruction
-    exited (privileged_insn, iopl_insn or io in --trace-exits);
-  - vmm: every check architectural, each critical instruction checked exited
-    as critical_insn; privileged as in trap;
+    fails too), and no privileged, IOPL or I/O exit after SYSENTER (it
+    entered the real ring 0); every privileged check right, each privileged
+    form exited (privileged_insn, iopl_insn or io in --trace-exits);
+  - vmm: every check architectural, each critical form checked exited as
+    critical_insn; privileged as in trap; the traced exits agree with the
+    report's counters;
   - paravirt: the pv kernel passes and made every hypercall of the mapping.
 
   run-suite.py --trapeze build/trapeze --build build --write docs/classification.md
