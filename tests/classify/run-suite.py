@@ -154,6 +154,16 @@ PRIV_CHECKS = collections.OrderedDict([
 GUESTS = ("critical", "privileged", "critical_forms")
 
 
+def native_cell(r, forms):
+    """What --trace-exits saw differ between each form's native run and its
+    run in the guest's view (trap mode), over every execution: e.g. "eax",
+    "stack", "if", "event" (one of the two raised an exception), "none"."""
+    seen = collections.Counter()
+    for f in forms:
+        seen.update(r["native"].get(f, {}))
+    return ", ".join("%s %d" % (k, n) for k, n in sorted(seen.items())) or "not run"
+
+
 def checks_of(row, checks, diverged):
     """The names of the checks that execute a form, those in `diverged` bold."""
     names = [n for n, (_, forms) in checks.items() if form_key(row) in forms]
@@ -239,6 +249,7 @@ def run(trapeze, kernel, mode, out, name, exits=True):
     text = open(log, errors="replace").read() if os.path.exists(log) else ""
     vm = json.load(open(rep))["vms"][0] if os.path.exists(rep) else {}
     per = collections.Counter()
+    native = collections.defaultdict(collections.Counter)
     after_sysenter = None  # exits by reason after the first SYSENTER (see escape_note)
     if os.path.exists(xt):
         for line in open(xt):
@@ -247,10 +258,14 @@ def run(trapeze, kernel, mode, out, name, exits=True):
                 after_sysenter[f[2]] += 1
             if len(f) > 5 and f[5] == "SYSENTER" and after_sysenter is None:
                 after_sysenter = collections.Counter()
-            if len(f) > 6 and f[2] != "critical_native" and f[6].startswith("bytes="):
+            if len(f) > 6 and f[2] == "critical_native" and f[6].startswith("bytes="):
+                # trap mode: the instruction run natively and in the view
+                native[decoded_form(trapeze, f[6][6:])].update(
+                    x[9:] for x in f if x.startswith("diverges="))
+            elif len(f) > 6 and f[6].startswith("bytes="):
                 per[(decoded_form(trapeze, f[6][6:]), f[2])] += 1
     return {"rc": p.returncode, "log": text, "report": vm, "exits": per, "stderr": p.stderr,
-            "after_sysenter": after_sysenter or collections.Counter()}
+            "after_sysenter": after_sysenter or collections.Counter(), "native": native}
 
 
 def parse(log, tag):
@@ -448,13 +463,18 @@ def main():
     w("so the guest may see the VMM (the value it saw instead). *vmm*: the same, but every")
     w("critical instruction exits to the VMM first and runs in the guest's view (the exits")
     w("of the listed forms in that guest's whole run, from `--trace-exits`, each exit's")
-    w("bytes decoded by `trapeze classify --bytes`). *paravirt*: what a paravirtual kernel")
+    w("bytes decoded by `trapeze classify --bytes`). *trap: native vs view*: trap mode")
+    w("with `--trace-exits` also runs each critical instruction on a copy of the guest's")
+    w("view and says what differed from its native execution, over every execution of the")
+    w("listed forms in that guest's run (`diverges=` in `vmm/exit_trace.h`: a register,")
+    w("`stack`, `memory`, `if`, `event` when one of the two raised an exception, `none`).")
+    w("*paravirt*: what a paravirtual kernel")
     w("does instead (docs/hypercalls.md), with the number of times the pv kernel")
     w("`tests/guests/pv/pv_kernel.asm` made each hypercall in `--mode paravirt` (the")
     w("suite fails if one named here was never made).")
     w("")
-    w("| Check | Instruction | emulate | trap | vmm: value, exits | paravirt |")
-    w("|---|---|---|---|---|---|")
+    w("| Check | Instruction | emulate | trap | trap: native vs view | vmm: value, exits | paravirt |")
+    w("|---|---|---|---|---|---|---|")
     for name, (g, forms) in CRITICAL_CHECKS.items():
         mnems = mnems_of(forms)
 
@@ -464,8 +484,8 @@ def main():
             got, arch, ok = obs[mode][name]
             return ("%s (architectural)" % got) if ok else ("**%s** instead of %s" % (got, arch))
         nex = exits_of(runs[g]["vmm"], forms, {"critical_insn"})
-        w("| %s | %s | %s | %s | %s, %d critical_insn exits | %s |" % (
-            name, "<br>".join(forms), cell("emulate"), cell("trap"),
+        w("| %s | %s | %s | %s | %s | %s, %d critical_insn exits | %s |" % (
+            name, "<br>".join(forms), cell("emulate"), cell("trap"), native_cell(runs[g]["trap"], forms),
             cell("vmm").replace(" (architectural)", ""), nex, pv_for(name, mnems, hc)))
     w("")
     quiet = [n for n in CRITICAL_CHECKS if n not in seen]
