@@ -218,7 +218,10 @@ def pv_for(check, mnems, hc=None):
         text = "; ".join(dict.fromkeys(PARAVIRT.get(m, "?") for m in mnems))
     if hc is None:
         return text
-    return re.sub(r"HC_([A-Z_0-9]+)", lambda m: "%s (%d calls)" % (m.group(0), hc.get(m.group(1).lower(), 0)), text)
+    def count(m):
+        n = hc.get(m.group(1).lower(), 0)
+        return "%s (%d call%s)" % (m.group(0), n, "" if n == 1 else "s")
+    return re.sub(r"HC_([A-Z_0-9]+)(?:\(\d\))?", count, text)
 
 
 _forms = {}
