@@ -170,6 +170,7 @@ test-linux: images $(BUILD)/trapeze
 	@python3 tests/linux/boot-test.py --trapeze $(BUILD)/trapeze --mode vmm \
 	  --kernel $(BUILD)/images/vmlinuz --initrd $(BUILD)/images/initramfs.cpio.gz \
 	  --log $(BUILD)/linux-boot-vmm.log --report $(BUILD)/linux-boot-vmm.json
+	@bash tests/linux/classify-live.sh $(BUILD)
 	@bash tests/linux/trap-divergence.sh $(BUILD)
 	@bash tests/test-four-vms.sh $(BUILD)
 
