@@ -23,6 +23,11 @@
 #include "decode.h"
 
 const struct class_reason_entry class_reason_table[] = {
+    /* x87 environment stores (memory forms; the register forms of D9 /6 are
+     * F2XM1 ... FINCSTP, innocuous). */
+    {"ESC", "Ex", C_BEHV,
+     "in its memory form (D9 /6 FNSTENV, DD /6 FNSAVE) stores FCS, the code selector of the last "
+     "x87 instruction, whose RPL shows the real ring"},
     /* Segment registers: selectors carry an RPL, loads check DPL against CPL. */
     {"PUSH", NULL, C_BEHV,
      "stores a segment selector whose RPL shows the real ring (PUSH CS reveals CPL 1, not 0)"},

@@ -248,7 +248,7 @@ struct cpu {
     /* --- statistics and the VMM's hooks (exec.c; see vmm/) --- */
     /* Per opcode-table row: instructions decoded for execution (retired or
      * faulted), indexed by insn.op - op_table. NULL: not counted. */
-    uint64_t *row_counts;
+    uint64_t *row_counts; /* op_table_size + 1 counters (insn.stat_row) */
     /* Class routing: an instruction whose insn.cls has any of these bits
      * returns CPU_EXIT_INSN before it executes. One AND per instruction. */
     uint16_t exit_on_class;

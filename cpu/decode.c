@@ -189,6 +189,11 @@ opcode:;
     o->op = d;
     o->fn = d->fn;
     o->cls = row_cls[opc][slot];
+    o->stat_row = (uint16_t)(d - op_table);
+    if ((d->attr & A_MEM_SENS) && o->mod == 3) {
+        o->cls = 0;
+        o->stat_row = (uint16_t)op_table_size;
+    }
 
     if (ri->modrm && !(d->attr & A_MODRM_REG) && o->mod != 3) {
         if (addrsize == 2) {

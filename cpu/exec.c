@@ -374,7 +374,7 @@ static __attribute__((noinline)) void run_loop(struct cpu *c)
         if (trace)
             trace(c->env->ctx, c, i);
         if (c->row_counts)
-            c->row_counts[i->op - op_table]++;
+            c->row_counts[i->stat_row]++;
         if (i->cls & c->exit_on_class) {
             c->exit_insn = *i;
             c->exit_reason = CPU_EXIT_INSN;

@@ -38,6 +38,11 @@ enum {
     A_MODRM_REG = 1u << 3, /* ModRM mod field ignored, always register (MOV CRn/DRn) */
     A_X87 = 1u << 4,    /* x87 escape: CR0.EM/TS checks apply */
     A_SERIAL = 1u << 5, /* may change mode/paging/segments: ends a decoded run */
+    /* The row's class bits hold for its memory forms only; its register
+     * forms are innocuous (D9 /6 is FNSTENV with a memory operand but F2XM1
+     * ... FINCSTP with a register one). decode() clears insn.cls for them;
+     * per-row statistics cannot tell the two apart. */
+    A_MEM_SENS = 1u << 6,
 };
 
 /* One row of the opcode table (cpu/opcodes.def). */
@@ -57,6 +62,8 @@ struct insn {
     insn_fn fn;
     const struct opdesc *op;
     uint16_t cls;     /* the row's class bits plus the derived C_CRITICAL */
+    uint16_t stat_row; /* the row's index for the statistics; op_table_size for a
+                        * register form of an A_MEM_SENS row (innocuous) */
     uint8_t len;      /* total bytes, prefixes included */
     uint8_t opsize;   /* 2 or 4 (8-bit forms are fixed by the handler) */
     uint8_t addrsize; /* 2 or 4 */

@@ -233,6 +233,12 @@ static int classify_bytes(const char *hex, enum class_mode mode, int cpl, int io
     }
     const struct opdesc *d = in.op;
     struct class_verdict v = class_in_mode(d, mode, cpl, iopl);
+    /* A_MEM_SENS rows: the classes describe the memory form only. */
+    int innocuous_form = (d->attr & A_MEM_SENS) && in.mod == 3;
+    if (innocuous_form) {
+        v.critical = 0;
+        v.why = "this register form is innocuous: the row's classes hold for its memory form";
+    }
     if (mode == CM_REAL) cpl = 0;
     if (mode == CM_V86) cpl = 3;
     if (in.len < n)

@@ -117,7 +117,7 @@ r=$(json "$out/critical-vmm.json" "v['mode'], v['exits']['critical_insn'] >= 20,
 
 # Guests that run at ring 0 (and ring 3) without paging, real mode or V86
 # pass unmodified in vmm mode; the simplest of them in trap mode too.
-for g in smoke alignment_check gates_priv iobitmap misc_insns seglimits sysenter tasks reset; do
+for g in smoke alignment_check gates_priv iobitmap misc_insns seglimits sysenter tasks reset x87; do
     run "$g" vmm
     [ "$rc" = 33 ] && ok "vmm: $g passes" || bad "vmm: $g passes" "exit $rc; $(grep -a FAIL "$out/$g-vmm.log" | head -2)"
 done
@@ -125,6 +125,12 @@ for g in smoke reset; do
     run "$g" trap
     [ "$rc" = 33 ] && ok "trap: $g passes" || bad "trap: $g passes" "exit $rc"
 done
+
+# x87 in trap mode: FNSAVE runs natively and stores the real CS (RPL 1) as FCS.
+run x87 trap
+[ "$rc" = 35 ] && grep -q "FAIL: FSAVE image: FCS: got 00000009, expected 00000008" "$out/x87-trap.log" &&
+    ok "trap: x87's FNSAVE shows FCS with RPL 1 (the memory form of DD /6 is critical)" \
+    || bad "trap: x87's FNSAVE shows FCS with RPL 1 (the memory form of DD /6 is critical)" "exit $rc; $(grep -a FAIL "$out/x87-trap.log" | head -2)"
 
 # --- interrupts and the timer, virtualized ----------------------------------
 for m in trap vmm; do

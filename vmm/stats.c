@@ -37,6 +37,7 @@ void stats_by_class(const struct vm_stats *s, uint64_t out[SC_CLASSES])
         if (cls & C_CRITICAL)
             out[SC_CRITICAL] += n;
     }
+    out[SC_INNOCUOUS] += s->row_counts[op_table_size]; /* A_MEM_SENS register forms */
 }
 
 static int by_count_desc(const void *a, const void *b)
@@ -64,6 +65,16 @@ int stats_by_mnemonic(const struct vm_stats *s, struct mnemonic_count *out, int 
         if (k == n)
             all[n++].mnemonic = op_table[r].mnemonic;
         all[k].count += s->row_counts[r];
+    }
+    /* The register forms of A_MEM_SENS rows (the x87 escapes D9 /6, DD /6:
+     * F2XM1 ... FINCSTP) count under their rows' mnemonic. */
+    if (s->row_counts[op_table_size]) {
+        int k = 0;
+        while (k < n && strcmp(all[k].mnemonic, "ESC"))
+            k++;
+        if (k == n)
+            all[n++].mnemonic = "ESC";
+        all[k].count += s->row_counts[op_table_size];
     }
     qsort(all, (size_t)n, sizeof(*all), by_count_desc);
     memcpy(out, all, sizeof(*all) * (size_t)(n < max ? n : max));

@@ -15,7 +15,9 @@ int vcpu_init(struct vcpu *v, enum vm_mode mode, struct cpu *c, struct bus *b)
     v->mode = mode;
     v->cpu = c;
     v->bus = b;
-    v->stats.row_counts = calloc((size_t)op_table_size, sizeof(uint64_t));
+    /* One counter per row, plus one for the innocuous register forms of
+     * A_MEM_SENS rows (insn.stat_row). */
+    v->stats.row_counts = calloc((size_t)op_table_size + 1, sizeof(uint64_t));
     if (!v->stats.row_counts)
         return -1;
     if (vcpu_deprivileged(v)) {
@@ -90,6 +92,11 @@ void vcpu_view_enter(struct vcpu *v)
         decompress_seg(v, s);
     c->cpl = v->cpl;
     c->eflags = (c->eflags & ~(uint32_t)(F_IF | F_IOPL)) | v->flags;
+    /* The x87's FCS was recorded by an instruction running at real ring 1:
+     * FNSAVE/FNSTENV in the view store the guest's RPL 0 (ring compression
+     * cannot tell the guest's ring 1 from its ring 0 here either). */
+    if (v->mode != VM_MODE_PARAVIRT && (c->fpu.fcs & 3) == 1)
+        c->fpu.fcs &= ~3u;
     /* The guest's paging: the view walks the guest's own tables, so what
      * runs here sees (and faults with) the guest's CR2, CR3, A/D bits. */
     c->cr0 = v->cr0;

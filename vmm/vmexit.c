@@ -129,7 +129,11 @@ static bool handle_exit(struct vcpu *v, enum cpu_exit why)
     struct cpu_event e = c->exit_event;
     switch (e.kind) {
     case EV_FAULT:
-        if (is_segment_fault(e.vector)) {
+        /* #MF while the guest's CR0.NE = 0: the real NE is 1 (so x87 errors
+         * exit), but the guest wired its errors to FERR#: retried in the
+         * view, where NE = 0, the CPU asserts FERR# (IRQ 13) and freezes
+         * the waiting instruction as a P6 does. */
+        if (is_segment_fault(e.vector) || (e.vector == EX_MF && !(v->cr0 & CR0_NE))) {
             struct insn i;
             if (cpu_fetch_insn(c, &i)) {
                 exits[VMEXIT_EXCEPTION]++;

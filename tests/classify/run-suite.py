@@ -77,6 +77,8 @@ def group_of(row):
         return "INT n"
     if m in ("INT3", "INTO", "IRET", "LDS", "LES", "LFS", "LGS", "LSS"):
         return SAME_RULE
+    if m == "ESC" and row["opcode"] in ("D9 /6", "DD /6"):
+        return SAME_RULE  # FNSTENV/FNSAVE store FCS (memory forms)
     if m in ("RDTSC", "RDPMC", "CPUID", "SYSENTER"):
         return P6_ADDITION
     return None
@@ -118,6 +120,8 @@ CRITICAL_CHECKS = collections.OrderedDict([
     ("LFS: selector, offset", ("critical_forms", ["LFS Gz,Mp"])),
     ("LGS: selector, offset", ("critical_forms", ["LGS Gz,Mp"])),
     ("RDPMC at CPL 0, CR4.PCE clear, runs", ("critical_forms", ["RDPMC"])),
+    ("FNSAVE stores FCS", ("critical_forms", ["ESC DD /6"])),
+    ("FNSTENV stores FCS", ("critical_forms", ["ESC D9 /6"])),
     ("SYSENTER from ring 3: CS", ("critical_forms", ["SYSENTER"])),
     ("SYSENTER from ring 3: SS", ("critical_forms", ["SYSENTER"])),
 ])
@@ -126,7 +130,7 @@ TRAP_DIVERGES = {
     "PUSHF IOPL after POPF set 3", "PUSHF IF after POPF cleared it", "PUSH CS", "MOV r,CS",
     "MOV r,SS", "LAR KDATA", "LSL KDATA", "far CALL pushed CS",
     "far JMP ptr16:32: CS", "far JMP m16:32: CS", "far CALL m16:32 pushed CS",
-    "IRET restores IF 0", "PUSH SS", "POP SS",
+    "IRET restores IF 0", "PUSH SS", "POP SS", "FNSAVE stores FCS", "FNSTENV stores FCS",
 }
 PRIV_CHECKS = collections.OrderedDict([
     ("LGDT limit takes effect", ("privileged", ["LGDT Ms"])),
@@ -175,12 +179,17 @@ def mnems_of(forms):
 
 
 def form_key(row):
+    # The x87 escapes share one mnemonic and operand notation: their opcode
+    # names the form.
+    if row["mnemonic"] == "ESC":
+        return "ESC " + row["opcode"]
     return (row["mnemonic"] + " " + row["operands"]).strip()
 
 
 # What replaces an instruction in a paravirtual kernel (docs/hypercalls.md).
 # The one place this mapping is written.
 PARAVIRT = {
+    "ESC": "runs natively (FCS with RPL 1: the kernel knows its ring)",
     "CLI": "HC_SET_IF(0)", "STI": "HC_SET_IF(1)", "PUSHF": "HC_SET_IF returns the previous IF",
     "POPF": "HC_SET_IF / HC_IRET", "IRET": "HC_IRET", "LIDT": "HC_SET_TRAP_TABLE",
     "SIDT": "not needed: HC_SET_TRAP_TABLE", "LGDT": "not needed: the VMM's fixed GDT",

@@ -165,6 +165,22 @@ test_main:
     mov ebx, 1
     OBSERVE "RDPMC at CPL 0, CR4.PCE clear, runs"
 
+    ; --- FNSAVE / FNSTENV: FCS, the last x87 instruction's code selector ------
+    fninit
+    fld1                             ; not a control instruction: FCS = CS
+    fnsave [fpu_area]                ; DD /6, memory form
+    movzx eax, word [fpu_area + 16]  ; 32-bit format: FCS at offset 16
+    mov ebx, KCODE
+    OBSERVE "FNSAVE stores FCS"
+    fninit
+    fld1
+    fnstenv [fpu_area]               ; D9 /6, memory form
+    movzx eax, word [fpu_area + 16]
+    mov ebx, KCODE
+    OBSERVE "FNSTENV stores FCS"
+    fninit
+    f2xm1                            ; D9 /6's register form: innocuous, no exit
+
     ; --- the port forms privileged.asm leaves out: the master PIC's mask in
     ; the low byte (a word or dword access also touches ports 0x22-0x24,
     ; which nothing decodes)
@@ -278,6 +294,8 @@ observe:
     ret
 
 section .data
+align 4
+fpu_area: times 108 db 0
 kind: dd 0
 diverged: dd 0
 far_cs: dd 0

@@ -50,6 +50,10 @@ static const struct form robin_irvine[] = {
  *    is delivered as a #DB exception without the DPL check, so it is not).
  *  - LDS, LES, LFS, LGS, LSS: load a segment register with MOV Sreg's
  *    DPL/RPL/CPL checks (R&I name MOV only).
+ *  - ESC D9 /6 and DD /6 (FNSTENV, FNSAVE) in their memory forms: store FCS,
+ *    the selector of the last x87 instruction's code segment, whose RPL
+ *    shows the real ring, as PUSH CS does (the register forms of the rows,
+ *    F2XM1 ... FINCSTP, are innocuous: A_MEM_SENS).
  * P6-era additions (instructions newer than R&I's 80386 model of the rules,
  * all executable at CPL > 0):
  *  - RDTSC (Pentium): returns the host's time-stamp counter at any CPL
@@ -65,6 +69,7 @@ static const struct form additions[] = {
     {0x0cf, -1, "IRET"},  {0x0cc, -1, "INT3"},  {0x0ce, -1, "INTO"},  {0x0c4, -1, "LES"},
     {0x0c5, -1, "LDS"},   {0x1b2, -1, "LSS"},   {0x1b4, -1, "LFS"},   {0x1b5, -1, "LGS"},
     {0x131, -1, "RDTSC"}, {0x133, -1, "RDPMC"}, {0x1a2, -1, "CPUID"}, {0x134, -1, "SYSENTER"},
+    {0x0d9, 6, "ESC"},    {0x0dd, 6, "ESC"},
 };
 
 /* SDM: #GP(0) "if the current privilege level is not 0" (SYSEXIT: CPL != 0). */
@@ -149,7 +154,7 @@ static const char *const ri_names[] = {"SGDT", "SIDT", "SLDT", "SMSW", "PUSHF", 
                                        "LAR",  "LSL",  "VERR", "VERW", "POP",   "PUSH",
                                        "CALL", "JMP",  "INT",  "RETF", "STR",   "MOV"};
 static const char *const same_rule_names[] = {"IRET", "INT3", "INTO", "LDS",
-                                              "LES",  "LFS",  "LGS",  "LSS"};
+                                              "LES",  "LFS",  "LGS",  "LSS", "ESC"};
 static const char *const p6_names[] = {"RDTSC", "RDPMC", "CPUID", "SYSENTER"};
 
 static int name_in(const char *m, const char *const *l, int n)
