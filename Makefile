@@ -13,7 +13,7 @@ WARN := -Wall -Wextra -Werror
 CFLAGS_BASE := -std=gnu11 -g $(WARN) -MMD -MP -I. -D_GNU_SOURCE
 OPT ?= -O2
 SAN := -fsanitize=address,undefined -fno-sanitize-recover=all -fno-omit-frame-pointer
-LIBS := -lZydis -lpthread -lm
+LIBS := -lZydis -lpthread -lm -lz
 CJSON_CFLAGS = $(shell $(PKG_CONFIG) --cflags libcjson 2>/dev/null)
 CJSON_LIBS = $(shell $(PKG_CONFIG) --libs libcjson 2>/dev/null || echo -lcjson)
 CHECK_CFLAGS = $(shell $(PKG_CONFIG) --cflags check 2>/dev/null)

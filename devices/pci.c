@@ -226,6 +226,18 @@ static void isa_config_written(struct pci_device *d, int reg, int size, uint32_t
         update_isa_irqs(d->pcibus);
 }
 
+void pci_replay_decoding(struct pci_bus *pb)
+{
+    for (int k = 0; k < 256; k++) {
+        struct pci_device *d = pb->dev[k];
+        if (!d)
+            continue;
+        update_mappings(d);
+        if (d->config_written)
+            d->config_written(d, 0x40, 0xc0, 0); /* device-specific decoders re-read theirs */
+    }
+}
+
 void pc_chipset_init(struct pc_chipset *cs, struct pci_bus *pb)
 {
     memset(cs, 0, sizeof(*cs));

@@ -92,4 +92,10 @@ struct pc_chipset {
 };
 void pc_chipset_init(struct pc_chipset *cs, struct pci_bus *pb);
 
+/* After a snapshot restored the devices' configuration registers (with
+ * bar[].mapped still describing what the bus decodes): applies the BARs,
+ * the command register and device-specific decoders as a guest's writes
+ * would have (vmm/snapshot.c). */
+void pci_replay_decoding(struct pci_bus *pb);
+
 #endif

@@ -17,6 +17,7 @@
 #include "batch.h"
 #include "classify.h"
 #include "gdbstub.h"
+#include "../vmm/snapshot.h"
 #include "report.h"
 #include "vmspec.h"
 
@@ -57,6 +58,9 @@ static const char run_usage[] =
     "      --trace FILE           write one line per instruction (- for stdout)\n"
     "      --gdb tcp::PORT        wait for gdb on 127.0.0.1:PORT (0: a free one, printed)\n"
     "                             before the first instruction; see docs/gdb.md\n"
+    "      --save-state FILE      when the run stops (--max-instructions, --timeout, a\n"
+    "                             signal, Ctrl-A x) or on Ctrl-A w, write a snapshot\n"
+    "      --load-state FILE      resume from a snapshot (same kernel, initrd, -m, --mode)\n"
     "      --trace-exits FILE     trap, vmm, paravirt: one line per VM exit; in trap mode\n"
     "                             also per critical instruction, with what it revealed\n"
     "      --deterministic        virtual time from instructions only: idle time is\n"
@@ -190,7 +194,7 @@ static int write_screen_text(struct vm *vm, const char *path)
     return 0;
 }
 
-enum { OPT_SERIAL = 256, OPT_DEBUGCON, OPT_MAXINSN, OPT_TIMEOUT, OPT_REPORT, OPT_TRACE, OPT_TRACE_EXITS, OPT_GDB,
+enum { OPT_SERIAL = 256, OPT_DEBUGCON, OPT_MAXINSN, OPT_TIMEOUT, OPT_REPORT, OPT_TRACE, OPT_TRACE_EXITS, OPT_GDB, OPT_SAVE_STATE, OPT_LOAD_STATE,
        OPT_DETERMINISTIC, OPT_NO_REBOOT, OPT_TRIPLE_FAULT, OPT_INITRD, OPT_BIOS, OPT_VGA_BIOS,
        OPT_SCREEN_TEXT, OPT_HDA, OPT_CDROM, OPT_BOOT, OPT_MODE, OPT_VM, OPT_CONFIG,
        OPT_THREADS };
@@ -220,6 +224,8 @@ static int cmd_run(int argc, char **argv)
         {"trace", required_argument, NULL, OPT_TRACE},
         {"trace-exits", required_argument, NULL, OPT_TRACE_EXITS},
         {"gdb", required_argument, NULL, OPT_GDB},
+        {"save-state", required_argument, NULL, OPT_SAVE_STATE},
+        {"load-state", required_argument, NULL, OPT_LOAD_STATE},
         {"deterministic", no_argument, NULL, OPT_DETERMINISTIC},
         {"no-reboot", no_argument, NULL, OPT_NO_REBOOT},
         {"triple-fault", required_argument, NULL, OPT_TRIPLE_FAULT},
@@ -243,7 +249,7 @@ static int cmd_run(int argc, char **argv)
      * single-VM flag seen, which does not mix with them. */
     struct vm_spec *specs = NULL;
     int nspecs = 0, threads = 0, status;
-    const char *single_flag = NULL, *gdb_spec = NULL;
+    const char *single_flag = NULL, *gdb_spec = NULL, *load_state = NULL;
     char err[512];
 
     opterr = 0;
@@ -253,6 +259,7 @@ static int cmd_run(int argc, char **argv)
         case 'k': case 'a': case 'm': case OPT_INITRD: case OPT_HDA: case OPT_CDROM:
         case OPT_BOOT: case OPT_MODE: case OPT_BIOS: case OPT_VGA_BIOS: case OPT_SCREEN_TEXT:
         case OPT_SERIAL: case OPT_DEBUGCON: case OPT_TRACE: case OPT_TRACE_EXITS: case OPT_GDB:
+        case OPT_SAVE_STATE: case OPT_LOAD_STATE:
             for (const struct option *o = opts; o->name; o++)
                 if (o->val == opt)
                     single_flag = o->name;
@@ -333,6 +340,8 @@ static int cmd_run(int argc, char **argv)
         case OPT_TRACE: cfg.trace = optarg; break;
         case OPT_TRACE_EXITS: cfg.trace_exits = optarg; break;
         case OPT_GDB: gdb_spec = optarg; break;
+        case OPT_SAVE_STATE: cfg.save_state = optarg; break;
+        case OPT_LOAD_STATE: load_state = optarg; break;
         case OPT_DETERMINISTIC: cfg.deterministic = true; break;
         case OPT_NO_REBOOT: cfg.no_reboot = true; break;
         case OPT_TRIPLE_FAULT:
@@ -396,6 +405,13 @@ static int cmd_run(int argc, char **argv)
         return VM_STATUS_ERROR;
     }
 
+    if (load_state && vm_load_state(vm, load_state, err, sizeof(err)) < 0) {
+        fprintf(stderr, "trapeze: %s\n", err);
+        vm_destroy(vm, err, sizeof(err));
+        if (report && report != stdout)
+            fclose(report);
+        return VM_STATUS_ERROR;
+    }
     vm->stats_request = &stats_generation;
     catch_signals();
     if (gdb_spec) {
@@ -412,6 +428,15 @@ static int cmd_run(int argc, char **argv)
         vm_run(vm, &stop_requested);
     }
     status = vm->exit_status;
+    if (cfg.save_state && (vm->end == VM_END_INSN_LIMIT || vm->end == VM_END_TIMEOUT ||
+                           vm->end == VM_END_INTERRUPTED || vm->end == VM_END_USER_QUIT)) {
+        if (vm_save_state(vm, cfg.save_state, err, sizeof(err)) < 0) {
+            fprintf(stderr, "trapeze: %s\n", err);
+            status = VM_STATUS_ERROR;
+        } else {
+            fprintf(stderr, "trapeze: %s: state saved to %s\n", cfg.name, cfg.save_state);
+        }
+    }
     fflush(stdout);
     if (vm->end != VM_END_EXIT_DEVICE)
         fprintf(stderr, "trapeze: %s: %s at %04x:%08x after %llu instructions (exit status %d)\n",

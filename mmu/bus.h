@@ -143,6 +143,9 @@ void bus_move_mmio(struct bus *b, int idx, uint32_t base);
 void bus_add_ports(struct bus *b, uint16_t base, unsigned count, port_read_fn rd,
                    port_write_fn wr, void *ctx);
 void bus_set_a20(struct bus *b, bool enabled);
+/* Something the TLBs and decoded-instruction caches derive from changed
+ * (a snapshot was loaded): every CPU re-checks at its next instruction. */
+static inline void bus_map_changed(struct bus *b) { b->map_generation++; }
 
 /* Host pointer to the page holding physical address pa, for reading (RAM or
  * ROM) or writing (RAM only); NULL when the access needs the slow path. */

@@ -46,6 +46,10 @@ static void take(struct console_input *ci, uint8_t b)
             ci->stats = true;
             return;
         }
+        if (b == 'w' || b == 'W') {
+            ci->save = true;
+            return;
+        }
         if (b != 0x01 && ci->npend < sizeof(ci->pend))
             ci->pend[ci->npend++] = 0x01;
     } else if (b == 0x01) {

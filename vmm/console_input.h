@@ -6,6 +6,7 @@
  *
  * Escape sequences, as in QEMU's -nographic: Ctrl-A x ends the run,
  * Ctrl-A s prints the VM's statistics on stderr (the run goes on),
+ * Ctrl-A w writes a snapshot to --save-state's file (the run goes on),
  * Ctrl-A Ctrl-A sends one Ctrl-A to the guest; any other byte after
  * Ctrl-A is passed through with it.
  */
@@ -26,6 +27,7 @@ struct console_input {
     bool escape;       /* last byte was Ctrl-A */
     bool quit;         /* Ctrl-A x seen */
     bool stats;        /* Ctrl-A s seen, not yet served */
+    bool save;         /* Ctrl-A w seen, not yet served */
     uint8_t pend[256]; /* read but not yet accepted by the UART */
     unsigned npend;
 };

@@ -8,6 +8,7 @@
 #include <time.h>
 
 #include "exit_trace.h"
+#include "snapshot.h"
 #include "trace.h"
 
 static double now_s(void)
@@ -465,6 +466,17 @@ enum vm_step vm_step(struct vm *vm, volatile sig_atomic_t *stop, double until)
             if (vm->input.stats) {
                 vm->input.stats = false;
                 vm_print_stats(vm, stderr);
+            }
+            if (vm->input.save) {
+                vm->input.save = false;
+                char err[512];
+                if (!cfg->save_state)
+                    fprintf(stderr, "\r\ntrapeze: %s: Ctrl-A w: no --save-state file\r\n", cfg->name);
+                else if (vm_save_state(vm, cfg->save_state, err, sizeof(err)) < 0)
+                    fprintf(stderr, "\r\ntrapeze: %s: %s\r\n", cfg->name, err);
+                else
+                    fprintf(stderr, "\r\ntrapeze: %s: state saved to %s\r\n", cfg->name,
+                            cfg->save_state);
             }
         }
         if (end == VM_END_NONE && vm->idle_until > 0)

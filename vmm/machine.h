@@ -92,6 +92,7 @@ struct vm_config {
     const char *debugcon;   /* sink spec for port 0xE9 */
     const char *trace;      /* trace file path, or NULL */
     const char *trace_exits; /* --trace-exits file path, or NULL (vmm/exit_trace.h) */
+    const char *save_state;  /* --save-state file (vmm/snapshot.h), or NULL */
     uint64_t max_insns;     /* 0: no limit */
     double timeout_s;       /* 0: no limit */
     /* Virtual time from instructions only: idle time is skipped, never slept,
