@@ -109,6 +109,15 @@ _start:
     mov ecx, 1
     HC HC_MMU_UPDATE
     EXPECT eax, -22, "mmu_update of a PTE outside RAM -> -EINVAL"
+    mov ebx, bad_mmu_frame
+    mov ecx, 1
+    HC HC_MMU_UPDATE
+    EXPECT eax, -22, "mmu_update mapping a frame outside RAM -> -EINVAL"
+    EXPECT [pt1 + 12], 0, "the refused PTE was not written"
+    mov ebx, 0xfff00000
+    mov ecx, 1
+    HC HC_MMU_UPDATE
+    EXPECT eax, -14, "mmu_update of a batch in the VMM's region -> -EFAULT"
 
     ; --- the trap table ----------------------------------------------------
     mov ebx, trap_table
@@ -427,6 +436,8 @@ bad_trap_table:
     dd 0, 0
 bad_mmu_batch:
     dd 0xf0000000, 0
+bad_mmu_frame:
+    dd pt1 + 12, 0xf0000000 | PTE_P | PTE_W
 hexdigits: db "0123456789abcdef"
 hexbuf: db "00000000", 0
 
