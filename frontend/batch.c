@@ -69,14 +69,29 @@ static double now_s(void)
     return (double)ts.tv_sec + (double)ts.tv_nsec * 1e-9;
 }
 
+/* A batch key as written in the job file: '-' and '_' are the same letter
+ * (max-instructions as on the command line, or max_instructions). */
+static bool batch_key_is(const char *key, size_t klen, const char *want)
+{
+    if (klen != strlen(want))
+        return false;
+    for (size_t i = 0; i < klen; i++) {
+        char c = key[i] == '-' ? '_' : key[i];
+        if (c != want[i])
+            return false;
+    }
+    return true;
+}
+
 static const char batch_usage[] =
     "usage: trapeze batch JOBFILE [--threads N] [--slice I/N] [--results FILE]\n"
     "                     [--output-dir DIR] [--deterministic]\n"
     "\n"
     "Runs every job of JOBFILE (one VM spec per line, as --vm, plus the keys\n"
-    "timeout, max_instructions, expect (repeatable), expect_status) over N host\n"
-    "threads (default: one per CPU), writes a JSON line per finished job (stdout or\n"
-    "--results FILE) and a summary on stderr, with a progress line on a terminal.\n"
+    "timeout, max_instructions, expect (repeatable), expect_status; '-' may stand\n"
+    "for '_') over N host threads (default: one per CPU), writes a JSON line per\n"
+    "finished job (stdout or --results FILE) and a summary on stderr, with a\n"
+    "progress line on a terminal.\n"
     "--slice I/N runs only the jobs whose index (from 0) is I modulo N (job arrays).\n"
     "Consoles go to DIR/NAME.serial and DIR/NAME.debugcon (default DIR:\n"
     "trapeze-batch) unless a job names its own. Exit status: 0 every job met its\n"
@@ -177,7 +192,7 @@ static int parse_job(const char *path, int lineno, const char *line, int index,
         char *eq = strchr(items[k], '=');
         const char *key = items[k], *val = eq ? eq + 1 : "";
         size_t klen = eq ? (size_t)(eq - items[k]) : strlen(key);
-#define KEY(s) (klen == strlen(s) && !strncmp(key, s, klen))
+#define KEY(s) batch_key_is(key, klen, s)
         if (KEY("expect")) {
             if (!*val || j->nexpect == MAX_EXPECT) {
                 snprintf(err, errlen, "%s: expect: %s", origin,

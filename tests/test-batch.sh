@@ -24,16 +24,17 @@ check() { # NAME GOT WANT [DETAIL]
 py() { python3 -c "import json,sys; r=[json.loads(l) for l in open(sys.argv[1])]; print($2)" "$1"; }
 
 cat >jobs.txt <<JOBS
-# eight jobs: six meet their expectations, two do not
+# eight jobs: six meet their expectations, two do not; two keys spelt with
+# a hyphen (max-instructions, expect-status) as the flags are
 name=smoke,kernel=$G/smoke.bin,timeout=60,expect=PASS: smoke
 name=paging-vmm,kernel=$G/paging.bin,mode=vmm,timeout=60,expect=PASS: paging
 name=cr3-trap,kernel=$G/cr3_switch.bin,mode=trap,timeout=60,expect=PASS: cr3_switch
-name=critical-trap,kernel=$G/critical.bin,mode=trap,timeout=60,expect_status=35,expect=SGDT base: got FFC00000
+name=critical-trap,kernel=$G/critical.bin,mode=trap,timeout=60,expect-status=35,expect=SGDT base: got FFC00000
 name=timer,kernel=$G/timer_irq.bin,mode=vmm,max_instructions=100000000,deterministic=on,expect=PASS: timer_irq
 
 name=tasks,kernel=$G/tasks.bin,memory=16,timeout=60,expect=PASS: tasks
 name=wrong-marker,kernel=$G/smoke.bin,timeout=60,expect=no such line
-name=too-short,kernel=$G/timer_irq.bin,max_instructions=1000,expect=PASS: timer_irq
+name=too-short,kernel=$G/timer_irq.bin,max-instructions=1000,expect=PASS: timer_irq
 JOBS
 "$trapeze" batch jobs.txt --threads 2 --results all.jsonl --output-dir consoles >stdout.txt 2>stderr.txt
 rc=$?
