@@ -39,6 +39,7 @@
 #include <unistd.h>
 
 #include "../vmm/machine.h"
+#include "gdbpacket.h"
 
 #define MAX_BP 64
 #define MAX_WATCH 4
@@ -164,84 +165,37 @@ static int put_raw(struct gdb *g, const char *s, size_t n)
 
 static int send_packet(struct gdb *g, const char *body)
 {
-    static const char hex[] = "0123456789abcdef";
     size_t n = strlen(body);
-    char *p = malloc(n + 5);
-    unsigned sum = 0;
-    p[0] = '$';
-    memcpy(p + 1, body, n);
-    for (size_t k = 0; k < n; k++)
-        sum += (unsigned char)body[k];
-    p[n + 1] = '#';
-    p[n + 2] = hex[(sum >> 4) & 15];
-    p[n + 3] = hex[sum & 15];
-    int r = put_raw(g, p, n + 4);
+    size_t cap = 2 * n + 5; /* every byte escaped, '$', '#', two digits */
+    char *p = malloc(cap);
+    int len = gdb_packet_frame(body, n, p, cap);
+    int r = len < 0 ? -1 : put_raw(g, p, (size_t)len);
     free(p);
     return r; /* acks are read (and ignored) by the packet reader */
 }
 
-static int hexval(int ch)
-{
-    if (ch >= '0' && ch <= '9')
-        return ch - '0';
-    if (ch >= 'a' && ch <= 'f')
-        return ch - 'a' + 10;
-    if (ch >= 'A' && ch <= 'F')
-        return ch - 'A' + 10;
-    return -1;
-}
-
-/* Reads one packet into buf (unescaped body). Returns its length, -1 on EOF
- * or error, -2 for an interrupt byte (0x03) outside a packet. */
+/* Reads one packet into buf (unescaped body, NUL-terminated). Returns its
+ * length, -1 on EOF or error, -2 for an interrupt byte (0x03) outside a
+ * packet. A packet with a bad checksum (or too long) is answered '-' and
+ * gdb resends it. */
 static int read_packet(struct gdb *g, char *buf, size_t cap)
 {
-    char ch;
+    struct gdb_parser p;
+    gdb_parser_init(&p, buf, cap);
     for (;;) {
+        uint8_t ch;
         ssize_t r = read(g->fd, &ch, 1);
         if (r < 0 && errno == EINTR)
             continue;
         if (r <= 0)
             return -1;
-        if (ch == 0x03)
-            return -2;
-        if (ch == '$')
-            break; /* '+', '-' and noise between packets are skipped */
-    }
-    size_t n = 0;
-    unsigned sum = 0;
-    bool esc = false;
-    for (;;) {
-        ssize_t r = read(g->fd, &ch, 1);
-        if (r < 0 && errno == EINTR)
-            continue;
-        if (r <= 0)
-            return -1;
-        if (ch == '#')
-            break;
-        sum += (unsigned char)ch;
-        if (esc) {
-            ch ^= 0x20;
-            esc = false;
-        } else if (ch == '}') {
-            esc = true;
-            continue;
+        switch (gdb_parser_feed(&p, ch)) {
+        case GDB_PKT_NONE: break;
+        case GDB_PKT_INTERRUPT: return -2;
+        case GDB_PKT_BAD: put_raw(g, "-", 1); break;
+        case GDB_PKT_OK: put_raw(g, "+", 1); return (int)p.len;
         }
-        if (n + 1 < cap)
-            buf[n++] = ch;
     }
-    char cs[2];
-    for (int k = 0; k < 2; k++)
-        while (read(g->fd, &cs[k], 1) != 1)
-            if (errno != EINTR)
-                return -1;
-    buf[n] = 0;
-    int want = hexval(cs[0]) << 4 | hexval(cs[1]);
-    if (hexval(cs[0]) < 0 || hexval(cs[1]) < 0 || want != (int)(sum & 0xff)) {
-        put_raw(g, "-", 1); /* gdb resends */
-        return read_packet(g, buf, cap);
-    }
-    put_raw(g, "+", 1);
-    return (int)n;
 }
 
 /* --- registers ---------------------------------------------------------------- */
@@ -290,12 +244,14 @@ static void put_le32(char *out, uint32_t v)
     }
 }
 
-static uint32_t get_le32(const char *in)
+/* Parses 8 hex digits as a little-endian 32-bit value; false if malformed. */
+static bool get_le32(const char *in, uint32_t *v)
 {
-    uint32_t v = 0;
-    for (int b = 0; b < 4; b++)
-        v |= (uint32_t)(hexval(in[2 * b]) << 4 | hexval(in[2 * b + 1])) << (8 * b);
-    return v;
+    uint8_t b[4];
+    if (!gdb_hex_decode(in, b, 4))
+        return false;
+    *v = (uint32_t)b[0] | (uint32_t)b[1] << 8 | (uint32_t)b[2] << 16 | (uint32_t)b[3] << 24;
+    return true;
 }
 
 /* --- the session --------------------------------------------------------------- */
@@ -449,9 +405,15 @@ enum vm_end gdb_serve(struct vm *vm, int lfd, volatile sig_atomic_t *stop)
             out[8 * NREGS] = 0;
             break;
         case 'G':
-            for (int k = 0; k < NREGS && (int)strlen(in + 1) >= 8 * (k + 1); k++)
-                reg_set(vm, k, get_le32(in + 1 + 8 * k));
             strcpy(out, "OK");
+            for (int k = 0; k < NREGS && (int)strlen(in + 1) >= 8 * (k + 1); k++) {
+                uint32_t v;
+                if (!get_le32(in + 1 + 8 * k, &v)) {
+                    strcpy(out, "E01");
+                    break;
+                }
+                reg_set(vm, k, v);
+            }
             break;
         case 'p': {
             long r = strtol(in + 1, NULL, 16);
@@ -466,8 +428,9 @@ enum vm_end gdb_serve(struct vm *vm, int lfd, volatile sig_atomic_t *stop)
         case 'P': {
             char *eq = strchr(in, '=');
             long r = strtol(in + 1, NULL, 16);
-            if (eq && r >= 0 && r < 9 && strlen(eq + 1) >= 8) {
-                reg_set(vm, (int)r, get_le32(eq + 1));
+            uint32_t v;
+            if (eq && r >= 0 && r < 9 && strlen(eq + 1) >= 8 && get_le32(eq + 1, &v)) {
+                reg_set(vm, (int)r, v);
                 strcpy(out, "OK");
             } else {
                 strcpy(out, "E01");
@@ -501,9 +464,10 @@ enum vm_end gdb_serve(struct vm *vm, int lfd, volatile sig_atomic_t *stop)
                 break;
             }
             uint8_t *buf = malloc(len ? len : 1);
-            for (unsigned long k = 0; k < len; k++)
-                buf[k] = (uint8_t)(hexval(colon[1 + 2 * k]) << 4 | hexval(colon[2 + 2 * k]));
-            strcpy(out, mem_write(vm, (uint32_t)addr, buf, (uint32_t)len) < 0 ? "E14" : "OK");
+            if (!gdb_hex_decode(colon + 1, buf, len))
+                strcpy(out, "E01");
+            else
+                strcpy(out, mem_write(vm, (uint32_t)addr, buf, (uint32_t)len) < 0 ? "E14" : "OK");
             free(buf);
             break;
         }
