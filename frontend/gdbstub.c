@@ -58,6 +58,7 @@ struct gdb {
     int stepping;       /* 1: let one instruction through; 2: it went */
     int stop_sig;       /* 5 SIGTRAP, 2 SIGINT */
     int watch_hit;      /* index, -1 none */
+    int cpu_watch_hit;  /* index into cpu.host_watch (read/access), -1 none */
     int64_t skip;       /* resume from a breakpoint: do not stop there first */
     bool stopped;
 };
@@ -127,6 +128,11 @@ static void hook(void *ctx, struct cpu *c, const struct insn *i)
         if (g->stepping == 2)
             stop_here(g, c, 5);
         g->stepping = 2;
+    }
+    if (c->host_watch_hits) { /* a read/access watchpoint matched in the last instruction */
+        g->cpu_watch_hit = __builtin_ctz(c->host_watch_hits);
+        c->host_watch_hits = 0;
+        stop_here(g, c, 5);
     }
     for (int k = 0; k < g->nwatch; k++) {
         uint8_t now[8];
@@ -261,6 +267,11 @@ static void stop_reply(struct gdb *g, char *out, size_t n)
     if (g->watch_hit >= 0) {
         snprintf(out, n, "T05watch:%x;", g->watch[g->watch_hit].lin);
         g->watch_hit = -1;
+    } else if (g->cpu_watch_hit >= 0) {
+        struct cpu *c = &g->vm->cpu;
+        snprintf(out, n, "T05%s:%x;", c->host_watch[g->cpu_watch_hit].writes ? "awatch" : "rwatch",
+                 c->host_watch[g->cpu_watch_hit].lin);
+        g->cpu_watch_hit = -1;
     } else {
         snprintf(out, n, "S%02x", g->stop_sig ? g->stop_sig : 5);
     }
@@ -300,7 +311,31 @@ static int set_bp(struct gdb *g, char type, uint32_t addr, uint32_t len, bool in
         g->nwatch++;
         return 0;
     }
-    return 1; /* read/access watchpoints: not supported */
+    if (type == '3' || type == '4') { /* read / access: matched by the CPU (cpu/mem.c) */
+        struct cpu *c = &g->vm->cpu;
+        bool writes = type == '4';
+        for (int k = 0; k < c->n_host_watch; k++)
+            if (c->host_watch[k].lin == addr && c->host_watch[k].writes == writes) {
+                if (!insert) {
+                    c->host_watch[k] = c->host_watch[--c->n_host_watch];
+                    c->host_watch_hits = 0;
+                    cpu_debug_regs_changed(c);
+                }
+                return 0;
+            }
+        if (!insert)
+            return 0;
+        if (c->n_host_watch == (int)(sizeof(c->host_watch) / sizeof(c->host_watch[0])) || len == 0 ||
+            len > 8)
+            return -1;
+        c->host_watch[c->n_host_watch].lin = addr;
+        c->host_watch[c->n_host_watch].len = len;
+        c->host_watch[c->n_host_watch].writes = writes;
+        c->n_host_watch++;
+        cpu_debug_regs_changed(c);
+        return 0;
+    }
+    return 1; /* unknown kind: the empty reply */
 }
 
 /* Runs until a stop; returns 0 stopped, 1 the run ended, -1 gdb went away. */
@@ -371,7 +406,7 @@ int gdb_listen(const char *spec, int *out_fd, int *out_port, char *err, size_t e
 
 enum vm_end gdb_serve(struct vm *vm, int lfd, volatile sig_atomic_t *stop)
 {
-    struct gdb g = {.vm = vm, .lfd = lfd, .fd = -1, .watch_hit = -1, .skip = -1};
+    struct gdb g = {.vm = vm, .lfd = lfd, .fd = -1, .watch_hit = -1, .cpu_watch_hit = -1, .skip = -1};
     vm->gdb = &g;
     vm->env.trace = hook;
     vm_start(vm);
@@ -545,6 +580,11 @@ enum vm_end gdb_serve(struct vm *vm, int lfd, volatile sig_atomic_t *stop)
     free(in);
     free(out);
     vm->env.trace = NULL;
+    if (vm->cpu.n_host_watch) { /* gdb left: its read/access watchpoints go too */
+        vm->cpu.n_host_watch = 0;
+        vm->cpu.host_watch_hits = 0;
+        cpu_debug_regs_changed(&vm->cpu);
+    }
     vm->gdb = NULL;
     if (vm->end == VM_END_NONE) {
         if (killed)

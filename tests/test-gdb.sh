@@ -2,7 +2,7 @@
 # test-gdb.sh BUILD -- the GDB stub (--gdb, frontend/gdbstub.c) driven by
 # Debian's gdb against tests/guests/gdb/gdb_target.asm, an ELF kernel with
 # symbols: break at a function, read registers and memory, single-step, a
-# write watchpoint, continue to the guest's exit; Ctrl-C stops a looping
+# write, an access and a read watchpoint, continue to the guest's exit; Ctrl-C stops a looping
 # guest and kill ends it; raw packets (bad checksums, unmapped memory,
 # unknown commands) get answers, never a crash.
 # Prints one line per check and "gdb: N passed, M failed".
@@ -39,7 +39,9 @@ start session
 timeout 60 gdb -batch -nx -ex "set confirm off" -ex "file $out/target.elf" -ex "target remote :$port" \
     -ex "break compute" -ex "continue" -ex 'p/x $eax' -ex 'p/x $pc' -ex "stepi" -ex 'p/x $eax' \
     -ex 'p/x $pc' -ex 'p/x $esp' -ex "x/s &message" -ex 'watch *(int *)&counter' -ex "continue" \
-    -ex "delete" -ex "continue" >"$out/session.out" 2>&1
+    -ex "delete" -ex 'awatch *(int *)&counter' -ex "continue" -ex "delete" \
+    -ex 'rwatch *(int *)&spin' -ex "continue" -ex 'info symbol $pc' -ex 'x/i $pc' -ex "delete" \
+    -ex "continue" >"$out/session.out" 2>&1
 wait "$pid"
 rc=$?
 o="$out/session.out"
@@ -52,6 +54,10 @@ check "memory through the guest's view: the string at &message" \
     "$(grep -c '"hello from the guest"' "$o")" 1
 check "a write watchpoint stops after the write (0 -> 1, in bump)" \
     "$(grep -A3 '^Old value = 0' "$o" | tr '\n' ' ' | grep -c 'New value = 1 0x[0-9a-f]* in bump ()')" 1 "$(cat "$o")"
+check "an access watchpoint (Z4) stops after the next read-modify-write of counter (1 -> 2, in bump)" \
+    "$(grep -A4 '^Hardware access (read/write) watchpoint 3' "$o" | tr '\n' ' ' | grep -c 'Old value = 1 New value = 2 0x[0-9a-f]* in bump ()')" 1 "$(cat "$o")"
+check "a read watchpoint (Z3) stops after the cmp that reads spin (at the jne)" \
+    "$(grep -A3 '^Hardware read watchpoint 4' "$o" | tr '\n' ' ' | grep -c 'Value = 0 0x[0-9a-f]* in _start.again ()') $(grep -c '^=> 0x[0-9a-f]* <_start.again+[0-9]*>:.*jne' "$o")" "1 1" "$(cat "$o")"
 check "continue to the end: gdb sees the exit code, trapeze exits 33" \
     "$(grep -c 'exited with code 041' "$o") $rc" "1 33"
 
