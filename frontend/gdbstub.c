@@ -229,6 +229,49 @@ static uint32_t reg_get(struct vm *vm, int n)
     return sel;
 }
 
+/* gdb's i386 numbering goes on with the x87 registers: 16-23 st0-7 (ST(i),
+ * 10 bytes each, little-endian 80-bit), then fctrl fstat ftag (the full
+ * tag word) fiseg fioff foseg fooff fop. They are sent (read-only; G and P
+ * change the core registers only); SSE registers are not. */
+enum { NREGS_X87_END = 32 };
+
+static void put_hex_bytes(char *out, const uint8_t *b, int n)
+{
+    static const char hex[] = "0123456789abcdef";
+    for (int k = 0; k < n; k++) {
+        out[2 * k] = hex[b[k] >> 4];
+        out[2 * k + 1] = hex[b[k] & 15];
+    }
+}
+
+/* Writes register n (0 .. NREGS_X87_END - 1) in hex at out; returns the
+ * number of characters written. */
+static int put_reg(struct vm *vm, int n, char *out)
+{
+    const struct x87 *x = &vm->cpu.fpu;
+    uint8_t b[10];
+    int len = 4;
+    uint32_t v = 0;
+    if (n < NREGS) {
+        v = reg_get(vm, n);
+    } else if (n < 24) {
+        floatx80 f = x->st[((x->sw >> 11) + (unsigned)(n - 16)) & 7];
+        for (int k = 0; k < 8; k++)
+            b[k] = (uint8_t)(f.mant >> (8 * k));
+        b[8] = (uint8_t)f.sign_exp;
+        b[9] = (uint8_t)(f.sign_exp >> 8);
+        put_hex_bytes(out, b, 10);
+        return 20;
+    } else {
+        const uint32_t ctl[8] = {x->cw, x->sw, x->tw, x->fcs, x->fip, x->fds, x->fdp, x->fop};
+        v = ctl[n - 24];
+    }
+    for (int k = 0; k < len; k++)
+        b[k] = (uint8_t)(v >> (8 * k));
+    put_hex_bytes(out, b, len);
+    return 2 * len;
+}
+
 static void reg_set(struct vm *vm, int n, uint32_t v)
 {
     struct cpu *c = &vm->cpu;
@@ -238,16 +281,6 @@ static void reg_set(struct vm *vm, int n, uint32_t v)
         c->eip = v;
     /* EFLAGS and segment registers stay: changing them needs the CPU's
      * own checks (a debugger write is refused rather than half-done). */
-}
-
-static void put_le32(char *out, uint32_t v)
-{
-    static const char hex[] = "0123456789abcdef";
-    for (int b = 0; b < 4; b++) {
-        uint8_t x = (uint8_t)(v >> (8 * b));
-        out[2 * b] = hex[x >> 4];
-        out[2 * b + 1] = hex[x & 15];
-    }
 }
 
 /* Parses 8 hex digits as a little-endian 32-bit value; false if malformed. */
@@ -435,10 +468,13 @@ enum vm_end gdb_serve(struct vm *vm, int lfd, volatile sig_atomic_t *stop)
         switch (in[0]) {
         case '?': stop_reply(&g, out, 64); break;
         case 'g':
-            for (int k = 0; k < NREGS; k++)
-                put_le32(out + 8 * k, reg_get(vm, k));
-            out[8 * NREGS] = 0;
+        {
+            int o = 0;
+            for (int k = 0; k < NREGS_X87_END; k++)
+                o += put_reg(vm, k, out + o);
+            out[o] = 0;
             break;
+        }
         case 'G':
             strcpy(out, "OK");
             for (int k = 0; k < NREGS && (int)strlen(in + 1) >= 8 * (k + 1); k++) {
@@ -452,9 +488,8 @@ enum vm_end gdb_serve(struct vm *vm, int lfd, volatile sig_atomic_t *stop)
             break;
         case 'p': {
             long r = strtol(in + 1, NULL, 16);
-            if (r >= 0 && r < NREGS) {
-                put_le32(out, reg_get(vm, (int)r));
-                out[8] = 0;
+            if (r >= 0 && r < NREGS_X87_END) {
+                out[put_reg(vm, (int)r, out)] = 0;
             } else {
                 strcpy(out, "E01");
             }

@@ -40,7 +40,8 @@ timeout 60 gdb -batch -nx -ex "set confirm off" -ex "file $out/target.elf" -ex "
     -ex "break compute" -ex "continue" -ex 'p/x $eax' -ex 'p/x $pc' -ex "stepi" -ex 'p/x $eax' \
     -ex 'p/x $pc' -ex 'p/x $esp' -ex "x/s &message" -ex 'watch *(int *)&counter' -ex "continue" \
     -ex "delete" -ex 'awatch *(int *)&counter' -ex "continue" -ex "delete" \
-    -ex 'rwatch *(int *)&spin' -ex "continue" -ex 'info symbol $pc' -ex 'x/i $pc' -ex "delete" \
+    -ex 'rwatch *(int *)&spin' -ex "continue" -ex 'info symbol $pc' -ex 'x/i $pc' -ex 'p $st0' -ex 'p $st2' \
+    -ex 'p/x ($fstat >> 11) & 7' -ex 'p/x $ftag' -ex "delete" \
     -ex "continue" >"$out/session.out" 2>&1
 wait "$pid"
 rc=$?
@@ -58,6 +59,8 @@ check "an access watchpoint (Z4) stops after the next read-modify-write of count
     "$(grep -A4 '^Hardware access (read/write) watchpoint 3' "$o" | tr '\n' ' ' | grep -c 'Old value = 1 New value = 2 0x[0-9a-f]* in bump ()')" 1 "$(cat "$o")"
 check "a read watchpoint (Z3) stops after the cmp that reads spin (at the jne)" \
     "$(grep -A3 '^Hardware read watchpoint 4' "$o" | tr '\n' ' ' | grep -c 'Value = 0 0x[0-9a-f]* in _start.again ()') $(grep -c '^=> 0x[0-9a-f]* <_start.again+[0-9]*>:.*jne' "$o")" "1 1" "$(cat "$o")"
+check "x87 registers: three 1.0s pushed by bump (st0, st2), TOP 5, three tags valid" \
+    "$(sed -n 's/^\$\([6-9]\) = //p' "$o" | tr '\n' ' ')" "1 1 0x5 0x3ff " "$(cat "$o")"
 check "continue to the end: gdb sees the exit code, trapeze exits 33" \
     "$(grep -c 'exited with code 041' "$o") $rc" "1 33"
 
@@ -106,8 +109,8 @@ wait "$pid"
 rc=$?
 o="$out/raw.out"
 check "raw: a bad checksum is NAKed (-)" "$(grep -c "^badsum b'-'" "$o")" 1 "$(cat "$o")"
-check "raw: beyond RAM (paging off) reads as the bus's all ones, unknown packet empty, malformed E01, 16 registers" \
-    "$(grep -c -e 'beyond +\$ffffffff#' -e 'unknown +\$#00' -e 'malformed +\$E01#' -e '^regs 128' "$o")" 4 "$(cat "$o")"
+check "raw: beyond RAM (paging off) reads as the bus's all ones, unknown packet empty, malformed E01, 32 registers (core and x87)" \
+    "$(grep -c -e 'beyond +\$ffffffff#' -e 'unknown +\$#00' -e 'malformed +\$E01#' -e '^regs 352' "$o")" 4 "$(cat "$o")"
 check "raw: an oversized read is refused; the stub survives it all (kill: 130)" \
     "$(grep -c 'bigread +\$E01#' "$o") $rc" "1 130"
 
