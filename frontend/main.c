@@ -358,6 +358,9 @@ static int cmd_run(int argc, char **argv)
     if (nspecs > 0 || threads) {
         if (nspecs == 0) {
             status = usage_error("--threads needs VMs (--vm SPEC or --config FILE)");
+        } else if (single_flag && !strcmp(single_flag, "gdb")) { /* no gdb key in a spec */
+            status = usage_error("--gdb debugs the single VM: it does not combine with --vm or "
+                                 "--config (docs/gdb.md)");
         } else if (single_flag) {
             status = usage_error("--%s describes the single VM: with --vm or --config, give it "
                                  "in each VM's spec", single_flag);

@@ -117,5 +117,8 @@ check "raw: an oversized read is refused; the stub survives it all (kill: 130)" 
 "$trapeze" run --kernel "$out/target.elf" --gdb tcp:bogus --serial none --debugcon none 2>"$out/bad.err"
 check "--gdb tcp:bogus: status 2, a message" "$? $(grep -c 'expected tcp::PORT' "$out/bad.err")" "2 1"
 
+"$trapeze" run --vm "kernel=$out/target.elf" --gdb tcp::0 2>"$out/multi.err"
+check "--gdb with --vm: status 2, a message that says so" "$? $(grep -c 'does not combine with --vm' "$out/multi.err")" "2 1"
+
 echo "gdb: $pass passed, $fail failed"
 [ "$fail" = 0 ]
