@@ -32,6 +32,7 @@
 #include <netinet/in.h>
 #include <netinet/tcp.h>
 #include <poll.h>
+#include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -631,4 +632,48 @@ enum vm_end gdb_serve(struct vm *vm, int lfd, volatile sig_atomic_t *stop)
     close(g.fd);
     close(lfd);
     return vm->end;
+}
+
+struct gdb_thread {
+    struct vm *vm;
+    int lfd;
+    volatile sig_atomic_t *stop;
+    pthread_t th;
+};
+
+static void *serve_main(void *arg)
+{
+    struct gdb_thread *t = arg;
+    gdb_serve(t->vm, t->lfd, t->stop);
+    return NULL;
+}
+
+struct gdb_thread *gdb_serve_thread(struct vm *vm, const char *spec, volatile sig_atomic_t *stop,
+                                    char *err, size_t errlen)
+{
+    int lfd, port;
+    if (gdb_listen(spec, &lfd, &port, err, errlen) < 0)
+        return NULL;
+    struct gdb_thread *t = malloc(sizeof(*t));
+    if (!t) {
+        close(lfd);
+        snprintf(err, errlen, "out of memory");
+        return NULL;
+    }
+    *t = (struct gdb_thread){.vm = vm, .lfd = lfd, .stop = stop};
+    fprintf(stderr, "trapeze: %s: waiting for gdb on 127.0.0.1:%d (target remote :%d)\n",
+            vm->cfg.name, port, port);
+    if (pthread_create(&t->th, NULL, serve_main, t)) {
+        close(lfd);
+        free(t);
+        snprintf(err, errlen, "cannot start the gdb stub's thread");
+        return NULL;
+    }
+    return t;
+}
+
+void gdb_thread_join(struct gdb_thread *t)
+{
+    pthread_join(t->th, NULL);
+    free(t);
 }

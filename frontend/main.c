@@ -358,9 +358,6 @@ static int cmd_run(int argc, char **argv)
     if (nspecs > 0 || threads) {
         if (nspecs == 0) {
             status = usage_error("--threads needs VMs (--vm SPEC or --config FILE)");
-        } else if (single_flag && !strcmp(single_flag, "gdb")) { /* no gdb key in a spec */
-            status = usage_error("--gdb debugs the single VM: it does not combine with --vm or "
-                                 "--config (docs/gdb.md)");
         } else if (single_flag) {
             status = usage_error("--%s describes the single VM: with --vm or --config, give it "
                                  "in each VM's spec", single_flag);
@@ -513,8 +510,33 @@ static int run_multi(struct vm_spec *specs, int n, const struct vm_config *commo
     if (threads <= 0)
         threads = sched_default_threads();
     double t0 = vm_host_now();
-    if (sched_run(vms, n, threads, &stop_requested) < 0) {
-        fprintf(stderr, "trapeze: cannot start the scheduler's threads\n");
+    /* VMs with gdb= run on their own threads under the stub (frontend/gdbstub.c),
+     * the others on the scheduler's. */
+    struct gdb_thread **debugged = calloc((size_t)n, sizeof(*debugged));
+    struct vm **scheduled = calloc((size_t)n, sizeof(*scheduled));
+    int nsched = 0, sched_failed = 0;
+    for (int k = 0; k < n && debugged && scheduled; k++) {
+        if (!specs[k].gdb) {
+            scheduled[nsched++] = vms[k];
+        } else if (!(debugged[k] = gdb_serve_thread(vms[k], specs[k].gdb, &stop_requested, err,
+                                                    sizeof(err)))) {
+            fprintf(stderr, "trapeze: %s: gdb: %s\n", specs[k].cfg.name, err);
+            stop_requested = 1; /* the stubs started so far stop waiting */
+            sched_failed = 1;
+        }
+    }
+    if (!debugged || !scheduled)
+        sched_failed = 1;
+    else if (!sched_failed && nsched && sched_run(scheduled, nsched, threads, &stop_requested) < 0)
+        sched_failed = 2;
+    for (int k = 0; debugged && k < n; k++)
+        if (debugged[k])
+            gdb_thread_join(debugged[k]);
+    free(debugged);
+    free(scheduled);
+    if (sched_failed) {
+        if (sched_failed == 2)
+            fprintf(stderr, "trapeze: cannot start the scheduler's threads\n");
         status = VM_STATUS_ERROR;
         goto done;
     }

@@ -117,8 +117,29 @@ check "raw: an oversized read is refused; the stub survives it all (kill: 130)" 
 "$trapeze" run --kernel "$out/target.elf" --gdb tcp:bogus --serial none --debugcon none 2>"$out/bad.err"
 check "--gdb tcp:bogus: status 2, a message" "$? $(grep -c 'expected tcp::PORT' "$out/bad.err")" "2 1"
 
-"$trapeze" run --vm "kernel=$out/target.elf" --gdb tcp::0 2>"$out/multi.err"
-check "--gdb with --vm: status 2, a message that says so" "$? $(grep -c 'does not combine with --vm' "$out/multi.err")" "2 1"
+# 4. Per VM: gdb=tcp::0 in one --vm spec; the other VM runs on the scheduler meanwhile.
+"$trapeze" run --vm "name=dbg,kernel=$out/target.elf,gdb=tcp::0,serial=none,debugcon=none" \
+    --vm "name=free,kernel=$out/target.elf,serial=none,debugcon=none" \
+    --report "$out/multi.json" </dev/null 2>"$out/multi.err" &
+pid=$!
+port=""
+for _ in $(seq 1 100); do
+    port=$(sed -n 's/.*dbg: waiting for gdb on 127.0.0.1:\([0-9]*\).*/\1/p' "$out/multi.err" | head -1)
+    [ -n "$port" ] && break
+    sleep 0.05
+done
+timeout 60 gdb -batch -nx -ex "set confirm off" -ex "file $out/target.elf" -ex "target remote :$port" \
+    -ex "break compute" -ex "continue" -ex 'p/x $eax' -ex "delete" -ex "continue" >"$out/multi.out" 2>&1
+wait "$pid"
+rc=$?
+o="$out/multi.out"
+check "--vm gdb=tcp::0: gdb breaks in that VM (EAX 0x11111111) and runs it to its exit" \
+    "$(grep -c '^Breakpoint 1, 0x00100035 in compute ()' "$o") $(grep -c '^\$1 = 0x11111111' "$o") $(grep -c 'exited with code 041' "$o")" \
+    "1 1 1" "$(cat "$o" "$out/multi.err")"
+check "--vm gdb=: the other VM ran to its exit too (both exit 33, run status 0)" \
+    "$(grep -o '"exit_status": *33' "$out/multi.json" | wc -l) $rc" "2 0" "$(cat "$out/multi.json" 2>/dev/null)"
+"$trapeze" run --vm "kernel=$out/target.elf,gdb=udp:1" 2>"$out/badspec.err"
+check "--vm gdb=udp:1: status 2, a message naming the key" "$? $(grep -c "gdb 'udp:1': expected tcp::PORT" "$out/badspec.err")" "2 1"
 
 echo "gdb: $pass passed, $fail failed"
 [ "$fail" = 0 ]
