@@ -141,5 +141,9 @@ check "--vm gdb=: the other VM ran to its exit too (both exit 33, run status 0)"
 "$trapeze" run --vm "kernel=$out/target.elf,gdb=udp:1" 2>"$out/badspec.err"
 check "--vm gdb=udp:1: status 2, a message naming the key" "$? $(grep -c "gdb 'udp:1': expected tcp::PORT" "$out/badspec.err")" "2 1"
 
+printf 'kernel=%s,gdb=tcp::0,timeout=5\n' "$out/target.elf" >"$out/jobs"
+"$trapeze" batch "$out/jobs" >/dev/null 2>"$out/batch.err"
+check "trapeze batch: a job with gdb= is refused (status 2, a message)" "$? $(grep -c 'gdb does not apply to a batch job' "$out/batch.err")" "2 1"
+
 echo "gdb: $pass passed, $fail failed"
 [ "$fail" = 0 ]
