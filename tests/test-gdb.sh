@@ -4,7 +4,8 @@
 # symbols: break at a function, read registers and memory, single-step, a
 # write, an access and a read watchpoint, continue to the guest's exit; Ctrl-C stops a looping
 # guest and kill ends it; raw packets (bad checksums, unmapped memory,
-# unknown commands) get answers, never a crash.
+# unknown commands) get answers, never a crash; trap and vmm mode show the
+# guest's view; gdb= in one --vm spec of two.
 # Prints one line per check and "gdb: N passed, M failed".
 set -u
 build=$(cd "${1:-build}" && pwd)
@@ -116,6 +117,29 @@ check "raw: an oversized read is refused; the stub survives it all (kill: 130)" 
 
 "$trapeze" run --kernel "$out/target.elf" --gdb tcp:bogus --serial none --debugcon none 2>"$out/bad.err"
 check "--gdb tcp:bogus: status 2, a message" "$? $(grep -c 'expected tcp::PORT' "$out/bad.err")" "2 1"
+
+# 3b. trap and vmm mode: registers in the guest's view (CS, SS with its RPL 0
+# although the VMM runs it at ring 1), a read watchpoint, the end.
+for mode in trap vmm; do
+    "$trapeze" run --kernel "$out/target.elf" --mode $mode --gdb tcp::0 --serial none --debugcon none \
+        </dev/null 2>"$out/$mode.err" &
+    pid=$!
+    port=""
+    for _ in $(seq 1 100); do
+        port=$(sed -n 's/.*waiting for gdb on 127.0.0.1:\([0-9]*\).*/\1/p' "$out/$mode.err" | head -1)
+        [ -n "$port" ] && break
+        sleep 0.05
+    done
+    timeout 60 gdb -batch -nx -ex "set confirm off" -ex "file $out/target.elf" -ex "target remote :$port" \
+        -ex "break compute" -ex "continue" -ex 'p/x $eax' -ex 'p/x $cs' -ex 'p/x $ss' -ex "stepi" -ex 'p/x $pc' \
+        -ex "delete" -ex 'rwatch *(int *)&spin' -ex "continue" -ex "delete" -ex "continue" >"$out/$mode.out" 2>&1
+    wait "$pid"
+    rc=$?
+    o="$out/$mode.out"
+    check "$mode mode: EAX, CS 0x8 and SS 0x10 as the guest sees them (RPL 0), stepi, a read watchpoint, exit 33" \
+        "$(sed -n 's/^\$[1-4] = //p' "$o" | tr '\n' ' ')$(grep -c 'Value = 0' "$o") $rc" \
+        "0x11111111 0x8 0x10 0x10003a 1 33" "$(cat "$o")"
+done
 
 # 4. Per VM: gdb=tcp::0 in one --vm spec; the other VM runs on the scheduler meanwhile.
 "$trapeze" run --vm "name=dbg,kernel=$out/target.elf,gdb=tcp::0,serial=none,debugcon=none" \
