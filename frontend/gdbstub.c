@@ -294,6 +294,71 @@ static bool get_le32(const char *in, uint32_t *v)
     return true;
 }
 
+/* The target description gdb reads with qXfer:features:read:target.xml: the
+ * i386 core feature, in the register order of the g packet (put_reg). */
+static const char target_xml[] =
+    "<?xml version=\"1.0\"?><!DOCTYPE target SYSTEM \"gdb-target.dtd\">"
+    "<target version=\"1.0\"><architecture>i386</architecture>"
+    "<feature name=\"org.gnu.gdb.i386.core\">"
+    "<flags id=\"i386_eflags\" size=\"4\">"
+    "<field name=\"CF\" start=\"0\" end=\"0\"/> <field name=\"\" start=\"1\" end=\"1\"/> <field name=\"PF\" start=\"2\" end=\"2\"/> <field name=\"AF\" start=\"4\" end=\"4\"/> <field name=\"ZF\" start=\"6\" end=\"6\"/> <field name=\"SF\" start=\"7\" end=\"7\"/> <field name=\"TF\" start=\"8\" end=\"8\"/> <field name=\"IF\" start=\"9\" end=\"9\"/> <field name=\"DF\" start=\"10\" end=\"10\"/> <field name=\"OF\" start=\"11\" end=\"11\"/> <field name=\"NT\" start=\"14\" end=\"14\"/> <field name=\"RF\" start=\"16\" end=\"16\"/> <field name=\"VM\" start=\"17\" end=\"17\"/> <field name=\"AC\" start=\"18\" end=\"18\"/> <field name=\"VIF\" start=\"19\" end=\"19\"/> <field name=\"VIP\" start=\"20\" end=\"20\"/> <field name=\"ID\" start=\"21\" end=\"21\"/>"
+    "</flags>"
+    "<reg name=\"eax\" bitsize=\"32\" type=\"int32\" regnum=\"0\"/>"
+    "<reg name=\"ecx\" bitsize=\"32\" type=\"int32\" regnum=\"1\"/>"
+    "<reg name=\"edx\" bitsize=\"32\" type=\"int32\" regnum=\"2\"/>"
+    "<reg name=\"ebx\" bitsize=\"32\" type=\"int32\" regnum=\"3\"/>"
+    "<reg name=\"esp\" bitsize=\"32\" type=\"data_ptr\" regnum=\"4\"/>"
+    "<reg name=\"ebp\" bitsize=\"32\" type=\"data_ptr\" regnum=\"5\"/>"
+    "<reg name=\"esi\" bitsize=\"32\" type=\"int32\" regnum=\"6\"/>"
+    "<reg name=\"edi\" bitsize=\"32\" type=\"int32\" regnum=\"7\"/>"
+    "<reg name=\"eip\" bitsize=\"32\" type=\"code_ptr\" regnum=\"8\"/>"
+    "<reg name=\"eflags\" bitsize=\"32\" type=\"i386_eflags\" regnum=\"9\"/>"
+    "<reg name=\"cs\" bitsize=\"32\" type=\"int32\" regnum=\"10\"/>"
+    "<reg name=\"ss\" bitsize=\"32\" type=\"int32\" regnum=\"11\"/>"
+    "<reg name=\"ds\" bitsize=\"32\" type=\"int32\" regnum=\"12\"/>"
+    "<reg name=\"es\" bitsize=\"32\" type=\"int32\" regnum=\"13\"/>"
+    "<reg name=\"fs\" bitsize=\"32\" type=\"int32\" regnum=\"14\"/>"
+    "<reg name=\"gs\" bitsize=\"32\" type=\"int32\" regnum=\"15\"/>"
+    "<reg name=\"st0\" bitsize=\"80\" type=\"i387_ext\" regnum=\"16\"/>"
+    "<reg name=\"st1\" bitsize=\"80\" type=\"i387_ext\" regnum=\"17\"/>"
+    "<reg name=\"st2\" bitsize=\"80\" type=\"i387_ext\" regnum=\"18\"/>"
+    "<reg name=\"st3\" bitsize=\"80\" type=\"i387_ext\" regnum=\"19\"/>"
+    "<reg name=\"st4\" bitsize=\"80\" type=\"i387_ext\" regnum=\"20\"/>"
+    "<reg name=\"st5\" bitsize=\"80\" type=\"i387_ext\" regnum=\"21\"/>"
+    "<reg name=\"st6\" bitsize=\"80\" type=\"i387_ext\" regnum=\"22\"/>"
+    "<reg name=\"st7\" bitsize=\"80\" type=\"i387_ext\" regnum=\"23\"/>"
+    "<reg name=\"fctrl\" bitsize=\"32\" type=\"int\" group=\"float\" regnum=\"24\"/>"
+    "<reg name=\"fstat\" bitsize=\"32\" type=\"int\" group=\"float\" regnum=\"25\"/>"
+    "<reg name=\"ftag\" bitsize=\"32\" type=\"int\" group=\"float\" regnum=\"26\"/>"
+    "<reg name=\"fiseg\" bitsize=\"32\" type=\"int\" group=\"float\" regnum=\"27\"/>"
+    "<reg name=\"fioff\" bitsize=\"32\" type=\"int\" group=\"float\" regnum=\"28\"/>"
+    "<reg name=\"foseg\" bitsize=\"32\" type=\"int\" group=\"float\" regnum=\"29\"/>"
+    "<reg name=\"fooff\" bitsize=\"32\" type=\"int\" group=\"float\" regnum=\"30\"/>"
+    "<reg name=\"fop\" bitsize=\"32\" type=\"int\" group=\"float\" regnum=\"31\"/>"
+    "</feature></target>";
+
+/* qXfer:features:read:target.xml:OFF,LEN: a chunk, 'm' (more) or 'l' (last). */
+static void xfer_target_xml(const char *args, char *out, size_t cap)
+{
+    uint32_t off, len;
+    const char *p = args;
+    if (!gdb_parse_hex(&p, &off) || *p++ != ',' || !gdb_parse_hex(&p, &len) || *p) {
+        snprintf(out, cap, "E01");
+        return;
+    }
+    size_t total = sizeof(target_xml) - 1;
+    if (len > cap - 2)
+        len = (uint32_t)(cap - 2);
+    if (off >= total) {
+        snprintf(out, cap, "l");
+        return;
+    }
+    size_t n = total - off < len ? total - off : len;
+    out[0] = off + n < total ? 'm' : 'l';
+    memcpy(out + 1, target_xml + off, n);
+    out[1 + n] = 0;
+}
+
 /* --- the session --------------------------------------------------------------- */
 
 static void stop_reply(struct gdb *g, char *out, size_t n)
@@ -596,7 +661,9 @@ enum vm_end gdb_serve(struct vm *vm, int lfd, volatile sig_atomic_t *stop)
         case 'T': strcpy(out, "OK"); break;
         case 'q':
             if (!strncmp(in, "qSupported", 10))
-                snprintf(out, 64, "PacketSize=%x;swbreak+;hwbreak+", PKT_MAX);
+                snprintf(out, 80, "PacketSize=%x;swbreak+;hwbreak+;qXfer:features:read+", PKT_MAX);
+            else if (!strncmp(in, "qXfer:features:read:target.xml:", 31))
+                xfer_target_xml(in + 31, out, PKT_MAX);
             else if (!strcmp(in, "qAttached"))
                 strcpy(out, "1");
             else if (!strcmp(in, "qC"))

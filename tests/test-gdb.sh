@@ -103,6 +103,9 @@ print("unknown", ask(pkt(b"Qbogus")).decode())
 print("malformed", ask(pkt(b"mzz")).decode())
 print("regs", len(ask(pkt(b"g")).decode().split("$")[-1].split("#")[0]))
 print("bigread", ask(pkt(b"m100000,ffffffff")).decode())
+print("xml", ask(pkt(b"qXfer:features:read:target.xml:0,60")).decode())
+print("xmlend", ask(pkt(b"qXfer:features:read:target.xml:ffff,10")).decode())
+print("xmlbad", ask(pkt(b"qXfer:features:read:target.xml:zz")).decode())
 s.sendall(b"+" + pkt(b"k"))
 time.sleep(0.3)
 PY
@@ -115,6 +118,10 @@ check "raw: beyond RAM (paging off) reads as the bus's all ones, unknown packet 
 check "raw: an oversized read is refused; the stub survives it all (kill: 130)" \
     "$(grep -c 'bigread +\$E01#' "$o") $rc" "1 130"
 
+check "raw: the target description (i386) in chunks ('m' more, 'l' past the end), malformed E01" \
+    "$(grep -c -e '^xml +\$m<?xml version="1.0"?><!DOCTYPE target SYSTEM "gdb-target.dtd"><target version="1.0"><ar' \
+        -e '^xmlend +\$l#' -e '^xmlbad +\$E01#' "$o")" 3 "$(cat "$o")"
+
 "$trapeze" run --kernel "$out/target.elf" --gdb tcp:bogus --serial none --debugcon none 2>"$out/bad.err"
 check "--gdb tcp:bogus: status 2, a message" "$? $(grep -c 'expected tcp::PORT' "$out/bad.err")" "2 1"
 
@@ -126,7 +133,7 @@ for mode in trap vmm; do
     pid=$!
     port=""
     for _ in $(seq 1 100); do
-        port=$(sed -n 's/.*waiting for gdb on 127.0.0.1:\([0-9]*\).*/\1/p' "$out/$mode.err" | head -1)
+        port=$(sed -n 's/.*waiting for gdb on 127.0.0.1:\([0-9]*\).*/\1/p' "$out/$mode.err" 2>/dev/null | head -1)
         [ -n "$port" ] && break
         sleep 0.05
     done
@@ -148,7 +155,7 @@ done
 pid=$!
 port=""
 for _ in $(seq 1 100); do
-    port=$(sed -n 's/.*dbg: waiting for gdb on 127.0.0.1:\([0-9]*\).*/\1/p' "$out/multi.err" | head -1)
+    port=$(sed -n 's/.*dbg: waiting for gdb on 127.0.0.1:\([0-9]*\).*/\1/p' "$out/multi.err" 2>/dev/null | head -1)
     [ -n "$port" ] && break
     sleep 0.05
 done
