@@ -125,15 +125,17 @@ static void hook(void *ctx, struct cpu *c, const struct insn *i)
     struct gdb *g = vm->gdb;
     (void)i;
     uint32_t lin = c->seg[S_CS].base + c->eip;
-    if (g->stepping) {
-        if (g->stepping == 2)
-            stop_here(g, c, 5);
-        g->stepping = 2;
-    }
+    /* First, so that a step whose instruction hit one reports the
+     * watchpoint (and no stale hit survives the stop). */
     if (c->host_watch_hits) { /* a read/access watchpoint matched in the last instruction */
         g->cpu_watch_hit = __builtin_ctz(c->host_watch_hits);
         c->host_watch_hits = 0;
         stop_here(g, c, 5);
+    }
+    if (g->stepping) {
+        if (g->stepping == 2)
+            stop_here(g, c, 5);
+        g->stepping = 2;
     }
     for (int k = 0; k < g->nwatch; k++) {
         uint8_t now[8];

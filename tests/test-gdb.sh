@@ -29,7 +29,7 @@ start() {
     pid=$!
     port=""
     for _ in $(seq 1 100); do
-        port=$(sed -n 's/.*waiting for gdb on 127.0.0.1:\([0-9]*\).*/\1/p' "$out/$1.err" | head -1)
+        port=$(sed -n 's/.*waiting for gdb on 127.0.0.1:\([0-9]*\).*/\1/p' "$out/$1.err" 2>/dev/null | head -1)
         [ -n "$port" ] && break
         sleep 0.05
     done
