@@ -593,6 +593,18 @@ enum vm_end gdb_serve(struct vm *vm, int lfd, volatile sig_atomic_t *stop)
             free(buf);
             break;
         }
+        case 'X': { /* binary write: the parser already undid the '}' escapes */
+            const char *p = in + 1;
+            uint32_t addr, len;
+            const char *colon = strchr(in, ':');
+            if (!gdb_parse_hex(&p, &addr) || *p++ != ',' || !gdb_parse_hex(&p, &len) || p != colon ||
+                (size_t)(n - (colon + 1 - in)) != len) {
+                strcpy(out, "E01");
+                break;
+            }
+            strcpy(out, mem_write(vm, addr, (const uint8_t *)colon + 1, len) < 0 ? "E14" : "OK");
+            break;
+        }
         case 'M': {
             unsigned long addr, len;
             char *colon = strchr(in, ':');

@@ -103,6 +103,9 @@ print("unknown", ask(pkt(b"Qbogus")).decode())
 print("malformed", ask(pkt(b"mzz")).decode())
 print("regs", len(ask(pkt(b"g")).decode().split("$")[-1].split("#")[0]))
 print("bigread", ask(pkt(b"m100000,ffffffff")).decode())
+print("xwrite", ask(pkt(b"X200000,3:}\x5d}\x03A")).decode())
+print("xread", ask(pkt(b"m200000,3")).decode())
+print("xbad", ask(pkt(b"X200000,4:AB")).decode())
 print("xml", ask(pkt(b"qXfer:features:read:target.xml:0,60")).decode())
 print("xmlend", ask(pkt(b"qXfer:features:read:target.xml:ffff,10")).decode())
 print("xmlbad", ask(pkt(b"qXfer:features:read:target.xml:zz")).decode())
@@ -118,6 +121,8 @@ check "raw: beyond RAM (paging off) reads as the bus's all ones, unknown packet 
 check "raw: an oversized read is refused; the stub survives it all (kill: 130)" \
     "$(grep -c 'bigread +\$E01#' "$o") $rc" "1 130"
 
+check "raw: X writes binary data ('}' escapes undone: 7d 23 41 read back), a short X is E01" \
+    "$(grep -c -e '^xwrite +\$OK#' -e '^xread +\$7d2341#' -e '^xbad +\$E01#' "$o")" 3 "$(cat "$o")"
 check "raw: the target description (i386) in chunks ('m' more, 'l' past the end), malformed E01" \
     "$(grep -c -e '^xml +\$m<?xml version="1.0"?><!DOCTYPE target SYSTEM "gdb-target.dtd"><target version="1.0"><ar' \
         -e '^xmlend +\$l#' -e '^xmlbad +\$E01#' "$o")" 3 "$(cat "$o")"
