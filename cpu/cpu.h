@@ -238,6 +238,17 @@ struct cpu {
     /* --- debug registers: data breakpoints (exec.c, mem.c) --- */
     bool data_bp_active; /* some DR0-3 is enabled as a data breakpoint: TLB bypassed */
     bool data_bp_hit;    /* a data breakpoint matched during this instruction: #DB trap */
+    /* A debugger's read/access watchpoints (frontend/gdbstub.c): checked with
+     * the data breakpoints (they count in data_bp_active, so the TLB is
+     * bypassed while any is set) but invisible to the guest: no DR6/DR7
+     * bit, no #DB. A match sets its bit in host_watch_hits for the debugger
+     * to collect. Kept across cpu_reset. */
+    struct {
+        uint32_t lin, len;
+        bool writes; /* writes match too (access watchpoint); reads always do */
+    } host_watch[4];
+    int n_host_watch;
+    uint8_t host_watch_hits;
 
     /* --- decoded-instruction cache (cpu/dcache.c; survives cpu_reset, flushed by it) --- */
     struct dcache *dc;

@@ -265,6 +265,7 @@ void cpu_debug_regs_changed(struct cpu *c)
     for (int n = 0; n < 4; n++)
         if (((c->dr[7] >> (2 * n)) & 3) && ((c->dr[7] >> (16 + 4 * n)) & 3) != 0)
             active = true;
+    active |= c->n_host_watch > 0;
     c->data_bp_active = active;
     c->mmu.bypass = active;
     mmu_flush_all(&c->mmu);
@@ -472,6 +473,9 @@ void cpu_reset(struct cpu *c)
     uint64_t tsc = c->tsc;
     struct dcache *dc = c->dc;
     uint32_t dc_epoch = c->dc_epoch;
+    __typeof__(c->host_watch) host_watch;
+    memcpy(host_watch, c->host_watch, sizeof(host_watch));
+    int n_host_watch = c->n_host_watch;
     memset(c, 0, sizeof(*c));
     /* The decoded-instruction cache stays allocated; RESET flushes it (the
      * machine may reload memory behind the bus's back: loaders, tests). */
@@ -490,6 +494,10 @@ void cpu_reset(struct cpu *c)
     c->shutdown_on_triple = shutdown_on_triple;
     c->tsc = tsc;
     mmu_init(&c->mmu, b);
+    memcpy(c->host_watch, host_watch, sizeof(host_watch)); /* the debugger's, not the CPU's */
+    c->n_host_watch = n_host_watch;
+    if (n_host_watch)
+        cpu_debug_regs_changed(c);
 
     c->eflags = F_RES1;
     c->eip = 0xfff0;

@@ -22,7 +22,8 @@ static void check_alignment(struct cpu *c, uint32_t lin, int size, int acc)
  * DR7). While any is enabled the MMU caches no translation (mmu.bypass, set
  * by cpu_debug_regs_changed), so every access comes here: debugging costs
  * speed, never correctness. A match sets DR6.Bn and asks the
- * run loop for a #DB trap after the instruction.
+ * run loop for a #DB trap after the instruction. A debugger's watchpoints
+ * (c->host_watch) are matched here too, without any guest-visible effect.
  */
 static void check_data_bp(struct cpu *c, uint32_t lin, int size, int acc)
 {
@@ -40,6 +41,11 @@ static void check_data_bp(struct cpu *c, uint32_t lin, int size, int acc)
             c->data_bp_hit = true;
         }
     }
+    for (int n = 0; n < c->n_host_watch; n++)
+        if ((!(acc & ACC_WRITE) || c->host_watch[n].writes) &&
+            lin < c->host_watch[n].lin + c->host_watch[n].len &&
+            c->host_watch[n].lin < lin + (uint32_t)size)
+            c->host_watch_hits |= (uint8_t)(1u << n);
 }
 
 /* Translates one page for acc or raises #PF. */

@@ -236,6 +236,10 @@ static int parse_job(const char *path, int lineno, const char *line, int index,
     if (vmspec_parse(rest ? rest : "", origin, index, &j->spec, err, errlen) < 0)
         goto out;
     struct vm_config *c = &j->spec.cfg;
+    if (j->spec.gdb) { /* a batch job runs unattended */
+        snprintf(err, errlen, "%s: gdb does not apply to a batch job", origin);
+        goto out;
+    }
     if (!c->kernel && !c->hda && !c->cdrom) {
         snprintf(err, errlen, "%s: a job needs kernel, hda or cdrom", origin);
         goto out;

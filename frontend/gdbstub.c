@@ -32,6 +32,7 @@
 #include <netinet/in.h>
 #include <netinet/tcp.h>
 #include <poll.h>
+#include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -39,6 +40,7 @@
 #include <unistd.h>
 
 #include "../vmm/machine.h"
+#include "gdbpacket.h"
 
 #define MAX_BP 64
 #define MAX_WATCH 4
@@ -57,6 +59,7 @@ struct gdb {
     int stepping;       /* 1: let one instruction through; 2: it went */
     int stop_sig;       /* 5 SIGTRAP, 2 SIGINT */
     int watch_hit;      /* index, -1 none */
+    int cpu_watch_hit;  /* index into cpu.host_watch (read/access), -1 none */
     int64_t skip;       /* resume from a breakpoint: do not stop there first */
     bool stopped;
 };
@@ -122,6 +125,13 @@ static void hook(void *ctx, struct cpu *c, const struct insn *i)
     struct gdb *g = vm->gdb;
     (void)i;
     uint32_t lin = c->seg[S_CS].base + c->eip;
+    /* First, so that a step whose instruction hit one reports the
+     * watchpoint (and no stale hit survives the stop). */
+    if (c->host_watch_hits) { /* a read/access watchpoint matched in the last instruction */
+        g->cpu_watch_hit = __builtin_ctz(c->host_watch_hits);
+        c->host_watch_hits = 0;
+        stop_here(g, c, 5);
+    }
     if (g->stepping) {
         if (g->stepping == 2)
             stop_here(g, c, 5);
@@ -164,84 +174,37 @@ static int put_raw(struct gdb *g, const char *s, size_t n)
 
 static int send_packet(struct gdb *g, const char *body)
 {
-    static const char hex[] = "0123456789abcdef";
     size_t n = strlen(body);
-    char *p = malloc(n + 5);
-    unsigned sum = 0;
-    p[0] = '$';
-    memcpy(p + 1, body, n);
-    for (size_t k = 0; k < n; k++)
-        sum += (unsigned char)body[k];
-    p[n + 1] = '#';
-    p[n + 2] = hex[(sum >> 4) & 15];
-    p[n + 3] = hex[sum & 15];
-    int r = put_raw(g, p, n + 4);
+    size_t cap = 2 * n + 5; /* every byte escaped, '$', '#', two digits */
+    char *p = malloc(cap);
+    int len = gdb_packet_frame(body, n, p, cap);
+    int r = len < 0 ? -1 : put_raw(g, p, (size_t)len);
     free(p);
     return r; /* acks are read (and ignored) by the packet reader */
 }
 
-static int hexval(int ch)
-{
-    if (ch >= '0' && ch <= '9')
-        return ch - '0';
-    if (ch >= 'a' && ch <= 'f')
-        return ch - 'a' + 10;
-    if (ch >= 'A' && ch <= 'F')
-        return ch - 'A' + 10;
-    return -1;
-}
-
-/* Reads one packet into buf (unescaped body). Returns its length, -1 on EOF
- * or error, -2 for an interrupt byte (0x03) outside a packet. */
+/* Reads one packet into buf (unescaped body, NUL-terminated). Returns its
+ * length, -1 on EOF or error, -2 for an interrupt byte (0x03) outside a
+ * packet. A packet with a bad checksum (or too long) is answered '-' and
+ * gdb resends it. */
 static int read_packet(struct gdb *g, char *buf, size_t cap)
 {
-    char ch;
+    struct gdb_parser p;
+    gdb_parser_init(&p, buf, cap);
     for (;;) {
+        uint8_t ch;
         ssize_t r = read(g->fd, &ch, 1);
         if (r < 0 && errno == EINTR)
             continue;
         if (r <= 0)
             return -1;
-        if (ch == 0x03)
-            return -2;
-        if (ch == '$')
-            break; /* '+', '-' and noise between packets are skipped */
-    }
-    size_t n = 0;
-    unsigned sum = 0;
-    bool esc = false;
-    for (;;) {
-        ssize_t r = read(g->fd, &ch, 1);
-        if (r < 0 && errno == EINTR)
-            continue;
-        if (r <= 0)
-            return -1;
-        if (ch == '#')
-            break;
-        sum += (unsigned char)ch;
-        if (esc) {
-            ch ^= 0x20;
-            esc = false;
-        } else if (ch == '}') {
-            esc = true;
-            continue;
+        switch (gdb_parser_feed(&p, ch)) {
+        case GDB_PKT_NONE: break;
+        case GDB_PKT_INTERRUPT: return -2;
+        case GDB_PKT_BAD: put_raw(g, "-", 1); break;
+        case GDB_PKT_OK: put_raw(g, "+", 1); return (int)p.len;
         }
-        if (n + 1 < cap)
-            buf[n++] = ch;
     }
-    char cs[2];
-    for (int k = 0; k < 2; k++)
-        while (read(g->fd, &cs[k], 1) != 1)
-            if (errno != EINTR)
-                return -1;
-    buf[n] = 0;
-    int want = hexval(cs[0]) << 4 | hexval(cs[1]);
-    if (hexval(cs[0]) < 0 || hexval(cs[1]) < 0 || want != (int)(sum & 0xff)) {
-        put_raw(g, "-", 1); /* gdb resends */
-        return read_packet(g, buf, cap);
-    }
-    put_raw(g, "+", 1);
-    return (int)n;
 }
 
 /* --- registers ---------------------------------------------------------------- */
@@ -269,6 +232,49 @@ static uint32_t reg_get(struct vm *vm, int n)
     return sel;
 }
 
+/* gdb's i386 numbering goes on with the x87 registers: 16-23 st0-7 (ST(i),
+ * 10 bytes each, little-endian 80-bit), then fctrl fstat ftag (the full
+ * tag word) fiseg fioff foseg fooff fop. They are sent (read-only; G and P
+ * change the core registers only); SSE registers are not. */
+enum { NREGS_X87_END = 32 };
+
+static void put_hex_bytes(char *out, const uint8_t *b, int n)
+{
+    static const char hex[] = "0123456789abcdef";
+    for (int k = 0; k < n; k++) {
+        out[2 * k] = hex[b[k] >> 4];
+        out[2 * k + 1] = hex[b[k] & 15];
+    }
+}
+
+/* Writes register n (0 .. NREGS_X87_END - 1) in hex at out; returns the
+ * number of characters written. */
+static int put_reg(struct vm *vm, int n, char *out)
+{
+    const struct x87 *x = &vm->cpu.fpu;
+    uint8_t b[10];
+    int len = 4;
+    uint32_t v = 0;
+    if (n < NREGS) {
+        v = reg_get(vm, n);
+    } else if (n < 24) {
+        floatx80 f = x->st[((x->sw >> 11) + (unsigned)(n - 16)) & 7];
+        for (int k = 0; k < 8; k++)
+            b[k] = (uint8_t)(f.mant >> (8 * k));
+        b[8] = (uint8_t)f.sign_exp;
+        b[9] = (uint8_t)(f.sign_exp >> 8);
+        put_hex_bytes(out, b, 10);
+        return 20;
+    } else {
+        const uint32_t ctl[8] = {x->cw, x->sw, x->tw, x->fcs, x->fip, x->fds, x->fdp, x->fop};
+        v = ctl[n - 24];
+    }
+    for (int k = 0; k < len; k++)
+        b[k] = (uint8_t)(v >> (8 * k));
+    put_hex_bytes(out, b, len);
+    return 2 * len;
+}
+
 static void reg_set(struct vm *vm, int n, uint32_t v)
 {
     struct cpu *c = &vm->cpu;
@@ -280,22 +286,79 @@ static void reg_set(struct vm *vm, int n, uint32_t v)
      * own checks (a debugger write is refused rather than half-done). */
 }
 
-static void put_le32(char *out, uint32_t v)
+/* Parses 8 hex digits as a little-endian 32-bit value; false if malformed. */
+static bool get_le32(const char *in, uint32_t *v)
 {
-    static const char hex[] = "0123456789abcdef";
-    for (int b = 0; b < 4; b++) {
-        uint8_t x = (uint8_t)(v >> (8 * b));
-        out[2 * b] = hex[x >> 4];
-        out[2 * b + 1] = hex[x & 15];
-    }
+    uint8_t b[4];
+    if (!gdb_hex_decode(in, b, 4))
+        return false;
+    *v = (uint32_t)b[0] | (uint32_t)b[1] << 8 | (uint32_t)b[2] << 16 | (uint32_t)b[3] << 24;
+    return true;
 }
 
-static uint32_t get_le32(const char *in)
+/* The target description gdb reads with qXfer:features:read:target.xml: the
+ * i386 core feature, in the register order of the g packet (put_reg). */
+static const char target_xml[] =
+    "<?xml version=\"1.0\"?><!DOCTYPE target SYSTEM \"gdb-target.dtd\">"
+    "<target version=\"1.0\"><architecture>i386</architecture>"
+    "<feature name=\"org.gnu.gdb.i386.core\">"
+    "<flags id=\"i386_eflags\" size=\"4\">"
+    "<field name=\"CF\" start=\"0\" end=\"0\"/> <field name=\"\" start=\"1\" end=\"1\"/> <field name=\"PF\" start=\"2\" end=\"2\"/> <field name=\"AF\" start=\"4\" end=\"4\"/> <field name=\"ZF\" start=\"6\" end=\"6\"/> <field name=\"SF\" start=\"7\" end=\"7\"/> <field name=\"TF\" start=\"8\" end=\"8\"/> <field name=\"IF\" start=\"9\" end=\"9\"/> <field name=\"DF\" start=\"10\" end=\"10\"/> <field name=\"OF\" start=\"11\" end=\"11\"/> <field name=\"NT\" start=\"14\" end=\"14\"/> <field name=\"RF\" start=\"16\" end=\"16\"/> <field name=\"VM\" start=\"17\" end=\"17\"/> <field name=\"AC\" start=\"18\" end=\"18\"/> <field name=\"VIF\" start=\"19\" end=\"19\"/> <field name=\"VIP\" start=\"20\" end=\"20\"/> <field name=\"ID\" start=\"21\" end=\"21\"/>"
+    "</flags>"
+    "<reg name=\"eax\" bitsize=\"32\" type=\"int32\" regnum=\"0\"/>"
+    "<reg name=\"ecx\" bitsize=\"32\" type=\"int32\" regnum=\"1\"/>"
+    "<reg name=\"edx\" bitsize=\"32\" type=\"int32\" regnum=\"2\"/>"
+    "<reg name=\"ebx\" bitsize=\"32\" type=\"int32\" regnum=\"3\"/>"
+    "<reg name=\"esp\" bitsize=\"32\" type=\"data_ptr\" regnum=\"4\"/>"
+    "<reg name=\"ebp\" bitsize=\"32\" type=\"data_ptr\" regnum=\"5\"/>"
+    "<reg name=\"esi\" bitsize=\"32\" type=\"int32\" regnum=\"6\"/>"
+    "<reg name=\"edi\" bitsize=\"32\" type=\"int32\" regnum=\"7\"/>"
+    "<reg name=\"eip\" bitsize=\"32\" type=\"code_ptr\" regnum=\"8\"/>"
+    "<reg name=\"eflags\" bitsize=\"32\" type=\"i386_eflags\" regnum=\"9\"/>"
+    "<reg name=\"cs\" bitsize=\"32\" type=\"int32\" regnum=\"10\"/>"
+    "<reg name=\"ss\" bitsize=\"32\" type=\"int32\" regnum=\"11\"/>"
+    "<reg name=\"ds\" bitsize=\"32\" type=\"int32\" regnum=\"12\"/>"
+    "<reg name=\"es\" bitsize=\"32\" type=\"int32\" regnum=\"13\"/>"
+    "<reg name=\"fs\" bitsize=\"32\" type=\"int32\" regnum=\"14\"/>"
+    "<reg name=\"gs\" bitsize=\"32\" type=\"int32\" regnum=\"15\"/>"
+    "<reg name=\"st0\" bitsize=\"80\" type=\"i387_ext\" regnum=\"16\"/>"
+    "<reg name=\"st1\" bitsize=\"80\" type=\"i387_ext\" regnum=\"17\"/>"
+    "<reg name=\"st2\" bitsize=\"80\" type=\"i387_ext\" regnum=\"18\"/>"
+    "<reg name=\"st3\" bitsize=\"80\" type=\"i387_ext\" regnum=\"19\"/>"
+    "<reg name=\"st4\" bitsize=\"80\" type=\"i387_ext\" regnum=\"20\"/>"
+    "<reg name=\"st5\" bitsize=\"80\" type=\"i387_ext\" regnum=\"21\"/>"
+    "<reg name=\"st6\" bitsize=\"80\" type=\"i387_ext\" regnum=\"22\"/>"
+    "<reg name=\"st7\" bitsize=\"80\" type=\"i387_ext\" regnum=\"23\"/>"
+    "<reg name=\"fctrl\" bitsize=\"32\" type=\"int\" group=\"float\" regnum=\"24\"/>"
+    "<reg name=\"fstat\" bitsize=\"32\" type=\"int\" group=\"float\" regnum=\"25\"/>"
+    "<reg name=\"ftag\" bitsize=\"32\" type=\"int\" group=\"float\" regnum=\"26\"/>"
+    "<reg name=\"fiseg\" bitsize=\"32\" type=\"int\" group=\"float\" regnum=\"27\"/>"
+    "<reg name=\"fioff\" bitsize=\"32\" type=\"int\" group=\"float\" regnum=\"28\"/>"
+    "<reg name=\"foseg\" bitsize=\"32\" type=\"int\" group=\"float\" regnum=\"29\"/>"
+    "<reg name=\"fooff\" bitsize=\"32\" type=\"int\" group=\"float\" regnum=\"30\"/>"
+    "<reg name=\"fop\" bitsize=\"32\" type=\"int\" group=\"float\" regnum=\"31\"/>"
+    "</feature></target>";
+
+/* qXfer:features:read:target.xml:OFF,LEN: a chunk, 'm' (more) or 'l' (last). */
+static void xfer_target_xml(const char *args, char *out, size_t cap)
 {
-    uint32_t v = 0;
-    for (int b = 0; b < 4; b++)
-        v |= (uint32_t)(hexval(in[2 * b]) << 4 | hexval(in[2 * b + 1])) << (8 * b);
-    return v;
+    uint32_t off, len;
+    const char *p = args;
+    if (!gdb_parse_hex(&p, &off) || *p++ != ',' || !gdb_parse_hex(&p, &len) || *p) {
+        snprintf(out, cap, "E01");
+        return;
+    }
+    size_t total = sizeof(target_xml) - 1;
+    if (len > cap - 2)
+        len = (uint32_t)(cap - 2);
+    if (off >= total) {
+        snprintf(out, cap, "l");
+        return;
+    }
+    size_t n = total - off < len ? total - off : len;
+    out[0] = off + n < total ? 'm' : 'l';
+    memcpy(out + 1, target_xml + off, n);
+    out[1 + n] = 0;
 }
 
 /* --- the session --------------------------------------------------------------- */
@@ -305,6 +368,11 @@ static void stop_reply(struct gdb *g, char *out, size_t n)
     if (g->watch_hit >= 0) {
         snprintf(out, n, "T05watch:%x;", g->watch[g->watch_hit].lin);
         g->watch_hit = -1;
+    } else if (g->cpu_watch_hit >= 0) {
+        struct cpu *c = &g->vm->cpu;
+        snprintf(out, n, "T05%s:%x;", c->host_watch[g->cpu_watch_hit].writes ? "awatch" : "rwatch",
+                 c->host_watch[g->cpu_watch_hit].lin);
+        g->cpu_watch_hit = -1;
     } else {
         snprintf(out, n, "S%02x", g->stop_sig ? g->stop_sig : 5);
     }
@@ -344,7 +412,31 @@ static int set_bp(struct gdb *g, char type, uint32_t addr, uint32_t len, bool in
         g->nwatch++;
         return 0;
     }
-    return 1; /* read/access watchpoints: not supported */
+    if (type == '3' || type == '4') { /* read / access: matched by the CPU (cpu/mem.c) */
+        struct cpu *c = &g->vm->cpu;
+        bool writes = type == '4';
+        for (int k = 0; k < c->n_host_watch; k++)
+            if (c->host_watch[k].lin == addr && c->host_watch[k].writes == writes) {
+                if (!insert) {
+                    c->host_watch[k] = c->host_watch[--c->n_host_watch];
+                    c->host_watch_hits = 0;
+                    cpu_debug_regs_changed(c);
+                }
+                return 0;
+            }
+        if (!insert)
+            return 0;
+        if (c->n_host_watch == (int)(sizeof(c->host_watch) / sizeof(c->host_watch[0])) || len == 0 ||
+            len > 8)
+            return -1;
+        c->host_watch[c->n_host_watch].lin = addr;
+        c->host_watch[c->n_host_watch].len = len;
+        c->host_watch[c->n_host_watch].writes = writes;
+        c->n_host_watch++;
+        cpu_debug_regs_changed(c);
+        return 0;
+    }
+    return 1; /* unknown kind: the empty reply */
 }
 
 /* Runs until a stop; returns 0 stopped, 1 the run ended, -1 gdb went away. */
@@ -415,7 +507,7 @@ int gdb_listen(const char *spec, int *out_fd, int *out_port, char *err, size_t e
 
 enum vm_end gdb_serve(struct vm *vm, int lfd, volatile sig_atomic_t *stop)
 {
-    struct gdb g = {.vm = vm, .lfd = lfd, .fd = -1, .watch_hit = -1, .skip = -1};
+    struct gdb g = {.vm = vm, .lfd = lfd, .fd = -1, .watch_hit = -1, .cpu_watch_hit = -1, .skip = -1};
     vm->gdb = &g;
     vm->env.trace = hook;
     vm_start(vm);
@@ -444,20 +536,28 @@ enum vm_end gdb_serve(struct vm *vm, int lfd, volatile sig_atomic_t *stop)
         switch (in[0]) {
         case '?': stop_reply(&g, out, 64); break;
         case 'g':
-            for (int k = 0; k < NREGS; k++)
-                put_le32(out + 8 * k, reg_get(vm, k));
-            out[8 * NREGS] = 0;
+        {
+            int o = 0;
+            for (int k = 0; k < NREGS_X87_END; k++)
+                o += put_reg(vm, k, out + o);
+            out[o] = 0;
             break;
+        }
         case 'G':
-            for (int k = 0; k < NREGS && (int)strlen(in + 1) >= 8 * (k + 1); k++)
-                reg_set(vm, k, get_le32(in + 1 + 8 * k));
             strcpy(out, "OK");
+            for (int k = 0; k < NREGS && (int)strlen(in + 1) >= 8 * (k + 1); k++) {
+                uint32_t v;
+                if (!get_le32(in + 1 + 8 * k, &v)) {
+                    strcpy(out, "E01");
+                    break;
+                }
+                reg_set(vm, k, v);
+            }
             break;
         case 'p': {
             long r = strtol(in + 1, NULL, 16);
-            if (r >= 0 && r < NREGS) {
-                put_le32(out, reg_get(vm, (int)r));
-                out[8] = 0;
+            if (r >= 0 && r < NREGS_X87_END) {
+                out[put_reg(vm, (int)r, out)] = 0;
             } else {
                 strcpy(out, "E01");
             }
@@ -466,8 +566,9 @@ enum vm_end gdb_serve(struct vm *vm, int lfd, volatile sig_atomic_t *stop)
         case 'P': {
             char *eq = strchr(in, '=');
             long r = strtol(in + 1, NULL, 16);
-            if (eq && r >= 0 && r < 9 && strlen(eq + 1) >= 8) {
-                reg_set(vm, (int)r, get_le32(eq + 1));
+            uint32_t v;
+            if (eq && r >= 0 && r < 9 && strlen(eq + 1) >= 8 && get_le32(eq + 1, &v)) {
+                reg_set(vm, (int)r, v);
                 strcpy(out, "OK");
             } else {
                 strcpy(out, "E01");
@@ -492,6 +593,18 @@ enum vm_end gdb_serve(struct vm *vm, int lfd, volatile sig_atomic_t *stop)
             free(buf);
             break;
         }
+        case 'X': { /* binary write: the parser already undid the '}' escapes */
+            const char *p = in + 1;
+            uint32_t addr, len;
+            const char *colon = strchr(in, ':');
+            if (!gdb_parse_hex(&p, &addr) || *p++ != ',' || !gdb_parse_hex(&p, &len) || p != colon ||
+                (size_t)(n - (colon + 1 - in)) != len) {
+                strcpy(out, "E01");
+                break;
+            }
+            strcpy(out, mem_write(vm, addr, (const uint8_t *)colon + 1, len) < 0 ? "E14" : "OK");
+            break;
+        }
         case 'M': {
             unsigned long addr, len;
             char *colon = strchr(in, ':');
@@ -501,9 +614,10 @@ enum vm_end gdb_serve(struct vm *vm, int lfd, volatile sig_atomic_t *stop)
                 break;
             }
             uint8_t *buf = malloc(len ? len : 1);
-            for (unsigned long k = 0; k < len; k++)
-                buf[k] = (uint8_t)(hexval(colon[1 + 2 * k]) << 4 | hexval(colon[2 + 2 * k]));
-            strcpy(out, mem_write(vm, (uint32_t)addr, buf, (uint32_t)len) < 0 ? "E14" : "OK");
+            if (!gdb_hex_decode(colon + 1, buf, len))
+                strcpy(out, "E01");
+            else
+                strcpy(out, mem_write(vm, (uint32_t)addr, buf, (uint32_t)len) < 0 ? "E14" : "OK");
             free(buf);
             break;
         }
@@ -561,7 +675,9 @@ enum vm_end gdb_serve(struct vm *vm, int lfd, volatile sig_atomic_t *stop)
         case 'T': strcpy(out, "OK"); break;
         case 'q':
             if (!strncmp(in, "qSupported", 10))
-                snprintf(out, 64, "PacketSize=%x;swbreak+;hwbreak+", PKT_MAX);
+                snprintf(out, 80, "PacketSize=%x;swbreak+;hwbreak+;qXfer:features:read+", PKT_MAX);
+            else if (!strncmp(in, "qXfer:features:read:target.xml:", 31))
+                xfer_target_xml(in + 31, out, PKT_MAX);
             else if (!strcmp(in, "qAttached"))
                 strcpy(out, "1");
             else if (!strcmp(in, "qC"))
@@ -581,6 +697,11 @@ enum vm_end gdb_serve(struct vm *vm, int lfd, volatile sig_atomic_t *stop)
     free(in);
     free(out);
     vm->env.trace = NULL;
+    if (vm->cpu.n_host_watch) { /* gdb left: its read/access watchpoints go too */
+        vm->cpu.n_host_watch = 0;
+        vm->cpu.host_watch_hits = 0;
+        cpu_debug_regs_changed(&vm->cpu);
+    }
     vm->gdb = NULL;
     if (vm->end == VM_END_NONE) {
         if (killed)
@@ -592,4 +713,48 @@ enum vm_end gdb_serve(struct vm *vm, int lfd, volatile sig_atomic_t *stop)
     close(g.fd);
     close(lfd);
     return vm->end;
+}
+
+struct gdb_thread {
+    struct vm *vm;
+    int lfd;
+    volatile sig_atomic_t *stop;
+    pthread_t th;
+};
+
+static void *serve_main(void *arg)
+{
+    struct gdb_thread *t = arg;
+    gdb_serve(t->vm, t->lfd, t->stop);
+    return NULL;
+}
+
+struct gdb_thread *gdb_serve_thread(struct vm *vm, const char *spec, volatile sig_atomic_t *stop,
+                                    char *err, size_t errlen)
+{
+    int lfd, port;
+    if (gdb_listen(spec, &lfd, &port, err, errlen) < 0)
+        return NULL;
+    struct gdb_thread *t = malloc(sizeof(*t));
+    if (!t) {
+        close(lfd);
+        snprintf(err, errlen, "out of memory");
+        return NULL;
+    }
+    *t = (struct gdb_thread){.vm = vm, .lfd = lfd, .stop = stop};
+    fprintf(stderr, "trapeze: %s: waiting for gdb on 127.0.0.1:%d (target remote :%d)\n",
+            vm->cfg.name, port, port);
+    if (pthread_create(&t->th, NULL, serve_main, t)) {
+        close(lfd);
+        free(t);
+        snprintf(err, errlen, "cannot start the gdb stub's thread");
+        return NULL;
+    }
+    return t;
+}
+
+void gdb_thread_join(struct gdb_thread *t)
+{
+    pthread_join(t->th, NULL);
+    free(t);
 }

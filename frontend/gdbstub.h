@@ -17,4 +17,14 @@ int gdb_listen(const char *spec, int *fd, int *port, char *err, size_t errlen);
  * Returns how the run ended. */
 enum vm_end gdb_serve(struct vm *vm, int lfd, volatile sig_atomic_t *stop);
 
+/* A --vm spec's gdb=tcp::PORT: listens (printing the "waiting for gdb"
+ * line) and runs gdb_serve for vm on a thread of its own, outside the
+ * scheduler. Returns the session, or NULL with a message. */
+struct gdb_thread;
+struct gdb_thread *gdb_serve_thread(struct vm *vm, const char *spec, volatile sig_atomic_t *stop,
+                                    char *err, size_t errlen);
+
+/* Waits for that VM's end and frees the session. */
+void gdb_thread_join(struct gdb_thread *t);
+
 #endif

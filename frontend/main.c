@@ -535,8 +535,33 @@ static int run_multi(struct vm_spec *specs, int n, const struct vm_config *commo
     if (threads <= 0)
         threads = sched_default_threads();
     double t0 = vm_host_now();
-    if (sched_run(vms, n, threads, &stop_requested) < 0) {
-        fprintf(stderr, "trapeze: cannot start the scheduler's threads\n");
+    /* VMs with gdb= run on their own threads under the stub (frontend/gdbstub.c),
+     * the others on the scheduler's. */
+    struct gdb_thread **debugged = calloc((size_t)n, sizeof(*debugged));
+    struct vm **scheduled = calloc((size_t)n, sizeof(*scheduled));
+    int nsched = 0, sched_failed = 0;
+    for (int k = 0; k < n && debugged && scheduled; k++) {
+        if (!specs[k].gdb) {
+            scheduled[nsched++] = vms[k];
+        } else if (!(debugged[k] = gdb_serve_thread(vms[k], specs[k].gdb, &stop_requested, err,
+                                                    sizeof(err)))) {
+            fprintf(stderr, "trapeze: %s: gdb: %s\n", specs[k].cfg.name, err);
+            stop_requested = 1; /* the stubs started so far stop waiting */
+            sched_failed = 1;
+        }
+    }
+    if (!debugged || !scheduled)
+        sched_failed = 1;
+    else if (!sched_failed && nsched && sched_run(scheduled, nsched, threads, &stop_requested) < 0)
+        sched_failed = 2;
+    for (int k = 0; debugged && k < n; k++)
+        if (debugged[k])
+            gdb_thread_join(debugged[k]);
+    free(debugged);
+    free(scheduled);
+    if (sched_failed) {
+        if (sched_failed == 2)
+            fprintf(stderr, "trapeze: cannot start the scheduler's threads\n");
         status = VM_STATUS_ERROR;
         goto done;
     }

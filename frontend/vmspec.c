@@ -9,7 +9,7 @@
 
 static const char *const keys[] = {"name", "mode",  "memory", "kernel", "initrd", "append",
                                    "hda",  "cdrom", "boot",   "bios",   "serial", "debugcon",
-                                   "trace_exits"};
+                                   "trace_exits", "gdb"};
 #define NKEYS (sizeof(keys) / sizeof(keys[0]))
 
 static int key_index(const char *k)
@@ -141,7 +141,7 @@ int vmspec_parse(const char *text, const char *origin, int index, struct vm_spec
         if (k < 0) {
             snprintf(err, errlen,
                      "%s: unknown key '%s' (keys: name, mode, memory, kernel, initrd, append, "
-                     "hda, cdrom, boot, bios, serial, debugcon, trace_exits)",
+                     "hda, cdrom, boot, bios, serial, debugcon, trace_exits, gdb)",
                      origin, item);
             goto fail;
         }
@@ -150,7 +150,14 @@ int vmspec_parse(const char *text, const char *origin, int index, struct vm_spec
             goto fail;
         }
         seen[k] = true;
-        if (set_key(cfg, item, val, origin, err, errlen) < 0) goto fail;
+        if (!strcmp(item, "gdb")) { /* the frontend's, not the VM's (frontend/gdbstub.c) */
+            if (strncmp(val, "tcp:", 4)) {
+                snprintf(err, errlen, "%s: gdb '%s': expected tcp::PORT", origin, val);
+                goto fail;
+            }
+            out->gdb = val;
+        } else if (set_key(cfg, item, val, origin, err, errlen) < 0)
+            goto fail;
     }
     /* The single-VM run's cross-checks, per VM. */
     if (cfg->kernel && cfg->bios) {

@@ -21,6 +21,7 @@
 struct vm_spec {
     struct vm_config cfg; /* its strings point into buf */
     char *buf;            /* owned */
+    const char *gdb;      /* gdb=tcp::PORT: debug this VM with gdb (frontend/gdbstub.c), or NULL */
 };
 
 /*

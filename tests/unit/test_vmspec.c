@@ -196,6 +196,21 @@ START_TEST(prefixed_sink)
 }
 END_TEST
 
+START_TEST(gdb_key)
+{
+    struct vm_spec s;
+    ck_assert_int_eq(vmspec_parse("kernel=k.elf,gdb=tcp::1234", "--vm #1", 0, &s, err, sizeof(err)),
+                     0);
+    ck_assert_str_eq(s.gdb, "tcp::1234");
+    ck_assert_str_eq(s.cfg.kernel, "k.elf");
+    vmspec_free(&s);
+    ck_assert_int_eq(vmspec_parse("kernel=k.elf", "--vm #1", 0, &s, err, sizeof(err)), 0);
+    ck_assert_ptr_null(s.gdb);
+    vmspec_free(&s);
+    expect_error("kernel=k.elf,gdb=udp:1", "gdb 'udp:1': expected tcp::PORT");
+}
+END_TEST
+
 int main(void)
 {
     Suite *s = suite_create("vmspec");
@@ -207,6 +222,7 @@ int main(void)
     tcase_add_test(t, across_vms);
     tcase_add_test(t, config_file);
     tcase_add_test(t, prefixed_sink);
+    tcase_add_test(t, gdb_key);
     suite_add_tcase(s, t);
     SRunner *r = srunner_create(s);
     srunner_run_all(r, CK_NORMAL);

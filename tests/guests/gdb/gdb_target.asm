@@ -1,8 +1,9 @@
 ; gdb_target.asm -- the guest tests/test-gdb.sh debugs through --gdb: an ELF
 ; Multiboot kernel with symbols (nasm -f elf32, ld -m elf_i386), so gdb can
 ; break at `compute`, step through it, read `message`, watch `counter` and
-; let it run to its exit (status 33). With `spin` set to 1 (by the
-; debugger) it loops forever at `spin_loop` instead, for Ctrl-C.
+; read the x87 stack bump leaves, and let it run to its exit (status 33).
+; With `spin` set to 1 (by the debugger) it loops forever at `spin_loop`
+; instead, for Ctrl-C.
 bits 32
 section .text
 align 4
@@ -27,10 +28,12 @@ _start:
 compute:
     mov eax, 0x1234abcd             ; 5 bytes: stepi lands on the next line
     mov ebx, 0x42
+    fninit                          ; an empty x87 stack for bump's fld1s
     ret
 
 bump:
     inc dword [counter]
+    fld1                            ; for gdb's x87 view: three 1.0s by the end
     ret
 
 spin_loop:
