@@ -3,6 +3,7 @@
  * faults and their delivery (double fault, triple fault), single-step and
  * instruction-breakpoint debug exceptions.
  */
+#include <stddef.h>
 #include <string.h>
 
 #include "cpu.h"
@@ -301,6 +302,20 @@ static inline void save_restart_point(struct cpu *c)
     c->prev_esp = esp;
 }
 
+/* halted, intr_line, nmi_pending and inhibit_intr are adjacent bytes of
+ * struct cpu (asserted here), read as one 32-bit word: any set. */
+_Static_assert(offsetof(struct cpu, intr_line) == offsetof(struct cpu, halted) + 1 &&
+                   offsetof(struct cpu, nmi_pending) == offsetof(struct cpu, halted) + 2 &&
+                   offsetof(struct cpu, inhibit_intr) == offsetof(struct cpu, halted) + 3 &&
+                   sizeof(bool) == 1,
+               "the event flags are four adjacent bytes");
+static inline bool event_flags_set(const struct cpu *c)
+{
+    uint32_t w;
+    memcpy(&w, &c->halted, sizeof(w));
+    return w != 0;
+}
+
 /*
  * The loop proper, in its own function: cpu_run calls setjmp, and a
  * function that calls setjmp keeps its variables in memory (each use of c
@@ -330,30 +345,34 @@ static __attribute__((noinline)) void run_loop(struct cpu *c)
             rn.valid = false;
         }
 
-        /* Events between instructions, in priority order. */
-        if (!c->inhibit_intr) {
-            if (c->nmi_pending) {
-                c->nmi_pending = false;
-                rn.valid = false;
-                deliver_event(c, EX_NMI, false, false, 0, true);
-                continue;
-            }
-            if (c->intr_line && (c->eflags & F_IF) && c->env && c->env->intr_ack) {
-                int vec = c->env->intr_ack(c->env->ctx);
-                if (vec >= 0) {
-                    c->prev_eip = c->eip;
-                    c->prev_esp = c->r[R_ESP];
+        /* Events between instructions, in priority order; the four flags
+         * are all clear on almost every instruction, so one test skips
+         * the lot. */
+        if (__builtin_expect(event_flags_set(c), 0)) {
+            if (!c->inhibit_intr) {
+                if (c->nmi_pending) {
+                    c->nmi_pending = false;
                     rn.valid = false;
-                    deliver_event(c, vec, false, false, 0, true);
+                    deliver_event(c, EX_NMI, false, false, 0, true);
                     continue;
                 }
+                if (c->intr_line && (c->eflags & F_IF) && c->env && c->env->intr_ack) {
+                    int vec = c->env->intr_ack(c->env->ctx);
+                    if (vec >= 0) {
+                        c->prev_eip = c->eip;
+                        c->prev_esp = c->r[R_ESP];
+                        rn.valid = false;
+                        deliver_event(c, vec, false, false, 0, true);
+                        continue;
+                    }
+                }
             }
-        }
-        if (c->inhibit_intr)
-            c->inhibit_intr = false;
-        if (c->halted) {
-            c->exit_reason = CPU_EXIT_HLT;
-            break;
+            if (c->inhibit_intr)
+                c->inhibit_intr = false;
+            if (c->halted) {
+                c->exit_reason = CPU_EXIT_HLT;
+                break;
+            }
         }
 
         save_restart_point(c);
@@ -374,7 +393,7 @@ static __attribute__((noinline)) void run_loop(struct cpu *c)
         if (trace)
             trace(c->env->ctx, c, i);
         if (c->row_counts)
-            c->row_counts[i->op - op_table]++;
+            c->row_counts[i->row]++;
         if (i->cls & c->exit_on_class) {
             c->exit_insn = *i;
             c->exit_reason = CPU_EXIT_INSN;
@@ -388,7 +407,7 @@ static __attribute__((noinline)) void run_loop(struct cpu *c)
         /* The run continues at pa + len unless this instruction may leave
          * it (decided before the handler: i stays valid, the handler may
          * drop the page's decoded code but not refill the entry). */
-        rn.valid = i != &tmp && !(i->op->attr & (A_BRANCH | A_SERIAL)) &&
+        rn.valid = i != &tmp && !i->ends_run &&
                    (pa & ~PAGE_MASK) + i->len < PAGE_SIZE && next == eip + i->len;
         rn.eip = next;
         rn.pa = pa + i->len;
