@@ -205,11 +205,14 @@ static __attribute__((noinline)) const struct insn *fetch_miss(struct cpu *c, st
     fetch_decode(c, tmp);
     const struct seg *cs = &c->seg[S_CS];
     uint32_t lin = cs->base + c->eip;
-    if (c->mmu.bypass || (lin & ~PAGE_MASK) + tmp->len > PAGE_SIZE)
+    struct tlb_entry *e = NULL;
+    if (!c->mmu.bypass && (lin & ~PAGE_MASK) + tmp->len <= PAGE_SIZE)
+        e = mmu_lookup(&c->mmu, lin, ACC_EXEC | cpu_acc_user(c));
+    if (!e || !e->host) {
+        /* An uncached instruction never continues a straight-line run. */
+        tmp->ends_run = 1;
         return tmp;
-    struct tlb_entry *e = mmu_lookup(&c->mmu, lin, ACC_EXEC | cpu_acc_user(c));
-    if (!e || !e->host)
-        return tmp;
+    }
     *pa = e->ppage | (lin & ~PAGE_MASK);
     return dc_fill(c, *pa, cpu_code32(c), tmp);
 }
@@ -228,8 +231,10 @@ static inline const struct insn *dc_lookup(struct cpu *c, const struct run_ctx *
 {
     const struct seg *cs = &c->seg[S_CS];
     const struct dc_entry *d = &rc->dc[dc_index(pa)];
+    /* The limit check, eip <= hi && hi - eip >= len - 1, as one 64-bit
+     * compare (len >= 1). */
     if (d->key == dc_key_gen(rc->gen, pa, cpu_code32(c)) && d->epoch == c->dc_epoch &&
-        eip <= cs->hi && cs->hi - eip >= (uint32_t)d->i.len - 1)
+        (uint64_t)eip + d->i.len - 1 <= cs->hi)
         return &d->i;
     return NULL;
 }
@@ -405,10 +410,11 @@ static __attribute__((noinline)) void run_loop(struct cpu *c)
             next &= 0xffff;
         c->eip = next;
         /* The run continues at pa + len unless this instruction may leave
-         * it (decided before the handler: i stays valid, the handler may
+         * it: ends_run covers branches, serializing instructions, the last
+         * instruction of a page and uncached ones (decided before the
+         * handler: i stays valid, the handler may
          * drop the page's decoded code but not refill the entry). */
-        rn.valid = i != &tmp && !i->ends_run &&
-                   (pa & ~PAGE_MASK) + i->len < PAGE_SIZE && next == eip + i->len;
+        rn.valid = !i->ends_run && next == eip + i->len;
         rn.eip = next;
         rn.pa = pa + i->len;
         i->fn(c, i);
