@@ -210,6 +210,8 @@ struct cpu {
     uint64_t icount;             /* instructions retired */
     uint64_t idle_cycles;        /* cycles spent not retiring instructions: halted, PAUSE stalls */
     uint64_t budget;             /* instructions left in this cpu_run() */
+    /* halted .. inhibit_intr: four adjacent bytes, tested as one word by
+     * run_loop (exec.c asserts it). */
     bool halted;
     bool intr_line;          /* INTR pin (set by the interrupt controller) */
     bool nmi_pending;

@@ -39,6 +39,9 @@ const struct insn *dc_fill(struct cpu *c, uint32_t pa, bool code32, const struct
     d->key = dc_key(b, pa, code32);
     d->epoch = c->dc_epoch;
     d->i = *i;
+    /* The last instruction of its page ends a straight-line run too. */
+    if ((pa & ~PAGE_MASK) + i->len >= PAGE_SIZE)
+        d->i.ends_run = 1;
     if (bus_code_mark(b, pa, i->len))
         mmu_revoke_host_write(&c->mmu, pa & PAGE_MASK);
     c->dc_fills++;

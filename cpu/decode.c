@@ -169,6 +169,8 @@ opcode:;
     o->op = NULL;
     o->fn = NULL;
     o->cls = 0;
+    o->stat_row = 0;
+    o->ends_run = 1;
 
     int slot = 0;
     uint8_t def_seg = S_DS;
@@ -187,6 +189,7 @@ opcode:;
         return o->len = (uint8_t)n, DEC_INVALID;
     const struct rowinfo *ri = &info[opc][slot];
     o->op = d;
+    o->ends_run = (d->attr & (A_BRANCH | A_SERIAL)) != 0;
     o->fn = d->fn;
     o->cls = row_cls[opc][slot];
     o->stat_row = (uint16_t)(d - op_table);

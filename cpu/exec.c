@@ -3,6 +3,7 @@
  * faults and their delivery (double fault, triple fault), single-step and
  * instruction-breakpoint debug exceptions.
  */
+#include <stddef.h>
 #include <string.h>
 
 #include "cpu.h"
@@ -204,11 +205,14 @@ static __attribute__((noinline)) const struct insn *fetch_miss(struct cpu *c, st
     fetch_decode(c, tmp);
     const struct seg *cs = &c->seg[S_CS];
     uint32_t lin = cs->base + c->eip;
-    if (c->mmu.bypass || (lin & ~PAGE_MASK) + tmp->len > PAGE_SIZE)
+    struct tlb_entry *e = NULL;
+    if (!c->mmu.bypass && (lin & ~PAGE_MASK) + tmp->len <= PAGE_SIZE)
+        e = mmu_lookup(&c->mmu, lin, ACC_EXEC | cpu_acc_user(c));
+    if (!e || !e->host) {
+        /* An uncached instruction never continues a straight-line run. */
+        tmp->ends_run = 1;
         return tmp;
-    struct tlb_entry *e = mmu_lookup(&c->mmu, lin, ACC_EXEC | cpu_acc_user(c));
-    if (!e || !e->host)
-        return tmp;
+    }
     *pa = e->ppage | (lin & ~PAGE_MASK);
     return dc_fill(c, *pa, cpu_code32(c), tmp);
 }
@@ -227,8 +231,10 @@ static inline const struct insn *dc_lookup(struct cpu *c, const struct run_ctx *
 {
     const struct seg *cs = &c->seg[S_CS];
     const struct dc_entry *d = &rc->dc[dc_index(pa)];
+    /* The limit check, eip <= hi && hi - eip >= len - 1, as one 64-bit
+     * compare (len >= 1). */
     if (d->key == dc_key_gen(rc->gen, pa, cpu_code32(c)) && d->epoch == c->dc_epoch &&
-        eip <= cs->hi && cs->hi - eip >= (uint32_t)d->i.len - 1)
+        (uint64_t)eip + d->i.len - 1 <= cs->hi)
         return &d->i;
     return NULL;
 }
@@ -302,6 +308,20 @@ static inline void save_restart_point(struct cpu *c)
     c->prev_esp = esp;
 }
 
+/* halted, intr_line, nmi_pending and inhibit_intr are adjacent bytes of
+ * struct cpu (asserted here), read as one 32-bit word: any set. */
+_Static_assert(offsetof(struct cpu, intr_line) == offsetof(struct cpu, halted) + 1 &&
+                   offsetof(struct cpu, nmi_pending) == offsetof(struct cpu, halted) + 2 &&
+                   offsetof(struct cpu, inhibit_intr) == offsetof(struct cpu, halted) + 3 &&
+                   sizeof(bool) == 1,
+               "the event flags are four adjacent bytes");
+static inline bool event_flags_set(const struct cpu *c)
+{
+    uint32_t w;
+    memcpy(&w, &c->halted, sizeof(w));
+    return w != 0;
+}
+
 /*
  * The loop proper, in its own function: cpu_run calls setjmp, and a
  * function that calls setjmp keeps its variables in memory (each use of c
@@ -331,30 +351,34 @@ static __attribute__((noinline)) void run_loop(struct cpu *c)
             rn.valid = false;
         }
 
-        /* Events between instructions, in priority order. */
-        if (!c->inhibit_intr) {
-            if (c->nmi_pending) {
-                c->nmi_pending = false;
-                rn.valid = false;
-                deliver_event(c, EX_NMI, false, false, 0, true);
-                continue;
-            }
-            if (c->intr_line && (c->eflags & F_IF) && c->env && c->env->intr_ack) {
-                int vec = c->env->intr_ack(c->env->ctx);
-                if (vec >= 0) {
-                    c->prev_eip = c->eip;
-                    c->prev_esp = c->r[R_ESP];
+        /* Events between instructions, in priority order; the four flags
+         * are all clear on almost every instruction, so one test skips
+         * the lot. */
+        if (__builtin_expect(event_flags_set(c), 0)) {
+            if (!c->inhibit_intr) {
+                if (c->nmi_pending) {
+                    c->nmi_pending = false;
                     rn.valid = false;
-                    deliver_event(c, vec, false, false, 0, true);
+                    deliver_event(c, EX_NMI, false, false, 0, true);
                     continue;
                 }
+                if (c->intr_line && (c->eflags & F_IF) && c->env && c->env->intr_ack) {
+                    int vec = c->env->intr_ack(c->env->ctx);
+                    if (vec >= 0) {
+                        c->prev_eip = c->eip;
+                        c->prev_esp = c->r[R_ESP];
+                        rn.valid = false;
+                        deliver_event(c, vec, false, false, 0, true);
+                        continue;
+                    }
+                }
             }
-        }
-        if (c->inhibit_intr)
-            c->inhibit_intr = false;
-        if (c->halted) {
-            c->exit_reason = CPU_EXIT_HLT;
-            break;
+            if (c->inhibit_intr)
+                c->inhibit_intr = false;
+            if (c->halted) {
+                c->exit_reason = CPU_EXIT_HLT;
+                break;
+            }
         }
 
         save_restart_point(c);
@@ -387,10 +411,11 @@ static __attribute__((noinline)) void run_loop(struct cpu *c)
             next &= 0xffff;
         c->eip = next;
         /* The run continues at pa + len unless this instruction may leave
-         * it (decided before the handler: i stays valid, the handler may
+         * it: ends_run covers branches, serializing instructions, the last
+         * instruction of a page and uncached ones (decided before the
+         * handler: i stays valid, the handler may
          * drop the page's decoded code but not refill the entry). */
-        rn.valid = i != &tmp && !(i->op->attr & (A_BRANCH | A_SERIAL)) &&
-                   (pa & ~PAGE_MASK) + i->len < PAGE_SIZE && next == eip + i->len;
+        rn.valid = !i->ends_run && next == eip + i->len;
         rn.eip = next;
         rn.pa = pa + i->len;
         i->fn(c, i);

@@ -70,7 +70,8 @@ struct insn {
     uint8_t seg;      /* effective segment of the memory operand (override or default) */
     uint8_t seg_override; /* S_NONE if no override prefix */
     uint8_t rep;      /* 0, 0xf3 (REP/REPE), 0xf2 (REPNE) */
-    uint8_t lock;
+    uint8_t lock : 1;
+    uint8_t ends_run : 1; /* op->attr has A_BRANCH or A_SERIAL (run_loop's straight-line runs) */
     uint8_t b;        /* opcode byte (second byte for 0F xx) */
     uint8_t modrm, mod, reg, rm;
     uint8_t base, index, scale; /* memory operand registers; 8 = none (16-bit forms too) */

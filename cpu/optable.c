@@ -10,3 +10,5 @@ const struct opdesc op_table[] = {
 };
 
 const int op_table_size = sizeof(op_table) / sizeof(op_table[0]);
+/* struct insn keeps a row index in 16 bits. */
+_Static_assert(sizeof(op_table) / sizeof(op_table[0]) < 65536, "op_table rows (and the extra statistics slot) fit in insn.stat_row");

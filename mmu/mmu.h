@@ -63,6 +63,11 @@ struct mmu {
     uint32_t cr0, cr3, cr4; /* copies, kept current by the CPU */
     uint32_t bus_generation;
     struct tlb_entry tlb[TLB_ENTRIES];
+    /* A superset of the slots of tlb[] that are not empty (bit i: slot i
+     * was filled since the last flush that emptied it), so that flushes and
+     * host-write revocations visit only filled slots: a CR3 load costs the
+     * working set, not TLB_ENTRIES. */
+    uint64_t tlb_used[TLB_ENTRIES / 64];
     /* bypass: translations are not cached (data breakpoints armed), so every
      * access takes the CPU's slow path; fills go to these scratch entries. */
     bool bypass;
