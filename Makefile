@@ -40,7 +40,7 @@ Q := @
 MSG := @printf '  %-6s %s\n'
 endif
 
-.PHONY: all deps test test-unit test-cli test-guests test-modes test-paravirt test-classify classify-report test-multi test-batch test-slurm test-gdb test-sst286 test-seabios test-ide-boot test-linux images bench run clean format
+.PHONY: all deps test test-unit test-cli test-guests test-modes test-paravirt test-classify classify-report test-multi test-batch test-slurm test-gdb test-snapshot test-sst286 test-seabios test-ide-boot test-linux images bench run clean format
 
 all: $(BUILD)/trapeze
 
@@ -79,7 +79,7 @@ $(BUILD)/tests/%: tests/unit/%.c $(BUILD)/libtrapeze-san.a
 # Every test suite runs even when an earlier one fails (--keep-going), so one
 # `make test` shows every failure; it fails if any suite failed.
 test: deps
-	@$(MAKE) --no-print-directory --keep-going test-unit test-cli test-guests test-modes test-paravirt test-classify test-multi test-batch test-slurm test-gdb \
+	@$(MAKE) --no-print-directory --keep-going test-unit test-cli test-guests test-modes test-paravirt test-classify test-multi test-batch test-slurm test-gdb test-snapshot \
 	  test-sst286 test-seabios test-ide-boot test-linux
 
 test-unit: $(TEST_BIN)
@@ -123,6 +123,12 @@ test-batch: $(BUILD)/trapeze
 # The GDB stub driven by Debian's gdb (tests/test-gdb.sh).
 test-gdb: $(BUILD)/trapeze
 	@bash tests/test-gdb.sh $(BUILD)
+
+# Snapshots: save at N instructions, resume in a new process, compare with
+# the uninterrupted run; damaged files (tests/test-snapshot.sh). Needs the
+# Linux images.
+test-snapshot: images $(BUILD)/trapeze
+	@bash tests/test-snapshot.sh $(BUILD)
 
 # The Slurm integration on a single-node cluster of this machine (private
 # munged, slurmctld, slurmd): installs Debian's slurm-wlm when missing.
