@@ -16,6 +16,9 @@ SAN := -fsanitize=address,undefined -fno-sanitize-recover=all -fno-omit-frame-po
 LIBS := -lZydis -lpthread -lm
 CJSON_CFLAGS = $(shell $(PKG_CONFIG) --cflags libcjson 2>/dev/null)
 CJSON_LIBS = $(shell $(PKG_CONFIG) --libs libcjson 2>/dev/null || echo -lcjson)
+# The window (frontend/display_sdl.c): SDL2, libpng, FreeType.
+UI_CFLAGS = $(shell $(PKG_CONFIG) --cflags sdl2 libpng freetype2)
+UI_LIBS = $(shell $(PKG_CONFIG) --libs sdl2 libpng freetype2)
 CHECK_CFLAGS = $(shell $(PKG_CONFIG) --cflags check 2>/dev/null)
 CHECK_LIBS = $(shell $(PKG_CONFIG) --libs check 2>/dev/null)
 
@@ -52,6 +55,11 @@ $(BUILD)/obj/%.o: %.c
 	$(MSG) CC $@
 	$(Q)$(CC) $(CFLAGS_BASE) $(OPT) -c $< -o $@
 
+$(BUILD)/obj/frontend/%.o: frontend/%.c
+	@mkdir -p $(dir $@)
+	$(MSG) CC $@
+	$(Q)$(CC) $(CFLAGS_BASE) $(OPT) $(UI_CFLAGS) -c $< -o $@
+
 $(BUILD)/san/%.o: %.c
 	@mkdir -p $(dir $@)
 	$(MSG) CC $@
@@ -69,7 +77,7 @@ $(BUILD)/libtrapeze-san.a: $(SAN_OBJ)
 
 $(BUILD)/trapeze: $(FE_OBJ) $(BUILD)/libtrapeze.a
 	$(MSG) LD $@
-	$(Q)$(CC) $(OPT) -o $@ $(FE_OBJ) -Wl,--whole-archive $(BUILD)/libtrapeze.a -Wl,--no-whole-archive $(LIBS) $(CJSON_LIBS)
+	$(Q)$(CC) $(OPT) -o $@ $(FE_OBJ) -Wl,--whole-archive $(BUILD)/libtrapeze.a -Wl,--no-whole-archive $(LIBS) $(CJSON_LIBS) $(UI_LIBS)
 
 $(BUILD)/tests/%: tests/unit/%.c $(BUILD)/libtrapeze-san.a
 	@mkdir -p $(dir $@)
