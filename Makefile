@@ -43,7 +43,7 @@ Q := @
 MSG := @printf '  %-6s %s\n'
 endif
 
-.PHONY: all deps test test-unit test-cli test-guests test-modes test-paravirt test-classify classify-report test-multi test-batch test-slurm test-gdb test-sst286 test-seabios test-ide-boot test-linux images bench run clean format
+.PHONY: all deps test test-unit test-cli test-guests test-modes test-paravirt test-classify classify-report test-multi test-display test-batch test-slurm test-gdb test-sst286 test-seabios test-ide-boot test-linux images bench run clean format
 
 all: $(BUILD)/trapeze
 
@@ -88,7 +88,7 @@ $(BUILD)/tests/%: tests/unit/%.c $(BUILD)/libtrapeze-san.a
 # `make test` shows every failure; it fails if any suite failed.
 test: deps
 	@$(MAKE) --no-print-directory --keep-going test-unit test-cli test-guests test-modes test-paravirt test-classify test-multi test-batch test-slurm test-gdb \
-	  test-sst286 test-seabios test-ide-boot test-linux
+	  test-sst286 test-seabios test-ide-boot test-linux test-display
 
 test-unit: $(TEST_BIN)
 	@bash scripts/run-unit-tests.sh $(TEST_BIN)
@@ -122,6 +122,10 @@ test-classify: $(BUILD)/trapeze
 # Several VMs in one process: --vm, --config, --threads (tests/test-multi.sh).
 test-multi: $(BUILD)/trapeze
 	@bash tests/test-multi.sh $(BUILD)
+
+# The window under Xvfb: a Linux terminal tile and a VGA guest, keys by xdotool
+test-display: images $(BUILD)/trapeze
+	@bash tests/display/run-display-test.sh $(BUILD)
 
 # trapeze batch: job files, JSON lines, expectations, slices, the Slurm array
 # script run by hand (tests/test-batch.sh).

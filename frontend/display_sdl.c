@@ -42,6 +42,7 @@ struct display {
     uint32_t *frame;
     int fw, fh, shots;
     bool captured, host_combo_used;
+    bool ctrl, alt; /* held, from the key events */
     volatile int sched_done;
     struct vm **vms;
     int threads;
@@ -270,30 +271,37 @@ static bool host_command(struct display *d, SDL_Keycode sym)
 static void key_event(struct display *d, const SDL_KeyboardEvent *k)
 {
     struct tile *t = &d->tiles[d->focus];
-    SDL_Keymod mod = SDL_GetModState();
-    bool combo = (mod & KMOD_CTRL) && (mod & KMOD_ALT);
     SDL_Scancode sc = k->keysym.scancode;
-    bool modifier = sc == SDL_SCANCODE_LCTRL || sc == SDL_SCANCODE_RCTRL ||
-                    sc == SDL_SCANCODE_LALT || sc == SDL_SCANCODE_RALT;
-    if (k->type == SDL_KEYDOWN && combo && !modifier) {
+    bool down = k->type == SDL_KEYDOWN;
+    /* The modifiers as the key events say (SDL's own state can lag behind
+     * the first events after the window gains focus). */
+    if (sc == SDL_SCANCODE_LCTRL || sc == SDL_SCANCODE_RCTRL)
+        d->ctrl = down;
+    bool is_alt = sc == SDL_SCANCODE_LALT || sc == SDL_SCANCODE_RALT;
+    if (is_alt)
+        d->alt = down;
+    bool modifier = is_alt || sc == SDL_SCANCODE_LCTRL || sc == SDL_SCANCODE_RCTRL;
+    if (down && d->ctrl && d->alt && !modifier) {
         if (host_command(d, k->keysym.sym)) {
             d->host_combo_used = true;
             return; /* never reaches the guest */
         }
     }
-    if (modifier && k->type == SDL_KEYDOWN && combo) d->host_combo_used = false;
-    if (modifier && k->type == SDL_KEYUP && d->captured && !d->host_combo_used &&
-        ((mod & KMOD_CTRL) || (mod & KMOD_ALT)))
+    if (modifier && down && d->ctrl && d->alt)
+        d->host_combo_used = false;
+    if (modifier && !down && d->captured && !d->host_combo_used && (d->ctrl || d->alt))
         set_capture(d, false); /* Ctrl+Alt pressed and released alone */
     if (shows_terminal(t)) {
         uint8_t b[4];
-        int n = k->type == SDL_KEYDOWN ? vt100_key_bytes(k, b) : 0;
-        if (n) ui_port_serial_in(&t->port, b, n);
+        int n = down ? vt100_key_bytes(k, b) : 0;
+        if (n)
+            ui_port_serial_in(&t->port, b, n);
         return;
     }
     uint8_t b[3];
-    int n = ps2_set2_bytes(sc, k->type == SDL_KEYUP, b);
-    if (n) ui_port_key(&t->port, b, n);
+    int n = ps2_set2_bytes(sc, !down, b);
+    if (n)
+        ui_port_key(&t->port, b, n);
 }
 
 static int tile_at(struct display *d, int x, int y)
@@ -323,7 +331,7 @@ static void event(struct display *d, const SDL_Event *e)
     case SDL_KEYDOWN:
     case SDL_KEYUP: key_event(d, &e->key); break;
     case SDL_TEXTINPUT:
-        if (shows_terminal(t) && !(SDL_GetModState() & (KMOD_CTRL | KMOD_ALT)))
+        if (shows_terminal(t) && !d->ctrl && !d->alt)
             ui_port_serial_in(&t->port, (const uint8_t *)e->text.text, (int)strlen(e->text.text));
         break;
     case SDL_MOUSEMOTION:
