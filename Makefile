@@ -16,6 +16,9 @@ SAN := -fsanitize=address,undefined -fno-sanitize-recover=all -fno-omit-frame-po
 LIBS := -lZydis -lpthread -lm -lz
 CJSON_CFLAGS = $(shell $(PKG_CONFIG) --cflags libcjson 2>/dev/null)
 CJSON_LIBS = $(shell $(PKG_CONFIG) --libs libcjson 2>/dev/null || echo -lcjson)
+# The window (frontend/display_sdl.c): SDL2, libpng, FreeType.
+UI_CFLAGS = $(shell $(PKG_CONFIG) --cflags sdl2 libpng freetype2)
+UI_LIBS = $(shell $(PKG_CONFIG) --libs sdl2 libpng freetype2)
 CHECK_CFLAGS = $(shell $(PKG_CONFIG) --cflags check 2>/dev/null)
 CHECK_LIBS = $(shell $(PKG_CONFIG) --libs check 2>/dev/null)
 
@@ -40,7 +43,7 @@ Q := @
 MSG := @printf '  %-6s %s\n'
 endif
 
-.PHONY: all deps test test-unit test-cli test-guests test-modes test-paravirt test-classify classify-report test-multi test-batch test-slurm test-gdb test-snapshot test-sst286 test-seabios test-ide-boot test-linux images bench run clean format
+.PHONY: all deps test test-unit test-cli test-guests test-modes test-paravirt test-classify classify-report test-multi test-display test-batch test-slurm test-gdb test-snapshot test-sst286 test-seabios test-ide-boot test-linux images bench run clean format
 
 all: $(BUILD)/trapeze
 
@@ -51,6 +54,11 @@ $(BUILD)/obj/%.o: %.c
 	@mkdir -p $(dir $@)
 	$(MSG) CC $@
 	$(Q)$(CC) $(CFLAGS_BASE) $(OPT) -c $< -o $@
+
+$(BUILD)/obj/frontend/%.o: frontend/%.c
+	@mkdir -p $(dir $@)
+	$(MSG) CC $@
+	$(Q)$(CC) $(CFLAGS_BASE) $(OPT) $(UI_CFLAGS) -c $< -o $@
 
 $(BUILD)/san/%.o: %.c
 	@mkdir -p $(dir $@)
@@ -69,7 +77,7 @@ $(BUILD)/libtrapeze-san.a: $(SAN_OBJ)
 
 $(BUILD)/trapeze: $(FE_OBJ) $(BUILD)/libtrapeze.a
 	$(MSG) LD $@
-	$(Q)$(CC) $(OPT) -o $@ $(FE_OBJ) -Wl,--whole-archive $(BUILD)/libtrapeze.a -Wl,--no-whole-archive $(LIBS) $(CJSON_LIBS)
+	$(Q)$(CC) $(OPT) -o $@ $(FE_OBJ) -Wl,--whole-archive $(BUILD)/libtrapeze.a -Wl,--no-whole-archive $(LIBS) $(CJSON_LIBS) $(UI_LIBS)
 
 $(BUILD)/tests/%: tests/unit/%.c $(BUILD)/libtrapeze-san.a
 	@mkdir -p $(dir $@)
@@ -80,7 +88,7 @@ $(BUILD)/tests/%: tests/unit/%.c $(BUILD)/libtrapeze-san.a
 # `make test` shows every failure; it fails if any suite failed.
 test: deps
 	@$(MAKE) --no-print-directory --keep-going test-unit test-cli test-guests test-modes test-paravirt test-classify test-multi test-batch test-slurm test-gdb test-snapshot \
-	  test-sst286 test-seabios test-ide-boot test-linux
+	  test-sst286 test-seabios test-ide-boot test-linux test-display
 
 test-unit: $(TEST_BIN)
 	@bash scripts/run-unit-tests.sh $(TEST_BIN)
@@ -114,6 +122,10 @@ test-classify: $(BUILD)/trapeze
 # Several VMs in one process: --vm, --config, --threads (tests/test-multi.sh).
 test-multi: $(BUILD)/trapeze
 	@bash tests/test-multi.sh $(BUILD)
+
+# The window under Xvfb: a Linux terminal tile and a VGA guest, keys by xdotool
+test-display: images $(BUILD)/trapeze
+	@bash tests/display/run-display-test.sh $(BUILD)
 
 # trapeze batch: job files, JSON lines, expectations, slices, the Slurm array
 # script run by hand (tests/test-batch.sh).

@@ -28,6 +28,10 @@ struct sink {
     char prefix[40]; /* "" for none */
     char line[256];
     unsigned len;
+    /* A copy of every byte to tap(tap_ctx, byte), or NULL (the window's
+     * terminal tile, vmm/ui_port.h); called on the writer's thread. */
+    void (*tap)(void *ctx, uint8_t byte);
+    void *tap_ctx;
 };
 
 /* Makes s prefix every line with "[name] " (s must be open on a stream). */
@@ -45,6 +49,8 @@ void sink_init_stream(struct sink *s, FILE *f, bool owned);
 
 static inline void sink_put(struct sink *s, uint8_t byte)
 {
+    if (s->tap)
+        s->tap(s->tap_ctx, byte);
     if (!s->f)
         return;
     if (s->prefix[0]) {

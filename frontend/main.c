@@ -16,6 +16,7 @@
 #include "../vmm/scheduler.h"
 #include "batch.h"
 #include "classify.h"
+#include "display_sdl.h"
 #include "gdbstub.h"
 #include "../vmm/snapshot.h"
 #include "report.h"
@@ -69,6 +70,9 @@ static const char run_usage[] =
     "                             rebooting the machine\n"
     "      --triple-fault ACTION  shutdown (default: end the run, exit status 6) or reset\n"
     "                             (reboot, as a PC chipset does)\n"
+    "      --display WHERE        none (default: headless), sdl (a window with every VM's\n"
+    "                             screen; README.md, \"The window\") or auto (sdl when a\n"
+    "                             display is available, otherwise none, saying so)\n"
     "\n"
     "Several VMs in one process (README.md, \"Several VMs\"):\n"
     "      --vm SPEC              one VM: key=value pairs separated by commas (a comma in\n"
@@ -103,6 +107,8 @@ static const char top_usage[] =
     "       trapeze --help | --version\n";
 
 static volatile sig_atomic_t stop_requested;
+/* --display sdl (or auto with a display): the VMs run under the window. */
+static bool use_window;
 /* SIGUSR1 bumps it; every VM prints its statistics when it sees it move. */
 static volatile sig_atomic_t stats_generation;
 
@@ -197,7 +203,7 @@ static int write_screen_text(struct vm *vm, const char *path)
 enum { OPT_SERIAL = 256, OPT_DEBUGCON, OPT_MAXINSN, OPT_TIMEOUT, OPT_REPORT, OPT_TRACE, OPT_TRACE_EXITS, OPT_GDB, OPT_SAVE_STATE, OPT_LOAD_STATE,
        OPT_DETERMINISTIC, OPT_NO_REBOOT, OPT_TRIPLE_FAULT, OPT_INITRD, OPT_BIOS, OPT_VGA_BIOS,
        OPT_SCREEN_TEXT, OPT_HDA, OPT_CDROM, OPT_BOOT, OPT_MODE, OPT_VM, OPT_CONFIG,
-       OPT_THREADS };
+       OPT_THREADS, OPT_DISPLAY };
 
 static int run_multi(struct vm_spec *specs, int n, const struct vm_config *common, int threads,
                      const char *report_path);
@@ -232,6 +238,7 @@ static int cmd_run(int argc, char **argv)
         {"vm", required_argument, NULL, OPT_VM},
         {"config", required_argument, NULL, OPT_CONFIG},
         {"threads", required_argument, NULL, OPT_THREADS},
+        {"display", required_argument, NULL, OPT_DISPLAY},
         {"help", no_argument, NULL, 'h'},
         {0, 0, 0, 0},
     };
@@ -286,6 +293,22 @@ static int cmd_run(int argc, char **argv)
         case OPT_CONFIG:
             if (vmspec_read_file(optarg, &specs, &nspecs, err, sizeof(err)) < 0) {
                 status = usage_error("%s", err);
+                goto out;
+            }
+            break;
+        case OPT_DISPLAY:
+            if (!strcmp(optarg, "sdl") || !strcmp(optarg, "auto")) {
+                char why[200];
+                use_window = display_sdl_available(why, sizeof(why));
+                if (!use_window && !strcmp(optarg, "sdl")) {
+                    status = usage_error("--display sdl: no display: %s", why);
+                    goto out;
+                }
+                if (!use_window)
+                    fprintf(stderr, "trapeze: --display auto: no display (%s): running "
+                                    "headless\n", why);
+            } else if (strcmp(optarg, "none")) {
+                status = usage_error("--display '%s': expected sdl, none or auto", optarg);
                 goto out;
             }
             break;
@@ -385,6 +408,10 @@ static int cmd_run(int argc, char **argv)
         return usage_error("--initrd given without --kernel FILE");
     if (!strncmp(cfg.serial, "file:", 5) && !strcmp(cfg.serial, cfg.debugcon))
         return usage_error("--serial and --debugcon name the same file '%s'", cfg.serial + 5);
+    if (use_window && !gdb_spec) { /* the window runs its VMs on the scheduler */
+        struct vm_spec one = {.cfg = cfg};
+        return run_multi(&one, 1, &cfg, threads, report_path);
+    }
 
     /* Open the report first: a bad path is an error before anything runs. */
     FILE *report = NULL;
@@ -552,7 +579,9 @@ static int run_multi(struct vm_spec *specs, int n, const struct vm_config *commo
     }
     if (!debugged || !scheduled)
         sched_failed = 1;
-    else if (!sched_failed && nsched && sched_run(scheduled, nsched, threads, &stop_requested) < 0)
+    else if (!sched_failed && nsched &&
+             (use_window ? display_sdl_run(scheduled, nsched, threads, &stop_requested)
+                         : sched_run(scheduled, nsched, threads, &stop_requested)) < 0)
         sched_failed = 2;
     for (int k = 0; debugged && k < n; k++)
         if (debugged[k])

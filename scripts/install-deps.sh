@@ -7,6 +7,8 @@ set -euo pipefail
 
 PKGS=(build-essential pkg-config libsdl2-dev zlib1g-dev check nasm gcc-multilib
       libzydis-dev seabios libcjson-dev gdb
+      # the window (frontend/display_sdl.c) and its test under Xvfb
+      libpng-dev libfreetype-dev fonts-dejavu-core xvfb xdotool
       # the Linux guest images (scripts/build-guest-images.sh)
       cpio xorriso isolinux syslinux syslinux-common mtools dosfstools fdisk python3
       # make test-slurm's single-node cluster (also scripts/install-slurm.sh)

@@ -13,8 +13,15 @@ if ! bash "$here/scripts/build-guest-images.sh" "$images" >/dev/null; then
     echo "A bare-metal guest boots without them: $build/trapeze run --kernel build/guests/smoke.bin" >&2
     exit 1
 fi
-echo "make run: booting Debian's Linux on the serial console (Ctrl-A x ends the run)" >&2
-"$build/trapeze" run --kernel "$images/vmlinuz" --initrd "$images/initramfs.cpio.gz" \
+display=none
+if [ -n "${DISPLAY:-}${WAYLAND_DISPLAY:-}" ]; then
+    display=auto # the window; trapeze says so when it falls back to the console
+    echo "make run: booting Debian's Linux in the window (Ctrl+Alt+Q quits, Ctrl+Alt+H: keys)" >&2
+else
+    echo "make run: no display (DISPLAY and WAYLAND_DISPLAY unset): booting Debian's Linux" \
+         "on the serial console (Ctrl-A x ends the run)" >&2
+fi
+"$build/trapeze" run --display "$display" --kernel "$images/vmlinuz" --initrd "$images/initramfs.cpio.gz" \
     --append "console=ttyS0,115200" -m 128 --serial stdio --debugcon none
 rc=$?
 echo "make run: trapeze exited with status $rc (see README.md, Exit statuses)" >&2

@@ -98,6 +98,10 @@ expect "unknown option" 2 "unknown option '--frobnicate'" run --kernel "$k" --fr
 expect "unknown short option" 2 "unknown option '-z'" run --kernel "$k" -z
 expect "option without value" 2 "option '--memory' needs a value" run --kernel "$k" --memory
 expect "--memory not a number" 2 "--memory 'lots'" run --kernel "$k" --memory lots
+expect "--display bad value" 2 "--display 'bogus': expected sdl, none or auto" \
+    run --kernel "$k" --display bogus
+DISPLAY= WAYLAND_DISPLAY= expect "--display sdl without a display" 2 "--display sdl: no display" \
+    run --kernel "$k" --display sdl
 expect "--memory too small" 2 "--memory '1'" run --kernel "$k" -m 1
 expect "--memory too large" 2 "--memory '99999'" run --kernel "$k" -m 99999
 expect "--memory negative" 2 "--memory '-4'" run --kernel "$k" -m -4

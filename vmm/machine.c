@@ -1,5 +1,6 @@
 /* The virtual machine: assembly, boot and the run loop (see machine.h). */
 #include "machine.h"
+#include "ui_port.h"
 
 #include <errno.h>
 #include <unistd.h>
@@ -404,6 +405,19 @@ enum vm_step vm_step(struct vm *vm, volatile sig_atomic_t *stop, double until)
         if (vm->pause_request) {
             vm->pause_request = false;
             return VM_STEP_RUN;
+        }
+        if (vm->ui) {
+            int ui = ui_port_service(vm);
+            if (ui & UI_SERVICE_RESET) {
+                end = restart(vm);
+                continue;
+            }
+            if (ui & UI_SERVICE_PAUSED) {
+                if (!vm->yield_when_idle)
+                    return VM_STEP_RUN;
+                vm->idle_until = now_s() + 0.05;
+                return VM_STEP_IDLE;
+            }
         }
         if (vm->stats_request) {
             sig_atomic_t gen = __atomic_load_n(vm->stats_request, __ATOMIC_RELAXED);

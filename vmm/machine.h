@@ -158,6 +158,7 @@ struct vm {
      * vm_step return (VM_STEP_RUN) at the next boundary without ending. */
     void *gdb;
     bool pause_request;
+    struct ui_port *ui;      /* the window's port (vmm/ui_port.h), or NULL */
 
     /* Result of the run */
     enum vm_end end;
