@@ -234,7 +234,7 @@ static void set_capture(struct display *d, bool on)
 
 static void help(void)
 {
-    fprintf(stderr, "trapeze window: Ctrl+Alt+ P pause/resume, R reset, S screenshot, "
+    fprintf(stderr, "trapeze window: Ctrl+Alt+ P pause/resume, R reset, S screenshot, W snapshot (--save-state), "
                     "Tab/N next VM, Z or Enter zoom, M capture mouse (Ctrl+Alt releases), "
                     "T terminal/VGA view, Q quit\n");
 }
@@ -247,6 +247,7 @@ static bool host_command(struct display *d, SDL_Keycode sym)
     case SDLK_p: ui_port_set_paused(&t->port, !ui_port_paused(&t->port)); break;
     case SDLK_r: ui_port_request_reset(&t->port); break;
     case SDLK_s: screenshot(d); break;
+    case SDLK_w: ui_port_request_save(&t->port); break; /* --save-state's file */
     case SDLK_TAB:
     case SDLK_n:
         d->focus = (d->focus + 1) % d->n;

@@ -9,7 +9,7 @@
 
 static const char *const keys[] = {"name", "mode",  "memory", "kernel", "initrd", "append",
                                    "hda",  "cdrom", "boot",   "bios",   "serial", "debugcon",
-                                   "trace_exits", "gdb"};
+                                   "trace_exits", "gdb", "save_state"};
 #define NKEYS (sizeof(keys) / sizeof(keys[0]))
 
 static int key_index(const char *k)
@@ -75,6 +75,8 @@ static int set_key(struct vm_config *cfg, const char *key, char *val, const char
             cfg->hda = val;
         else if (!strcmp(key, "cdrom"))
             cfg->cdrom = val;
+        else if (!strcmp(key, "save_state"))
+            cfg->save_state = val;
         else if (!strcmp(key, "trace_exits"))
             cfg->trace_exits = val;
         else
@@ -141,7 +143,7 @@ int vmspec_parse(const char *text, const char *origin, int index, struct vm_spec
         if (k < 0) {
             snprintf(err, errlen,
                      "%s: unknown key '%s' (keys: name, mode, memory, kernel, initrd, append, "
-                     "hda, cdrom, boot, bios, serial, debugcon, trace_exits, gdb)",
+                     "hda, cdrom, boot, bios, serial, debugcon, trace_exits, gdb, save_state)",
                      origin, item);
             goto fail;
         }

@@ -387,6 +387,20 @@ static void vm_finish(struct vm *vm, enum vm_end end)
     vm->end_eip = c->eip;
 }
 
+/* Ctrl-A w or the window's command: a snapshot now, the run goes on. */
+static void save_on_request(struct vm *vm)
+{
+    const struct vm_config *cfg = &vm->cfg;
+    char err[512];
+    if (!cfg->save_state)
+        fprintf(stderr, "\r\ntrapeze: %s: no --save-state file to write a snapshot to\r\n",
+                cfg->name);
+    else if (vm_save_state(vm, cfg->save_state, err, sizeof(err)) < 0)
+        fprintf(stderr, "\r\ntrapeze: %s: %s\r\n", cfg->name, err);
+    else
+        fprintf(stderr, "\r\ntrapeze: %s: state saved to %s\r\n", cfg->name, cfg->save_state);
+}
+
 enum vm_step vm_step(struct vm *vm, volatile sig_atomic_t *stop, double until)
 {
     const struct vm_config *cfg = &vm->cfg;
@@ -408,6 +422,8 @@ enum vm_step vm_step(struct vm *vm, volatile sig_atomic_t *stop, double until)
         }
         if (vm->ui) {
             int ui = ui_port_service(vm);
+            if (ui & UI_SERVICE_SAVE)
+                save_on_request(vm);
             if (ui & UI_SERVICE_RESET) {
                 end = restart(vm);
                 continue;
@@ -483,14 +499,7 @@ enum vm_step vm_step(struct vm *vm, volatile sig_atomic_t *stop, double until)
             }
             if (vm->input.save) {
                 vm->input.save = false;
-                char err[512];
-                if (!cfg->save_state)
-                    fprintf(stderr, "\r\ntrapeze: %s: Ctrl-A w: no --save-state file\r\n", cfg->name);
-                else if (vm_save_state(vm, cfg->save_state, err, sizeof(err)) < 0)
-                    fprintf(stderr, "\r\ntrapeze: %s: %s\r\n", cfg->name, err);
-                else
-                    fprintf(stderr, "\r\ntrapeze: %s: state saved to %s\r\n", cfg->name,
-                            cfg->save_state);
+                save_on_request(vm);
             }
         }
         if (end == VM_END_NONE && vm->idle_until > 0)

@@ -54,6 +54,11 @@ bool ui_port_paused(struct ui_port *p)
     return __atomic_load_n(&p->paused, __ATOMIC_RELAXED);
 }
 
+void ui_port_request_save(struct ui_port *p)
+{
+    __atomic_store_n(&p->save, true, __ATOMIC_RELAXED);
+}
+
 void ui_port_request_reset(struct ui_port *p)
 {
     __atomic_store_n(&p->reset, true, __ATOMIC_RELAXED);
@@ -100,8 +105,9 @@ int ui_port_service(struct vm *vm)
         p->mdx = p->mdy = p->mdz = 0;
         p->mouse_moved = false;
     }
-    bool reset = p->reset;
+    bool reset = p->reset, save = __atomic_exchange_n(&p->save, false, __ATOMIC_RELAXED);
     p->reset = false;
     pthread_mutex_unlock(&p->lock);
-    return (ui_port_paused(p) ? UI_SERVICE_PAUSED : 0) | (reset ? UI_SERVICE_RESET : 0);
+    return (ui_port_paused(p) ? UI_SERVICE_PAUSED : 0) | (reset ? UI_SERVICE_RESET : 0) |
+           (save ? UI_SERVICE_SAVE : 0);
 }

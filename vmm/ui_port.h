@@ -32,6 +32,7 @@ struct ui_port {
     bool mouse_moved;
     bool paused; /* the VM does not run while set */
     bool reset;  /* reset the VM at its next step */
+    bool save;   /* write a snapshot (--save-state) at its next step */
     /* Serial output: written by the VM thread only (head), read by the
      * window only (tail); both atomic. */
     uint8_t out[UI_OUT_SIZE];
@@ -48,6 +49,7 @@ void ui_port_mouse(struct ui_port *p, int dx, int dy, int dz, uint8_t buttons);
 void ui_port_set_paused(struct ui_port *p, bool paused);
 bool ui_port_paused(struct ui_port *p);
 void ui_port_request_reset(struct ui_port *p);
+void ui_port_request_save(struct ui_port *p);
 /* Window side: takes up to len bytes of serial output; returns the count. */
 unsigned ui_port_take_output(struct ui_port *p, uint8_t *buf, unsigned len);
 /* The serial sink's tap (VM thread). ctx is the ui_port. */
@@ -55,7 +57,7 @@ void ui_port_tap(void *ctx, uint8_t byte);
 
 /* VM thread, in vm_step: applies the queued input. Returns UI_SERVICE_*
  * bits: paused (vm_step idles instead of running), reset requested. */
-enum { UI_SERVICE_PAUSED = 1, UI_SERVICE_RESET = 2 };
+enum { UI_SERVICE_PAUSED = 1, UI_SERVICE_RESET = 2, UI_SERVICE_SAVE = 4 };
 int ui_port_service(struct vm *vm);
 
 #endif
