@@ -20,25 +20,35 @@ enum {
 
 void mmu_flush_all(struct mmu *m)
 {
-    for (int i = 0; i < TLB_ENTRIES; i++)
-        m->tlb[i].lpage = 1;
+    if (++m->epoch >= PAGE_SIZE) {
+        for (int i = 0; i < TLB_ENTRIES; i++)
+            m->tlb[i].lpage = 0;
+        m->epoch = 1;
+    }
+    m->has_global = false;
     m->tlb_flushes++;
     m->bus_generation = m->bus->map_generation;
 }
 
 void mmu_flush_nonglobal(struct mmu *m)
 {
+    if (!m->has_global) {
+        uint32_t generation = m->bus_generation;
+        mmu_flush_all(m);
+        m->bus_generation = generation;
+        return;
+    }
     for (int i = 0; i < TLB_ENTRIES; i++)
         if (!(m->tlb[i].perm & TLBP_GLOBAL))
-            m->tlb[i].lpage = 1;
+            m->tlb[i].lpage = 0;
     m->tlb_flushes++;
 }
 
 void mmu_invlpg(struct mmu *m, uint32_t lin)
 {
     struct tlb_entry *e = &m->tlb[(lin >> PAGE_SHIFT) & (TLB_ENTRIES - 1)];
-    if (e->lpage == (lin & PAGE_MASK))
-        e->lpage = 1;
+    if (e->lpage == ((lin & PAGE_MASK) | m->epoch))
+        e->lpage = 0;
 }
 
 void mmu_revoke_host_write(struct mmu *m, uint32_t ppage)
@@ -163,7 +173,9 @@ struct tlb_entry *mmu_fill(struct mmu *m, uint32_t lin, int acc, uint32_t *pf_er
     pa &= b->a20_mask;
     struct tlb_entry *t = m->bypass ? &m->scratch[m->scratch_next++ & 1]
                                     : &m->tlb[(lin >> PAGE_SHIFT) & (TLB_ENTRIES - 1)];
-    t->lpage = lin & PAGE_MASK;
+    t->lpage = (lin & PAGE_MASK) | m->epoch;
+    if (perm & TLBP_GLOBAL)
+        m->has_global = true;
     t->ppage = pa & PAGE_MASK;
     t->host = bus_page_ptr(b, pa, false);
     /* Pages holding cached decoded code are never written directly: their
