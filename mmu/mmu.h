@@ -17,11 +17,13 @@
  *  - MOV CR3 flushes non-global entries, MOV CR0/CR4 changes to PG, WP, PSE or
  *    PGE flush all, INVLPG flushes the page's entry (global or not).
  *  - A bus map change (A20, ROM/MMIO registration) flushes all.
+ *  - A flush is O(1) (an epoch bump, see struct mmu) unless a non-global
+ *    flush must keep global entries.
  *  - host_writable (direct host stores) is never set for a page that holds
  *    cached decoded code (bus_page_has_code): every store to such a page
  *    reaches bus_write and its write tracking. When a page becomes a code
  *    page, mmu_revoke_host_write clears it from entries filled before.
- *  - Cost: a hit is one array index and two compares.
+ *  - Cost: a hit is one array index, one OR and two compares.
  */
 #ifndef TRAPEZE_MMU_MMU_H
 #define TRAPEZE_MMU_MMU_H
