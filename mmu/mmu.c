@@ -18,66 +18,44 @@ enum {
 #define CR4_PSE (1u << 4)
 #define CR4_PGE (1u << 7)
 
-/* Calls f(m, slot) for every slot marked in tlb_used; f's return value
- * is the slot's new mark. */
-static inline void for_used_slots(struct mmu *m, bool (*f)(struct mmu *, int))
-{
-    for (int w = 0; w < TLB_ENTRIES / 64; w++) {
-        uint64_t bits = m->tlb_used[w], keep = 0;
-        while (bits) {
-            int b = __builtin_ctzll(bits);
-            bits &= bits - 1;
-            if (f(m, w * 64 + b))
-                keep |= 1ull << b;
-        }
-        m->tlb_used[w] = keep;
-    }
-}
-
-static bool empty_slot(struct mmu *m, int i)
-{
-    m->tlb[i].lpage = 1;
-    return false;
-}
-
-static bool empty_nonglobal_slot(struct mmu *m, int i)
-{
-    if (m->tlb[i].perm & TLBP_GLOBAL)
-        return true;
-    m->tlb[i].lpage = 1;
-    return false;
-}
-
 void mmu_flush_all(struct mmu *m)
 {
-    for_used_slots(m, empty_slot);
+    if (++m->epoch >= PAGE_SIZE) {
+        for (int i = 0; i < TLB_ENTRIES; i++)
+            m->tlb[i].lpage = 0;
+        m->epoch = 1;
+    }
+    m->has_global = false;
     m->tlb_flushes++;
     m->bus_generation = m->bus->map_generation;
 }
 
 void mmu_flush_nonglobal(struct mmu *m)
 {
-    for_used_slots(m, empty_nonglobal_slot);
+    if (!m->has_global) {
+        uint32_t generation = m->bus_generation;
+        mmu_flush_all(m);
+        m->bus_generation = generation;
+        return;
+    }
+    for (int i = 0; i < TLB_ENTRIES; i++)
+        if (!(m->tlb[i].perm & TLBP_GLOBAL))
+            m->tlb[i].lpage = 0;
     m->tlb_flushes++;
 }
 
 void mmu_invlpg(struct mmu *m, uint32_t lin)
 {
     struct tlb_entry *e = &m->tlb[(lin >> PAGE_SHIFT) & (TLB_ENTRIES - 1)];
-    if (e->lpage == (lin & PAGE_MASK))
-        e->lpage = 1;
+    if (e->lpage == ((lin & PAGE_MASK) | m->epoch))
+        e->lpage = 0;
 }
 
 void mmu_revoke_host_write(struct mmu *m, uint32_t ppage)
 {
-    /* Slots not marked used are empty (never hit) and are rewritten
-     * whole when filled. */
-    for (int w = 0; w < TLB_ENTRIES / 64; w++)
-        for (uint64_t bits = m->tlb_used[w]; bits; bits &= bits - 1) {
-            struct tlb_entry *t = &m->tlb[w * 64 + __builtin_ctzll(bits)];
-            if (t->ppage == ppage)
-                t->host_writable = 0;
-        }
+    for (int i = 0; i < TLB_ENTRIES; i++)
+        if (m->tlb[i].ppage == ppage)
+            m->tlb[i].host_writable = 0;
     for (int i = 0; i < 2; i++)
         if (m->scratch[i].ppage == ppage)
             m->scratch[i].host_writable = 0;
@@ -87,8 +65,6 @@ void mmu_init(struct mmu *m, struct bus *b)
 {
     memset(m, 0, sizeof(*m));
     m->bus = b;
-    for (int i = 0; i < TLB_ENTRIES; i++)
-        m->tlb[i].lpage = 1;
     mmu_flush_all(m);
 }
 
@@ -195,15 +171,11 @@ struct tlb_entry *mmu_fill(struct mmu *m, uint32_t lin, int acc, uint32_t *pf_er
             perm |= TLBP_GLOBAL;
     }
     pa &= b->a20_mask;
-    struct tlb_entry *t;
-    if (m->bypass) {
-        t = &m->scratch[m->scratch_next++ & 1];
-    } else {
-        unsigned slot = (lin >> PAGE_SHIFT) & (TLB_ENTRIES - 1);
-        t = &m->tlb[slot];
-        m->tlb_used[slot / 64] |= 1ull << (slot % 64);
-    }
-    t->lpage = lin & PAGE_MASK;
+    struct tlb_entry *t = m->bypass ? &m->scratch[m->scratch_next++ & 1]
+                                    : &m->tlb[(lin >> PAGE_SHIFT) & (TLB_ENTRIES - 1)];
+    t->lpage = (lin & PAGE_MASK) | m->epoch;
+    if (perm & TLBP_GLOBAL)
+        m->has_global = true;
     t->ppage = pa & PAGE_MASK;
     t->host = bus_page_ptr(b, pa, false);
     /* Pages holding cached decoded code are never written directly: their

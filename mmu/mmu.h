@@ -17,11 +17,13 @@
  *  - MOV CR3 flushes non-global entries, MOV CR0/CR4 changes to PG, WP, PSE or
  *    PGE flush all, INVLPG flushes the page's entry (global or not).
  *  - A bus map change (A20, ROM/MMIO registration) flushes all.
+ *  - A flush is O(1) (an epoch bump, see struct mmu) unless a non-global
+ *    flush must keep global entries.
  *  - host_writable (direct host stores) is never set for a page that holds
  *    cached decoded code (bus_page_has_code): every store to such a page
  *    reaches bus_write and its write tracking. When a page becomes a code
  *    page, mmu_revoke_host_write clears it from entries filled before.
- *  - Cost: a hit is one array index and two compares.
+ *  - Cost: a hit is one array index, one OR and two compares.
  */
 #ifndef TRAPEZE_MMU_MMU_H
 #define TRAPEZE_MMU_MMU_H
@@ -51,7 +53,9 @@ enum {
 };
 
 struct tlb_entry {
-    uint32_t lpage; /* linear address & PAGE_MASK, or 1 (never matches) when empty */
+    /* Tag: linear address & PAGE_MASK | the mmu's epoch when filled. An
+     * entry of an older epoch (or 0: empty) never matches. */
+    uint32_t lpage;
     uint32_t ppage; /* physical page address (after A20) */
     uint8_t *host;  /* host pointer to the page, NULL for MMIO/unbacked (slow path) */
     uint8_t perm;
@@ -62,12 +66,13 @@ struct mmu {
     struct bus *bus;
     uint32_t cr0, cr3, cr4; /* copies, kept current by the CPU */
     uint32_t bus_generation;
+    /* Flush epoch, 1..PAGE_SIZE-1, in every live tag's low bits: a flush
+     * bumps it (O(1); the VMM flushes twice per exit) and clears the array
+     * only when it wraps. has_global: a global entry was filled since the
+     * last full flush (a non-global flush must then keep it: a loop). */
+    uint32_t epoch;
+    bool has_global;
     struct tlb_entry tlb[TLB_ENTRIES];
-    /* A superset of the slots of tlb[] that are not empty (bit i: slot i
-     * was filled since the last flush that emptied it), so that flushes and
-     * host-write revocations visit only filled slots: a CR3 load costs the
-     * working set, not TLB_ENTRIES. */
-    uint64_t tlb_used[TLB_ENTRIES / 64];
     /* bypass: translations are not cached (data breakpoints armed), so every
      * access takes the CPU's slow path; fills go to these scratch entries. */
     bool bypass;
@@ -101,7 +106,7 @@ struct tlb_entry *mmu_fill(struct mmu *m, uint32_t lin, int acc, uint32_t *pf_er
 static inline struct tlb_entry *mmu_lookup(struct mmu *m, uint32_t lin, int acc)
 {
     struct tlb_entry *e = &m->tlb[(lin >> PAGE_SHIFT) & (TLB_ENTRIES - 1)];
-    if (e->lpage != (lin & PAGE_MASK))
+    if (e->lpage != ((lin & PAGE_MASK) | m->epoch))
         return NULL;
     static const uint8_t need[8] = {
         [ACC_READ] = TLBP_SUP_R, [ACC_WRITE] = TLBP_SUP_W, [ACC_EXEC] = TLBP_SUP_R,

@@ -142,7 +142,7 @@ END_TEST
 static const struct tlb_entry *tlb_of(struct tmachine *tm, uint32_t lin)
 {
     const struct tlb_entry *e = &tm->cpu.mmu.tlb[(lin >> PAGE_SHIFT) & (TLB_ENTRIES - 1)];
-    return e->lpage == (lin & PAGE_MASK) ? e : NULL;
+    return e->lpage == ((lin & PAGE_MASK) | tm->cpu.mmu.epoch) ? e : NULL;
 }
 
 START_TEST(page_reused_for_data_then_code)
