@@ -84,17 +84,17 @@ fi
 # Damaged and mismatched files: a message naming the file, status 2, no crash.
 snap=$out/timer.snap
 bad() { # NAME FILE WANT-IN-MESSAGE [ARGS]
-    local f=$2 want=$3; shift 3
+    local name=$1 f=$2 want=$3; shift 3
     "$trapeze" run --kernel "$G/timer_irq.bin" --deterministic --serial none --debugcon none \
         --load-state "$f" "$@" </dev/null >/dev/null 2>"$out/bad.err"
     local r=$?
-    check "refused: $1" "$r $(grep -c -F -- "--load-state $f: $want" "$out/bad.err")" "2 1" "$(cat "$out/bad.err")"
+    check "refused: $name" "$r $(grep -c -F -- "--load-state $f: $want" "$out/bad.err")" "2 1" "$(cat "$out/bad.err")"
 }
 bad "a missing file" "$out/none.snap" "cannot open"
 head -c 20 "$snap" >"$out/short.snap"; bad "shorter than the header" "$out/short.snap" "not a trapeze snapshot"
 cp "$snap" "$out/magic.snap"
 printf 'XXXXXXXX' | dd of="$out/magic.snap" bs=1 conv=notrunc 2>/dev/null
-bad "bad magic" "$out/magic.snap" "bad magic"
+bad "bad magic" "$out/magic.snap" "not a trapeze snapshot (bad magic)"
 python3 - "$snap" "$out/version.snap" <<'PY'
 import sys, struct, zlib
 d = bytearray(open(sys.argv[1], "rb").read())
@@ -160,8 +160,9 @@ nasm -f bin -o "$out/loop.bin" "$out/loop.asm"
         --save-state "$out/key.snap" >/dev/null 2>"$out/key.err"
 "$trapeze" run --kernel "$out/loop.bin" --serial none --debugcon none --max-instructions 1 \
     --load-state "$out/key.snap" </dev/null >/dev/null 2>"$out/key2.err"
+r=$?
 check "Ctrl-A w saves during the run (and Ctrl-A x at its end); the file loads" \
-    "$(grep -c 'state saved to' "$out/key.err") $?" "2 10" "$(cat "$out/key.err" "$out/key2.err")"
+    "$(grep -c 'state saved to' "$out/key.err") $r" "2 10" "$(cat "$out/key.err" "$out/key2.err")"
 
 echo "snapshot: $pass passed, $fail failed"
 [ "$fail" = 0 ]

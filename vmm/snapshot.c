@@ -367,7 +367,7 @@ int vm_load_state(struct vm *vm, const char *path, char *err, size_t errlen)
     bool depriv = vm->vcpu.mem != NULL;
     struct sect s[] = {
         {"CONF", sizeof(struct snap_conf), 0, 0}, {"MACH", sizeof(struct snap_machine), 0, 0},
-        {"RAM ", vm->bus.ram_size, 0, 0},        {"CPU ", sizeof(struct cpu), 0, 0},
+        {"RAM ", 0, 0, 0},                       {"CPU ", sizeof(struct cpu), 0, 0},
         {"VCPU", sizeof(struct vcpu), 0, 0},
         {"ROWS", sizeof(uint64_t) * ((size_t)op_table_size + 1), 0, 0},
         {"PIC ", sizeof(struct pic), 0, 0},      {"PIT ", sizeof(struct pit), 0, 0},
@@ -377,7 +377,7 @@ int vm_load_state(struct vm *vm, const char *path, char *err, size_t errlen)
         {"IDE ", sizeof(struct ide), 0, 0},      {"PM  ", sizeof(struct acpi_pm), 0, 0},
         {"VGA ", sizeof(struct vga), 0, 0},      {"VRAM", VGA_VRAM_SIZE, 0, 0},
         {"POST", sizeof(struct post_code), 0, 0}, {"TIMR", 0, 0, 0},
-        {"VMEM", VMM_MEM_SIZE, 0, 0},            {"PTBT", (frames + 7) / 8, 0, 0},
+        {"VMEM", VMM_MEM_SIZE, 0, 0},            {"PTBT", 0, 0, 0},
         {"PTLS", 0, 0, 0},
     };
     int ns = (int)(sizeof(s) / sizeof(s[0]));
@@ -444,6 +444,10 @@ int vm_load_state(struct vm *vm, const char *path, char *err, size_t errlen)
         else if (conf.has_hda != mine.has_hda || conf.has_cdrom != mine.has_cdrom ||
                  conf.bios_size != mine.bios_size)
             problem = "taken with other disks or firmware";
+        /* The lengths that follow from the memory size, once it matched. */
+        else if (find(s, ns, "RAM ")->len != vm->bus.ram_size ||
+                 (depriv && find(s, ns, "PTBT")->len != (frames + 7) / 8))
+            problem = "guest memory sections of the wrong length";
     }
     if (problem) {
         free(buf);
