@@ -13,6 +13,7 @@
  * 130 when interrupted (jobs not started are not run).
  */
 #include "batch.h"
+#include "report.h"
 
 #include <errno.h>
 #include <getopt.h>
@@ -98,20 +99,6 @@ static const char batch_usage[] =
     "expectations, 1 one did not, 2 usage or job-file error, 130 interrupted.\n"
     "Job file format: docs/batch.md.\n";
 
-static void json_str(FILE *f, const char *s)
-{
-    fputc('"', f);
-    for (; *s; s++) {
-        unsigned char ch = (unsigned char)*s;
-        if (ch == '"' || ch == '\\')
-            fprintf(f, "\\%c", ch);
-        else if (ch < 0x20)
-            fprintf(f, "\\u%04x", ch);
-        else
-            fputc(ch, f);
-    }
-    fputc('"', f);
-}
 
 /* Splits a spec into items at single commas (",," is a literal comma);
  * items[k] are the unescaped texts. Returns the count. */
@@ -347,9 +334,9 @@ static void run_job(struct batch *b, int idx)
     pthread_mutex_lock(&b->lock);
     FILE *f = b->results;
     fprintf(f, "{\"job\": %d, \"line\": %d, \"name\": ", j->index, j->lineno);
-    json_str(f, j->spec.cfg.name);
+    json_string(f, j->spec.cfg.name);
     fputs(", \"spec\": ", f);
-    json_str(f, j->line);
+    json_string(f, j->line);
     fprintf(f, ", \"mode\": \"%s\", \"status\": %d, \"end_reason\": \"%s\", ",
             vm_mode_name(j->spec.cfg.mode), status, end);
     fprintf(f, "\"instructions\": %llu, \"virtual_time_s\": %.9f, \"host_time_s\": %.3f, ", insns,
@@ -358,19 +345,19 @@ static void run_job(struct batch *b, int idx)
     for (int k = 0, c = 0; k < j->nexpect; k++)
         if (found[k]) {
             fputs(c++ ? ", " : "", f);
-            json_str(f, j->expect[k]);
+            json_string(f, j->expect[k]);
         }
     fputs("], \"missing\": [", f);
     for (int k = 0, c = 0; k < j->nexpect; k++)
         if (!found[k]) {
             fputs(c++ ? ", " : "", f);
-            json_str(f, j->expect[k]);
+            json_string(f, j->expect[k]);
         }
     fprintf(f, "], \"status_ok\": %s, \"pass\": %s", status_ok ? "true" : "false",
             pass ? "true" : "false");
     if (err[0]) {
         fputs(", \"error\": ", f);
-        json_str(f, err);
+        json_string(f, err);
     }
     fputs("}\n", f);
     fflush(f);

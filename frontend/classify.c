@@ -11,6 +11,7 @@
  * joined) and reasons (one sentence per class name).
  */
 #include "classify.h"
+#include "report.h"
 #include "classify_report.h"
 
 #include <ctype.h>
@@ -47,22 +48,6 @@ static int usage_error(const char *msg, const char *arg)
     return 2;
 }
 
-/* JSON string: quotes, backslashes and control characters escaped. */
-static void json_str(FILE *f, const char *s)
-{
-    fputc('"', f);
-    for (; *s; s++) {
-        unsigned char ch = (unsigned char)*s;
-        if (ch == '"' || ch == '\\')
-            fprintf(f, "\\%c", ch);
-        else if (ch < 0x20)
-            fprintf(f, "\\u%04x", ch);
-        else
-            fputc(ch, f);
-    }
-    fputc('"', f);
-}
-
 /* The four JSON class names (C_IOPL_V86 is the separate iopl_v86 key). */
 static const unsigned json_bits[] = {C_PRIV, C_IOPL, C_CTRL, C_BEHV};
 static const unsigned all_bits[] = {C_PRIV, C_IOPL, C_IOPL_V86, C_CTRL, C_BEHV};
@@ -75,11 +60,11 @@ static void json_row_body(FILE *f, const struct opdesc *d, const char *indent)
     class_reason_text(d, reason, sizeof(reason));
     uint16_t cls = decode_row_class(d);
     fprintf(f, "%s\"mnemonic\": ", indent);
-    json_str(f, d->mnemonic);
+    json_string(f, d->mnemonic);
     fprintf(f, ",\n%s\"opcode\": ", indent);
-    json_str(f, opc);
+    json_string(f, opc);
     fprintf(f, ",\n%s\"operands\": ", indent);
-    json_str(f, d->operands);
+    json_string(f, d->operands);
     fprintf(f, ",\n%s\"classes\": [", indent);
     int first = 1;
     for (size_t k = 0; k < NBITS(json_bits); k++)
@@ -90,20 +75,20 @@ static void json_row_body(FILE *f, const struct opdesc *d, const char *indent)
     fprintf(f, "],\n%s\"iopl_v86\": %s,\n", indent, (cls & C_IOPL_V86) ? "true" : "false");
     fprintf(f, "%s\"critical\": %s,\n", indent, (cls & C_CRITICAL) ? "true" : "false");
     fprintf(f, "%s\"reason\": ", indent);
-    json_str(f, reason);
+    json_string(f, reason);
     fprintf(f, ",\n%s\"reasons\": {", indent);
     first = 1;
     for (size_t k = 0; k < NBITS(all_bits); k++) {
         const char *r = class_reason(d, all_bits[k]);
         if (!r) continue;
         fprintf(f, "%s\"%s\": ", first ? "" : ", ", class_bit_name(all_bits[k]));
-        json_str(f, r);
+        json_string(f, r);
         first = 0;
     }
     const char *cr = class_critical_reason(d);
     if (cr) {
         fprintf(f, "%s\"critical\": ", first ? "" : ", ");
-        json_str(f, cr);
+        json_string(f, cr);
     }
     fputc('}', f);
 }
@@ -252,7 +237,7 @@ static int classify_bytes(const char *hex, enum class_mode mode, int cpl, int io
                "  \"critical_here\": %s,\n  \"why\": ",
                mode_names[mode], cpl, iopl, outcome_names[v.outcome],
                v.critical ? "true" : "false");
-        json_str(stdout, v.why);
+        json_string(stdout, v.why);
         printf("\n}\n");
         return 0;
     }

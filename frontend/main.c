@@ -205,6 +205,22 @@ enum { OPT_SERIAL = 256, OPT_DEBUGCON, OPT_MAXINSN, OPT_TIMEOUT, OPT_REPORT, OPT
        OPT_SCREEN_TEXT, OPT_HDA, OPT_CDROM, OPT_BOOT, OPT_MODE, OPT_VM, OPT_CONFIG,
        OPT_THREADS, OPT_DISPLAY };
 
+/* --report: opened before anything runs, so a bad path is an error first.
+ * NULL path: no report. Returns -1 with a message. */
+static int open_report(const char *path, FILE **report)
+{
+    *report = NULL;
+    if (!path)
+        return 0;
+    *report = strcmp(path, "-") ? fopen(path, "w") : stdout;
+    if (!*report) {
+        fprintf(stderr, "trapeze: --report: cannot open '%s' for writing: %s\n", path,
+                strerror(errno));
+        return -1;
+    }
+    return 0;
+}
+
 static int run_multi(struct vm_spec *specs, int n, const struct vm_config *common, int threads,
                      const char *report_path);
 
@@ -408,6 +424,8 @@ static int cmd_run(int argc, char **argv)
         return usage_error("--initrd given without --kernel FILE");
     if (!strncmp(cfg.serial, "file:", 5) && !strcmp(cfg.serial, cfg.debugcon))
         return usage_error("--serial and --debugcon name the same file '%s'", cfg.serial + 5);
+    if (use_window && load_state) /* the window's path (run_multi) loads no state */
+        return usage_error("--load-state does not work with the window yet (--display none)");
     if (use_window && !gdb_spec) { /* the window runs its VMs on the scheduler */
         struct vm_spec one = {.cfg = cfg};
         return run_multi(&one, 1, &cfg, threads, report_path);
@@ -415,14 +433,8 @@ static int cmd_run(int argc, char **argv)
 
     /* Open the report first: a bad path is an error before anything runs. */
     FILE *report = NULL;
-    if (report_path) {
-        report = strcmp(report_path, "-") ? fopen(report_path, "w") : stdout;
-        if (!report) {
-            fprintf(stderr, "trapeze: --report: cannot open '%s' for writing: %s\n", report_path,
-                    strerror(errno));
-            return VM_STATUS_ERROR;
-        }
-    }
+    if (open_report(report_path, &report) < 0)
+        return VM_STATUS_ERROR;
 
     struct vm *vm = vm_create(&cfg, err, sizeof(err));
     if (!vm) {
@@ -512,14 +524,8 @@ static int run_multi(struct vm_spec *specs, int n, const struct vm_config *commo
                      const char *report_path)
 {
     FILE *report = NULL;
-    if (report_path) {
-        report = strcmp(report_path, "-") ? fopen(report_path, "w") : stdout;
-        if (!report) {
-            fprintf(stderr, "trapeze: --report: cannot open '%s' for writing: %s\n", report_path,
-                    strerror(errno));
-            return VM_STATUS_ERROR;
-        }
-    }
+    if (open_report(report_path, &report) < 0)
+        return VM_STATUS_ERROR;
     char err[512];
     int status = 0;
     struct vm **vms = calloc((size_t)n, sizeof(*vms));

@@ -19,7 +19,7 @@ void json_string(FILE *f, const char *s)
         case '\r': fputs("\\r", f); break;
         case '\t': fputs("\\t", f); break;
         default:
-            if (*p < 0x20 || *p >= 0x7f)
+            if (*p < 0x20 || *p == 0x7f) /* UTF-8 sequences pass through */
                 fprintf(f, "\\u%04x", *p);
             else
                 putc(*p, f);

@@ -206,6 +206,14 @@ static bool deliver(struct vcpu *v, struct cpu_event e)
     return true;
 }
 
+bool pv_reflect_page_fault(struct vcpu *v, struct cpu_event e, uint32_t lin, uint32_t gerr)
+{
+    v->pv.fault_addr = lin; /* HC_GET_FAULT_ADDR */
+    v->cr2 = lin;
+    e.err = gerr;
+    return deliver(v, e);
+}
+
 static int32_t set_trap_table(struct vcpu *v, uint32_t ptr)
 {
     if (!ptr) {
@@ -419,22 +427,8 @@ bool pv_handle_exit(struct vcpu *v, enum cpu_exit why)
         c->icount++;
         return deliver(v, e);
     case EV_FAULT:
-        if (e.vector == EX_PF) {
-            uint32_t lin = c->cr2, gerr;
-            bool ptw;
-            switch (shadow_page_fault(v, lin, e.err, &gerr, &ptw)) {
-            case SPF_FIXED: exits[VMEXIT_SHADOW_PF]++; return true;
-            case SPF_FATAL: return false;
-            case SPF_GUEST:
-                exits[VMEXIT_GUEST_PF]++;
-                v->pv.fault_addr = lin;
-                v->cr2 = lin;
-                e.err = gerr;
-                return deliver(v, e);
-            case SPF_EMULATE: break;
-            }
-            return vcpu_emulate_pt_write(v, lin, ptw);
-        }
+        if (e.vector == EX_PF)
+            return vcpu_page_fault(v, e);
         exits[VMEXIT_EXCEPTION]++;
         return deliver(v, e);
     case EV_TRAP: exits[VMEXIT_EXCEPTION]++; return deliver(v, e);

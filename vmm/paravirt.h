@@ -91,6 +91,10 @@ bool pv_handle_exit(struct vcpu *v, enum cpu_exit why);
 /* The interrupt acknowledge of a paravirtual VM: the timer's vector, or -1
  * when it is not pending (the caller asks the PIC). */
 int pv_intr_ack(struct vcpu *v);
+/* The guest's own page fault at lin (error code gerr from its tables),
+ * delivered through its trap table. */
+struct cpu_event;
+bool pv_reflect_page_fault(struct vcpu *v, struct cpu_event e, uint32_t lin, uint32_t gerr);
 
 const char *pv_hypercall_name(int nr);
 

@@ -143,10 +143,11 @@ bool vcpu_view_leave(struct vcpu *v);
  */
 enum cpu_exit vcpu_run(struct vcpu *v, uint64_t max, uint64_t *steps);
 
-/* A #PF on a write the guest's tables allow but the shadow cannot grant (a
- * write to a write-protected page table): executes the instruction in the
- * guest's view and drops the shadow derived from what it wrote. */
-bool vcpu_emulate_pt_write(struct vcpu *v, uint32_t lin, bool pt_write);
+/* A #PF while the guest ran on the shadow (vmexit.c): a shadow miss filled,
+ * a write to a write-protected page table emulated in the view, or the
+ * guest's own fault reflected (paravirt: through its trap table). Returns
+ * false on a fatal condition. */
+bool vcpu_page_fault(struct vcpu *v, struct cpu_event e);
 
 /* Names for the report. */
 const char *vm_mode_name(enum vm_mode m);

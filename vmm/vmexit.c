@@ -61,7 +61,9 @@ static bool is_segment_fault(int v)
  * the view, against the guest's tables, and a page-table write then drops
  * the shadow.
  */
-static bool handle_page_fault(struct vcpu *v, struct cpu_event e)
+static bool emulate_pt_write(struct vcpu *v, uint32_t lin, bool pt_write);
+
+bool vcpu_page_fault(struct vcpu *v, struct cpu_event e)
 {
     struct cpu *c = v->cpu;
     uint64_t *exits = v->stats.exits;
@@ -72,6 +74,8 @@ static bool handle_page_fault(struct vcpu *v, struct cpu_event e)
     case SPF_FATAL: return false;
     case SPF_GUEST:
         exits[VMEXIT_GUEST_PF]++;
+        if (v->mode == VM_MODE_PARAVIRT) /* through the trap table, on the real CPU */
+            return pv_reflect_page_fault(v, e, lin, gerr);
         vcpu_view_enter(v);
         c->cr2 = lin;
         e.err = gerr;
@@ -79,10 +83,10 @@ static bool handle_page_fault(struct vcpu *v, struct cpu_event e)
         return vcpu_view_leave(v);
     case SPF_EMULATE: break;
     }
-    return vcpu_emulate_pt_write(v, lin, pt_write);
+    return emulate_pt_write(v, lin, pt_write);
 }
 
-bool vcpu_emulate_pt_write(struct vcpu *v, uint32_t lin, bool pt_write)
+static bool emulate_pt_write(struct vcpu *v, uint32_t lin, bool pt_write)
 {
     struct cpu *c = v->cpu;
     int faulted;
@@ -119,7 +123,7 @@ static bool handle_exit(struct vcpu *v, enum cpu_exit why)
         return pv_handle_exit(v, why);
     if (why == CPU_EXIT_EVENT && c->exit_event.kind == EV_FAULT &&
         c->exit_event.vector == EX_PF)
-        return handle_page_fault(v, c->exit_event);
+        return vcpu_page_fault(v, c->exit_event);
     vcpu_view_enter(v);
     if (why == CPU_EXIT_INSN) {
         exits[VMEXIT_CRITICAL]++;
