@@ -46,9 +46,10 @@ static const char run_usage[] =
     "      --mode MODE            execution mode: emulate (default: the guest runs at its\n"
     "                             own privilege levels), trap (guest ring 0 at ring 1,\n"
     "                             privileged instructions trap to the VMM, critical ones\n"
-    "                             run unvirtualized) or vmm (as trap, and critical\n"
-    "                             instructions exit to the VMM too); trap and vmm need\n"
-    "                             --kernel and a guest without paging\n"
+    "                             run unvirtualized), vmm (as trap, and critical\n"
+    "                             instructions exit to the VMM too) or paravirt (a\n"
+    "                             kernel making hypercalls, docs/hypercalls.md); the\n"
+    "                             deprivileged modes need --kernel and protected mode\n"
     "      --serial SPEC          COM1 output: stdio, file:PATH or none (default stdio)\n"
     "      --debugcon SPEC        port 0xE9 output: stdio, file:PATH or none (default stdio)\n"
     "      --max-instructions N   stop after N instructions (exit status 10)\n"
@@ -93,8 +94,8 @@ static const char run_usage[] =
     "Exit status: (V << 1) | 1 when the guest writes V to port 0xF4; 0 the guest\n"
     "powered the machine off (ACPI S5) or Ctrl-A x; 2 bad usage or input; 4 halted;\n"
     "6 triple fault; 8 timeout; 10 instruction limit; 12 the guest reset the\n"
-    "machine; 14 the VMM stopped the guest (--mode trap|vmm: something it does not\n"
-    "virtualize); 130 interrupted.\n";
+    "machine; 14 the VMM stopped the guest (--mode trap|vmm|paravirt: something it\n"
+    "does not virtualize); 130 interrupted.\n";
 
 static const char top_usage[] =
     "usage: trapeze run [--kernel FILE] [options]   boot a kernel or the firmware\n"
