@@ -137,6 +137,30 @@ static void sincos_xf(floatx80 a, xf *s, xf *c)
 
 static bool is_zero(floatx80 a) { return fx80_exp(a) == 0 && a.mant == 0; }
 
+/*
+ * Below 2^-68 (biased exponent < 0x3fbb, denormals included) the P6-family
+ * x87 does not round sin(x) and tan(x) = x(1 +- x^2/3) and cos(x) = 1 - x^2/2
+ * by RC: it returns x and 1.0 as they are, with PE set and C1 clear, in every
+ * rounding mode (measured on an Intel host: at 0x3fba RZ still gives x, at
+ * 0x3fbb the correctly rounded value). *x becomes what sin and tan return: a
+ * pseudo-denormal normalized (exponent 1), a denormal as it is, with UE
+ * (tiny and inexact); cos's 1.0 raises no UE.
+ */
+#define TRIG_TINY_EXP 0x3fbb
+static bool trig_tiny(floatx80 *x, bool want_sin, struct fx80_env *e)
+{
+    if (fx80_exp(*x) >= TRIG_TINY_EXP)
+        return false;
+    e->flags |= X87_PE;
+    if (fx80_exp(*x) == 0) {
+        if (x->mant & FX_INT_BIT)
+            *x = fx80_make(fx80_sign(*x), 1, x->mant);
+        else if (want_sin)
+            e->flags |= X87_UE;
+    }
+    return true;
+}
+
 /* Common checks of the range-limited group; returns 1 when *r is decided,
  * 2 when out of range (C2), 0 to compute. */
 static int trig_prologue(floatx80 a, floatx80 *r, struct fx80_env *e)
@@ -167,6 +191,11 @@ bool fx80_sincos(floatx80 a, floatx80 *s, floatx80 *c, struct fx80_env *e)
         *c = fx80_make(0, FX80_BIAS, FX_INT_BIT);
         return true;
     }
+    if (trig_tiny(&a, true, e)) {
+        *s = a;
+        *c = fx80_make(0, FX80_BIAS, FX_INT_BIT);
+        return true;
+    }
     xf xs, xc;
     sincos_xf(a, &xs, &xc);
     *s = xf_to_fx_inexact(xs, e);
@@ -179,6 +208,10 @@ bool fx80_sin(floatx80 a, floatx80 *r, struct fx80_env *e)
     int k = trig_prologue(a, r, e);
     if (k) return k == 1;
     if (is_zero(a)) {
+        *r = a;
+        return true;
+    }
+    if (trig_tiny(&a, true, e)) {
         *r = a;
         return true;
     }
@@ -196,6 +229,10 @@ bool fx80_cos(floatx80 a, floatx80 *r, struct fx80_env *e)
         *r = fx80_make(0, FX80_BIAS, FX_INT_BIT);
         return true;
     }
+    if (trig_tiny(&a, false, e)) {
+        *r = fx80_make(0, FX80_BIAS, FX_INT_BIT);
+        return true;
+    }
     xf xs, xc;
     sincos_xf(a, &xs, &xc);
     *r = xf_to_fx_inexact(xc, e);
@@ -207,6 +244,10 @@ bool fx80_tan(floatx80 a, floatx80 *r, struct fx80_env *e)
     int k = trig_prologue(a, r, e);
     if (k) return k == 1;
     if (is_zero(a)) {
+        *r = a;
+        return true;
+    }
+    if (trig_tiny(&a, true, e)) {
         *r = a;
         return true;
     }

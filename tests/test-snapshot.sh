@@ -98,11 +98,11 @@ bad "bad magic" "$out/magic.snap" "not a trapeze snapshot (bad magic)"
 python3 - "$snap" "$out/version.snap" <<'PY'
 import sys, struct, zlib
 d = bytearray(open(sys.argv[1], "rb").read())
-d[8:12] = struct.pack("<I", 2)
+d[8:12] = struct.pack("<I", 3)
 d[44:48] = struct.pack("<I", zlib.crc32(bytes(d[:44])))
 open(sys.argv[2], "wb").write(d)
 PY
-bad "a newer format version" "$out/version.snap" "format version 2"
+bad "a newer format version" "$out/version.snap" "format version 3"
 head -c -100 "$snap" >"$out/trunc.snap"; bad "truncated data" "$out/trunc.snap" "truncated"
 bad "another memory size" "$snap" "taken with another memory size" -m 64
 "$trapeze" run --kernel "$G/smoke.bin" --deterministic --serial none --debugcon none \
@@ -127,9 +127,9 @@ for k in range(60):
         b = b[:random.randrange(len(b))]
     else:            # garbage appended, or a run of bytes overwritten
         if random.random() < 0.5:
-            b += os.urandom(random.randint(1, 64))
+            b += random.randbytes(random.randint(1, 64))
         else:
-            i = random.randrange(48, len(b)); b[i:i + 16] = os.urandom(16)
+            i = random.randrange(48, len(b)); b[i:i + 16] = random.randbytes(16)
     open(os.path.join(sys.argv[2], "f%02d.snap" % k), "wb").write(b)
 PY
 crashes=0; silent=0

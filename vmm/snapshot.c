@@ -31,7 +31,10 @@
 #include "shadow.h"
 
 #define SNAP_MAGIC "TRPZSNAP"
-#define SNAP_VERSION 1u
+/* 2: the header also carries the CRC of the compressed bytes (a damaged
+ * deflate stream can still inflate to the same payload: a back-reference
+ * into a run of zeros moved to another run of zeros). */
+#define SNAP_VERSION 2u
 #define HEADER_SIZE 48
 
 struct wbuf {
@@ -218,6 +221,8 @@ int vm_save_state(struct vm *vm, const char *path, char *err, size_t errlen)
     memcpy(h + 16, &raw, 8);
     memcpy(h + 24, &comp, 8);
     memcpy(h + 32, &crc, 4);
+    uint32_t ccrc = (uint32_t)crc32(0, cbuf, (uInt)clen);
+    memcpy(h + 36, &ccrc, 4);
     uint32_t hcrc = (uint32_t)crc32(0, h, 44);
     memcpy(h + 44, &hcrc, 4);
     free(w.p);
@@ -302,13 +307,14 @@ int vm_load_state(struct vm *vm, const char *path, char *err, size_t errlen)
                  got < sizeof(h) ? "shorter than the header" : "bad magic");
         return -1;
     }
-    uint32_t version, lay, crc, hcrc;
+    uint32_t version, lay, crc, ccrc, hcrc;
     uint64_t raw, comp;
     memcpy(&version, h + 8, 4);
     memcpy(&lay, h + 12, 4);
     memcpy(&raw, h + 16, 8);
     memcpy(&comp, h + 24, 8);
     memcpy(&crc, h + 32, 4);
+    memcpy(&ccrc, h + 36, 4);
     memcpy(&hcrc, h + 44, 4);
     if (hcrc != (uint32_t)crc32(0, h, 44)) {
         fclose(f);
@@ -347,12 +353,15 @@ int vm_load_state(struct vm *vm, const char *path, char *err, size_t errlen)
     int extra = fgetc(f);
     fclose(f);
     uLongf rlen = (uLongf)raw;
-    int zr = got == comp ? uncompress(buf, &rlen, cbuf, (uLong)comp) : Z_DATA_ERROR;
+    bool ccrc_ok = got == comp && (uint32_t)crc32(0, cbuf, (uInt)comp) == ccrc;
+    int zr = got == comp && ccrc_ok ? uncompress(buf, &rlen, cbuf, (uLong)comp) : Z_DATA_ERROR;
     free(cbuf);
-    if (got != comp || extra != EOF) {
+    if (got != comp || extra != EOF || !ccrc_ok) {
         free(buf);
         snprintf(err, errlen, "--load-state %s: %s", path,
-                 got != comp ? "truncated" : "trailing bytes after the data");
+                 got != comp       ? "truncated"
+                 : extra != EOF    ? "trailing bytes after the data"
+                                   : "the compressed data is damaged (checksum)");
         return -1;
     }
     if (zr != Z_OK || rlen != raw || (uint32_t)crc32(0, buf, (uInt)raw) != crc) {

@@ -16,6 +16,7 @@
  * Prints "x87 diff: NAME matched/total" per instruction.
  */
 #include <check.h>
+#include <cpuid.h>
 #include <inttypes.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -422,6 +423,24 @@ static int compare(const struct dcase *c, const uint8_t *hs, const uint8_t *es, 
     return tolerated;
 }
 
+/* The host's vendor: the software x87 follows Intel's P6, whose FSIN, FCOS,
+ * FSINCOS and FPTAN return x (and 1.0) unrounded below 2^-68; an AMD x87
+ * rounds there by RC. Those operands are compared on an Intel host only. */
+static bool host_is_intel(void)
+{
+    unsigned a, b, c, d;
+    return __get_cpuid(0, &a, &b, &c, &d) && b == 0x756e6547 && d == 0x49656e69 && c == 0x6c65746e;
+}
+
+static bool tiny_trig_operand(const struct dcase *c, floatx80 a)
+{
+    static const char *trig[] = {"fsin", "fcos", "fsincos", "fptan"};
+    for (size_t k = 0; k < sizeof(trig) / sizeof(trig[0]); k++)
+        if (!strcmp(c->name, trig[k]))
+            return fx80_exp(a) < 0x3fbb;
+    return false;
+}
+
 static long cases_per_insn(void)
 {
     const char *s = getenv("X87_DIFF_N");
@@ -474,6 +493,10 @@ static void run_case(const struct dcase *c)
             skipped++;
             continue;
         }
+        if (!host_is_intel() && tiny_trig_operand(c, ab[0])) {
+            skipped++;
+            continue;
+        }
         int r = compare(c, hs, es, hm, em);
         if (r == 0) {
             exact++;
@@ -507,7 +530,7 @@ static void run_case(const struct dcase *c)
     if (c->ulps)
         printf("x87 diff: %s %ld/%ld bit-exact, %ld within %d ulp (max %" PRIu64 ")%s%s\n",
                c->name, exact, n - skipped, tol, c->ulps, maxdist, bad ? " FAIL" : "",
-               skipped ? " (out-of-domain operands skipped)" : "");
+               skipped ? " (out-of-domain or vendor-specific operands skipped)" : "");
     else
         printf("x87 diff: %s %ld/%ld%s\n", c->name, exact, n, bad ? " FAIL" : "");
     fflush(stdout);
