@@ -1,21 +1,31 @@
 /*
- * The decoded-instruction cache: struct insn records keyed by the physical
- * address of their first byte and the code size (CS.D, the only CPU state
- * decode() reads), so the run loop decodes an instruction once and then
- * finds it with one TLB lookup, one index and two compares.
+ * The decoded-instruction cache: blocks of up to DC_BLOCK_MAX decoded
+ * instructions that follow one another in memory, keyed by the physical
+ * address of the first one's first byte and the code size (CS.D, the only
+ * CPU state decode() reads). The run loop looks a block up once (one TLB
+ * lookup, one index, two compares and the CS limit over the block's bytes)
+ * and then runs its instructions one after another with no decode, no
+ * lookup and no mode test (cpu/exec.c).
  *
  * Invariants (docs/architecture.md, "Decoded-instruction cache"):
- *  - an entry is valid while its key matches: the physical address, CS.D,
+ *  - a block ends after an instruction with ends_run (A_BRANCH or A_SERIAL:
+ *    everything that can change CS, CPL, paging, control or debug registers,
+ *    EFLAGS.TF, the bus map or the ports' devices carries one), at the end
+ *    of its page, before an instruction that crosses the page boundary or
+ *    does not decode, or at DC_BLOCK_MAX instructions;
+ *  - a block is valid while its key matches: the physical address, CS.D,
  *    and the page's code generation on the bus (bus->code_gen), which the
  *    bus bumps whenever a write touches a 64-byte chunk holding cached
- *    instruction bytes (bus->code_mask, set by dc_fill). A write therefore
- *    makes the page's entries miss from the next lookup on, wherever it
- *    comes from: this CPU, through any linear alias, a string fast path, a
- *    device or a loader;
+ *    instruction bytes (bus->code_mask, set by dc_fill_block). A write
+ *    therefore makes the page's blocks miss from the next lookup on,
+ *    wherever it comes from: this CPU, through any linear alias, a string
+ *    fast path, a device or a loader; the run loop also compares the
+ *    generation after every instruction of a block, so a write to the code
+ *    ahead stops the block before it;
  *  - the CPU's own stores reach that tracking because the TLB never grants
  *    direct host writes to a page with code (mmu.h);
  *  - a flush (reset, bus map change: ROM/MMIO placement, A20) bumps the
- *    cache's epoch; entries of an older epoch miss;
+ *    cache's epoch; blocks of an older epoch miss;
  *  - only instructions lying entirely within one page of host-backed memory
  *    (RAM, ROM, device memory) are cached; one that crosses a page boundary
  *    is fetched and decoded every time (rare, and both pages' rights must
@@ -23,7 +33,9 @@
  *  - keys are physical, so paging changes (CR3, INVLPG) need nothing here:
  *    translation and its rights checks (execute, user) stay with the TLB.
  *
- * Direct-mapped, DC_ENTRIES entries of one 64-byte host cache line each.
+ * Direct-mapped, DC_BLOCKS blocks; each holds its instructions' copies, so
+ * a block is self-contained (about 0.8 KiB; 6.5 MiB per CPU, committed by
+ * the host only as blocks are filled).
  */
 #ifndef TRAPEZE_CPU_DCACHE_H
 #define TRAPEZE_CPU_DCACHE_H
@@ -31,22 +43,26 @@
 #include "cpu.h"
 #include "insn.h"
 
-#define DC_BITS 15
-#define DC_ENTRIES (1u << DC_BITS)
+#define DC_BITS 13
+#define DC_BLOCKS (1u << DC_BITS)
+#define DC_BLOCK_MAX 16
 
-struct dc_entry {
-    uint64_t key; /* dc_key(); 0 never matches (bit 0 of a key is always 1) */
+struct dc_block {
+    uint64_t key;   /* dc_key(); 0 never matches (bit 0 of a key is always 1) */
     uint32_t epoch;
-    struct insn i;
+    uint32_t gen;   /* the page's bus->code_gen when the block was filled */
+    uint16_t bytes; /* the instructions' total length */
+    uint8_t n;      /* instructions, 1..DC_BLOCK_MAX */
+    struct insn i[DC_BLOCK_MAX];
 } __attribute__((aligned(64)));
 
 struct dcache {
-    struct dc_entry e[DC_ENTRIES];
+    struct dc_block b[DC_BLOCKS];
 };
 
 static inline uint32_t dc_index(uint32_t pa)
 {
-    return (pa ^ (pa >> DC_BITS)) & (DC_ENTRIES - 1);
+    return (pa ^ (pa >> DC_BITS) ^ (pa >> (2 * DC_BITS))) & (DC_BLOCKS - 1);
 }
 
 /* Physical address, 31 bits of the page's code generation, CS.D, and a 1.
@@ -61,14 +77,17 @@ static inline uint64_t dc_key(const struct bus *b, uint32_t pa, bool code32)
     return dc_key_gen(b->code_gen, pa, code32);
 }
 
-/* Allocation (cpu_init), release (cpu_free), flush (every entry misses). */
+/* Allocation (cpu_init), release (cpu_free), flush (every block misses). */
 void dc_alloc(struct cpu *c);
 void dc_release(struct cpu *c);
 void dc_flush(struct cpu *c);
 
-/* Stores the just-decoded *i, found at physical address pa (host-backed,
- * not crossing a page) with code size code32, marks its bytes on the bus
- * and returns the cached copy. */
-const struct insn *dc_fill(struct cpu *c, uint32_t pa, bool code32, const struct insn *i);
+/* Decodes the block starting at physical address pa, whose page's bytes are
+ * at host (host-backed memory), with code size code32; marks its bytes on
+ * the bus and returns it. NULL when not even the first instruction can be
+ * cached (it does not decode, or it crosses the page's end): the caller
+ * fetches and decodes it the slow way, which raises what it must. */
+const struct dc_block *dc_fill_block(struct cpu *c, uint32_t pa, const uint8_t *host,
+                                     bool code32);
 
 #endif

@@ -173,96 +173,18 @@ static void fetch_decode(struct cpu *c, struct insn *i)
 }
 
 /*
- * The instruction at CS:EIP, from the decoded-instruction cache when it
- * holds it, else fetched and decoded into *tmp (and cached when it lies
- * within one host-backed page). The cache hit keeps every check a fetch
- * makes: the TLB lookup with ACC_EXEC and the CPL's user bit (page rights,
- * #PF through the miss path), and CS's limit over the instruction's whole
- * length (a miss path re-fetch then raises the #GP or #PF in the right
- * order).
+ * fetch_uncached: the instruction at CS:EIP fetched and decoded into *tmp,
+ * with every check a fetch makes (page rights, #PF, CS limit, #UD). The
+ * run loop's slow path: debugging (trace hook, TF, RF, DR7 breakpoints,
+ * data breakpoints), an instruction that crosses a page or lies in memory
+ * without host backing, one the block cache cannot take, or a block that
+ * would run past CS's limit.
  */
-/*
- * Straight-line runs: after an instruction from the cache that neither
- * branches nor serializes (A_BRANCH, A_SERIAL: everything that can change
- * CS, CPL, paging or control registers is one or the other) and does not
- * end its page, the next instruction is at physical address pa + len. The
- * run loop keeps that address and, when EIP is indeed where the run
- * continues, looks the cache up with it directly: no CS base, no TLB. This
- * is a one-entry instruction TLB, valid for the same reasons as the TLB's
- * own entries: it is dropped at every branch, serializing instruction,
- * event, fault and bus map change. The cache key still carries the page's
- * code generation, so a write to the code ahead is seen as before.
- */
-struct run_next {
-    uint32_t eip; /* EIP the run continues at */
-    uint32_t pa;  /* its physical address */
-    bool valid;
-};
-
-static __attribute__((noinline)) const struct insn *fetch_miss(struct cpu *c, struct insn *tmp,
-                                                               uint32_t *pa)
+static __attribute__((noinline)) const struct insn *fetch_uncached(struct cpu *c,
+                                                                   struct insn *tmp)
 {
     fetch_decode(c, tmp);
-    const struct seg *cs = &c->seg[S_CS];
-    uint32_t lin = cs->base + c->eip;
-    struct tlb_entry *e = NULL;
-    if (!c->mmu.bypass && (lin & ~PAGE_MASK) + tmp->len <= PAGE_SIZE)
-        e = mmu_lookup(&c->mmu, lin, ACC_EXEC | cpu_acc_user(c));
-    if (!e || !e->host) {
-        /* An uncached instruction never continues a straight-line run. */
-        tmp->ends_run = 1;
-        return tmp;
-    }
-    *pa = e->ppage | (lin & ~PAGE_MASK);
-    return dc_fill(c, *pa, cpu_code32(c), tmp);
-}
-
-/* Loop invariants of run_loop, kept in registers: the cache's entries and
- * the bus's code generations (neither array ever moves). */
-struct run_ctx {
-    const struct dc_entry *dc;
-    const uint32_t *gen;
-};
-
-/* The cached instruction at physical address pa, with CS's limit checked
- * over its length; NULL if the cache does not hold it. */
-static inline const struct insn *dc_lookup(struct cpu *c, const struct run_ctx *rc, uint32_t pa,
-                                           uint32_t eip)
-{
-    const struct seg *cs = &c->seg[S_CS];
-    const struct dc_entry *d = &rc->dc[dc_index(pa)];
-    /* The limit check, eip <= hi && hi - eip >= len - 1, as one 64-bit
-     * compare (len >= 1). */
-    if (d->key == dc_key_gen(rc->gen, pa, cpu_code32(c)) && d->epoch == c->dc_epoch &&
-        (uint64_t)eip + d->i.len - 1 <= cs->hi)
-        return &d->i;
-    return NULL;
-}
-
-/* *pa: the instruction's physical address when it comes from the cache,
- * else left alone. */
-static inline const struct insn *fetch(struct cpu *c, const struct run_ctx *rc, struct insn *tmp,
-                                       const struct run_next *rn, uint32_t *pa)
-{
-    uint32_t eip = c->eip;
-    const struct insn *i;
-    if (rn->valid && eip == rn->eip) {
-        if ((i = dc_lookup(c, rc, rn->pa, eip)) != NULL) {
-            *pa = rn->pa;
-            return i;
-        }
-    } else {
-        uint32_t lin = c->seg[S_CS].base + eip;
-        struct tlb_entry *e = mmu_lookup(&c->mmu, lin, ACC_EXEC | cpu_acc_user(c));
-        if (__builtin_expect(e != NULL, 1)) {
-            uint32_t p = e->ppage | (lin & ~PAGE_MASK);
-            if ((i = dc_lookup(c, rc, p, eip)) != NULL) {
-                *pa = p;
-                return i;
-            }
-        }
-    }
-    return fetch_miss(c, tmp, pa);
+    return tmp;
 }
 
 void cpu_debug_regs_changed(struct cpu *c)
@@ -315,11 +237,166 @@ _Static_assert(offsetof(struct cpu, intr_line) == offsetof(struct cpu, halted) +
                    offsetof(struct cpu, inhibit_intr) == offsetof(struct cpu, halted) + 3 &&
                    sizeof(bool) == 1,
                "the event flags are four adjacent bytes");
-static inline bool event_flags_set(const struct cpu *c)
+static inline uint32_t event_flags(const struct cpu *c)
 {
     uint32_t w;
     memcpy(&w, &c->halted, sizeof(w));
-    return w != 0;
+    return w;
+}
+static inline bool event_flags_set(const struct cpu *c) { return event_flags(c) != 0; }
+
+/* The event word when only INTR is raised (little-endian byte order). */
+#define EVENT_INTR_ONLY (1u << 8)
+
+/* Events between instructions, in priority order. Returns true when one
+ * was delivered (the loop starts over) or the CPU halts (exit_reason set). */
+static bool take_events(struct cpu *c)
+{
+    if (!c->inhibit_intr) {
+        if (c->nmi_pending) {
+            c->nmi_pending = false;
+            deliver_event(c, EX_NMI, false, false, 0, true);
+            return true;
+        }
+        if (c->intr_line && (c->eflags & F_IF) && c->env && c->env->intr_ack) {
+            int vec = c->env->intr_ack(c->env->ctx);
+            if (vec >= 0) {
+                c->prev_eip = c->eip;
+                c->prev_esp = c->r[R_ESP];
+                deliver_event(c, vec, false, false, 0, true);
+                return true;
+            }
+        }
+    }
+    if (c->inhibit_intr)
+        c->inhibit_intr = false;
+    if (c->halted) {
+        c->exit_reason = CPU_EXIT_HLT;
+        return true;
+    }
+    return false;
+}
+
+/* One instruction with every per-instruction check: the slow path. */
+static void step_slow(struct cpu *c, void (*trace)(void *, struct cpu *, const struct insn *))
+{
+    save_restart_point(c);
+    if (insn_breakpoint(c))
+        cpu_fault(c, EX_DB, 0);
+    /* RF suppresses instruction breakpoints for one instruction: it is
+     * cleared as that instruction starts, so an IRET that loads RF=1
+     * keeps it for the instruction it returns to. */
+    uint32_t eflags = c->eflags;
+    if (eflags & F_RF)
+        c->eflags = eflags & ~F_RF;
+    struct insn tmp;
+    bool tf = (eflags & F_TF) != 0;
+    c->data_bp_hit = false;
+    const struct insn *i = fetch_uncached(c, &tmp);
+    if (trace)
+        trace(c->env->ctx, c, i);
+    if (c->row_counts)
+        c->row_counts[i->stat_row]++;
+    if (i->cls & c->exit_on_class) {
+        c->exit_insn = *i;
+        c->exit_reason = CPU_EXIT_INSN;
+        return;
+    }
+    uint32_t next = c->eip + i->len;
+    if (!cpu_code32(c))
+        next &= 0xffff;
+    c->eip = next;
+    i->fn(c, i);
+    c->icount++;
+    c->budget--;
+    if ((tf || c->data_bp_hit) && !c->inhibit_intr) {
+        /* Single-step (BS) and data-breakpoint (Bn, set by mem.c) traps
+         * after the instruction, as one #DB. */
+        if (tf)
+            c->dr[6] |= 1u << 14;
+        c->data_bp_hit = false;
+        c->prev_eip = c->eip;
+        c->prev_esp = c->r[R_ESP];
+        deliver_event(c, EX_DB, false, false, 0, false);
+    }
+}
+
+/*
+ * The cached block that starts at CS:EIP, or NULL (the slow path takes the
+ * instruction). The lookup keeps every check a fetch makes: the TLB lookup
+ * with ACC_EXEC and the CPL's user bit (page rights; a miss goes through
+ * the slow path, which fills the TLB or raises the #PF), and CS's limit
+ * over the block's whole length (a block that now ends beyond the limit is
+ * run instruction by instruction on the slow path, which raises the #GP
+ * where it belongs). In 16-bit code a block that would carry EIP past
+ * 0xFFFF is left to the slow path too, so that the block loop never wraps.
+ */
+static inline const struct dc_block *block_at(struct cpu *c, const uint32_t *gen)
+{
+    uint32_t eip = c->eip;
+    uint32_t lin = c->seg[S_CS].base + eip;
+    struct tlb_entry *e = mmu_lookup(&c->mmu, lin, ACC_EXEC | cpu_acc_user(c));
+    if (__builtin_expect(e == NULL, 0))
+        return NULL;
+    uint32_t pa = e->ppage | (lin & ~PAGE_MASK);
+    bool code32 = cpu_code32(c);
+    const struct dc_block *d = &c->dc->b[dc_index(pa)];
+    if (__builtin_expect(d->key != dc_key_gen(gen, pa, code32) || d->epoch != c->dc_epoch, 0)) {
+        if (!e->host)
+            return NULL;
+        d = dc_fill_block(c, pa, e->host, code32);
+        if (!d)
+            return NULL;
+    }
+    uint64_t end = (uint64_t)eip + d->bytes - 1;
+    if (end > c->seg[S_CS].hi || (!code32 && end > 0xffff))
+        return NULL;
+    return d;
+}
+
+/*
+ * Runs the block's instructions from the first, at most the budget's
+ * worth. Between two instructions of a block the loop checks only what an
+ * instruction that does not end a block can change: EIP (a REP string
+ * instruction that stops early, a handler that branches), the exit reason,
+ * the event flags (an INTR raised by a device it wrote to, the interrupt
+ * shadow, HLT; a raised INTR with IF = 0 does not stop the block) and the
+ * page's code generation (a write to the code ahead). Everything else the
+ * outer loop checks is changed only by instructions that end a block
+ * (A_BRANCH, A_SERIAL: TF and RF, DR7, the bus map, CS and CPL) or from
+ * another thread (exit_request, seen at the next block).
+ */
+static inline void run_block(struct cpu *c, const struct dc_block *d, const uint32_t *gen)
+{
+    uint32_t eip = c->eip;
+    const struct insn *i = d->i;
+    uint64_t n = d->n < c->budget ? d->n : c->budget;
+    const struct insn *end = i + n;
+    uint64_t *rows = c->row_counts;
+    uint32_t exit_on = c->exit_on_class;
+    uint32_t page_gen = d->gen;
+    const uint32_t *g = &gen[(uint32_t)(d->key >> 32) >> PAGE_SHIFT];
+    for (; i < end; i++) {
+        save_restart_point(c);
+        if (rows)
+            rows[i->stat_row]++;
+        if (__builtin_expect(i->cls & exit_on, 0)) {
+            c->exit_insn = *i;
+            c->exit_reason = CPU_EXIT_INSN;
+            return;
+        }
+        uint32_t next = eip + i->len;
+        c->eip = next;
+        i->fn(c, i);
+        c->icount++;
+        c->budget--;
+        uint32_t ev = event_flags(c);
+        if (__builtin_expect(c->eip != next || c->exit_reason != CPU_EXIT_NONE || *g != page_gen, 0))
+            return;
+        if (__builtin_expect(ev != 0, 0) && (ev != EVENT_INTR_ONLY || (c->eflags & F_IF)))
+            return;
+        eip = next;
+    }
 }
 
 /*
@@ -329,8 +406,7 @@ static inline bool event_flags_set(const struct cpu *c)
  */
 static __attribute__((noinline)) void run_loop(struct cpu *c)
 {
-    struct run_next rn = {0, 0, false};
-    const struct run_ctx rc = {c->dc->e, c->bus->code_gen};
+    const uint32_t *gen = c->bus->code_gen;
     /* The trace hook is set when the machine is built, never during a run. */
     void (*trace)(void *, struct cpu *, const struct insn *) = c->env ? c->env->trace : NULL;
     while (c->exit_reason == CPU_EXIT_NONE) {
@@ -344,94 +420,25 @@ static __attribute__((noinline)) void run_loop(struct cpu *c)
             break;
         }
         /* A bus map change (ROM/MMIO placement, A20) invalidates host
-         * pointers in the TLB and what the decoded-instruction cache holds. */
+         * pointers in the TLB and what the decoded-instruction cache holds.
+         * Only instructions that end a block (port writes: A_SERIAL) and
+         * the machine between two slices change the map. */
         if (__builtin_expect(c->dc_map_generation != c->bus->map_generation, 0)) {
             mmu_flush_all(&c->mmu);
             dc_flush(c);
-            rn.valid = false;
         }
+        /* The four event flags are all clear on almost every block, so one
+         * test skips the lot. */
+        if (__builtin_expect(event_flags_set(c), 0) && take_events(c))
+            continue;
 
-        /* Events between instructions, in priority order; the four flags
-         * are all clear on almost every instruction, so one test skips
-         * the lot. */
-        if (__builtin_expect(event_flags_set(c), 0)) {
-            if (!c->inhibit_intr) {
-                if (c->nmi_pending) {
-                    c->nmi_pending = false;
-                    rn.valid = false;
-                    deliver_event(c, EX_NMI, false, false, 0, true);
-                    continue;
-                }
-                if (c->intr_line && (c->eflags & F_IF) && c->env && c->env->intr_ack) {
-                    int vec = c->env->intr_ack(c->env->ctx);
-                    if (vec >= 0) {
-                        c->prev_eip = c->eip;
-                        c->prev_esp = c->r[R_ESP];
-                        rn.valid = false;
-                        deliver_event(c, vec, false, false, 0, true);
-                        continue;
-                    }
-                }
-            }
-            if (c->inhibit_intr)
-                c->inhibit_intr = false;
-            if (c->halted) {
-                c->exit_reason = CPU_EXIT_HLT;
-                break;
-            }
-        }
-
-        save_restart_point(c);
-        if (insn_breakpoint(c))
-            cpu_fault(c, EX_DB, 0);
-        /* RF suppresses instruction breakpoints for one instruction: it is
-         * cleared as that instruction starts, so an IRET that loads RF=1
-         * keeps it for the instruction it returns to. */
-        uint32_t eflags = c->eflags;
-        if (eflags & F_RF)
-            c->eflags = eflags & ~F_RF;
-
-        struct insn tmp;
-        bool tf = (eflags & F_TF) != 0;
-        c->data_bp_hit = false;
-        uint32_t pa = 0;
-        const struct insn *i = fetch(c, &rc, &tmp, &rn, &pa);
-        if (trace)
-            trace(c->env->ctx, c, i);
-        if (c->row_counts)
-            c->row_counts[i->stat_row]++;
-        if (i->cls & c->exit_on_class) {
-            c->exit_insn = *i;
-            c->exit_reason = CPU_EXIT_INSN;
-            break;
-        }
-        uint32_t eip = c->eip;
-        uint32_t next = eip + i->len;
-        if (!cpu_code32(c))
-            next &= 0xffff;
-        c->eip = next;
-        /* The run continues at pa + len unless this instruction may leave
-         * it: ends_run covers branches, serializing instructions, the last
-         * instruction of a page and uncached ones (decided before the
-         * handler: i stays valid, the handler may
-         * drop the page's decoded code but not refill the entry). */
-        rn.valid = !i->ends_run && next == eip + i->len;
-        rn.eip = next;
-        rn.pa = pa + i->len;
-        i->fn(c, i);
-        c->icount++;
-        c->budget--;
-        if ((tf || c->data_bp_hit) && !c->inhibit_intr) {
-            /* Single-step (BS) and data-breakpoint (Bn, set by mem.c) traps
-             * after the instruction, as one #DB. */
-            if (tf)
-                c->dr[6] |= 1u << 14;
-            c->data_bp_hit = false;
-            c->prev_eip = c->eip;
-            c->prev_esp = c->r[R_ESP];
-            rn.valid = false;
-            deliver_event(c, EX_DB, false, false, 0, false);
-        }
+        const struct dc_block *d = NULL;
+        if (!trace && !c->data_bp_active && !(c->dr[7] & 0xff) && !(c->eflags & (F_TF | F_RF)))
+            d = block_at(c, gen);
+        if (d)
+            run_block(c, d, gen);
+        else
+            step_slow(c, trace);
     }
 }
 

@@ -282,6 +282,48 @@ START_TEST(reset_flushes)
 }
 END_TEST
 
+START_TEST(budget_stops_inside_a_block)
+{
+    /* inc eax x 8 ; hlt: one block of nine instructions. A budget of 3
+     * runs exactly three of them, the next run goes on from the fourth
+     * (the same bytes, entered in the middle), and the block is run again
+     * from its start. */
+    static const uint8_t code[] = {0x40, 0x40, 0x40, 0x40, 0x40, 0x40, 0x40, 0x40, 0xf4};
+    struct tmachine *tm = flat(code, sizeof(code));
+    struct cpu *c = &tm->cpu;
+    uint64_t ic = c->icount;
+    uint32_t eax = c->r[R_EAX];
+    ck_assert_int_eq(tm_run(tm, 3), CPU_EXIT_BUDGET);
+    ck_assert_uint_eq(c->icount - ic, 3);
+    ck_assert_uint_eq(c->eip, 0x10003);
+    ck_assert_uint_eq(c->r[R_EAX] - eax, 3);
+    ck_assert_int_eq(tm_run(tm, 100), CPU_EXIT_HLT);
+    ck_assert_uint_eq(c->r[R_EAX] - eax, 8);
+    c->eip = 0x10000;
+    c->halted = false;
+    ck_assert_int_eq(tm_run(tm, 5), CPU_EXIT_BUDGET);
+    ck_assert_uint_eq(c->eip, 0x10005);
+    ck_assert_uint_eq(c->r[R_EAX] - eax, 13);
+    tm_free(tm);
+}
+END_TEST
+
+START_TEST(write_further_ahead_in_the_block)
+{
+    /*      mov byte [p+1], 7   ; the block holds the old p already
+     *      nop
+     *      nop
+     * p:   mov al, 0
+     *      hlt */
+    static const uint8_t code[] = {0xc6, 0x05, 0x0a, 0x00, 0x01, 0x00, 0x07,
+                                   0x90, 0x90, 0xb0, 0x00, 0xf4};
+    struct tmachine *tm = flat(code, sizeof(code));
+    ck_assert_int_eq(tm_run(tm, 100), CPU_EXIT_HLT);
+    ck_assert_uint_eq(tm->cpu.r[R_EAX] & 0xff, 7);
+    tm_free(tm);
+}
+END_TEST
+
 int main(void)
 {
     Suite *s = suite_create("decode_cache");
@@ -295,6 +337,8 @@ int main(void)
     tcase_add_test(t, code_size_changes_decoding);
     tcase_add_test(t, cs_limit_on_cached_instruction);
     tcase_add_test(t, reset_flushes);
+    tcase_add_test(t, budget_stops_inside_a_block);
+    tcase_add_test(t, write_further_ahead_in_the_block);
     suite_add_tcase(s, t);
     SRunner *r = srunner_create(s);
     srunner_run_all(r, CK_NORMAL);
