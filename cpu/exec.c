@@ -432,8 +432,11 @@ static __attribute__((noinline)) void run_loop(struct cpu *c)
         if (__builtin_expect(event_flags_set(c), 0) && take_events(c))
             continue;
 
+        /* Debugging needs the slow path: one test for the four reasons. */
+        uint32_t debugging = (uint32_t)(trace != NULL) | c->data_bp_active | (c->dr[7] & 0xff) |
+                             (c->eflags & (F_TF | F_RF));
         const struct dc_block *d = NULL;
-        if (!trace && !c->data_bp_active && !(c->dr[7] & 0xff) && !(c->eflags & (F_TF | F_RF)))
+        if (__builtin_expect(!debugging, 1))
             d = block_at(c, gen);
         if (d)
             run_block(c, d, gen);

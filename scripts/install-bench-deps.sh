@@ -15,5 +15,5 @@ command -v python3 >/dev/null 2>&1 || need+=(python3)
 sudo=
 [ "$(id -u)" -eq 0 ] || sudo=sudo
 echo "install-bench-deps: installing ${need[*]}"
-$sudo apt-get update -qq
+$sudo apt-get update -qq || echo "install-bench-deps: apt-get update failed in part; installing from the lists it left" >&2
 DEBIAN_FRONTEND=noninteractive $sudo apt-get install -y -qq --no-install-recommends "${need[@]}"

@@ -25,6 +25,7 @@ SUDO=""
 if [ ${#missing[@]} -gt 0 ]; then
   echo "install-deps: installing ${missing[*]}" >&2
   export DEBIAN_FRONTEND=noninteractive
-  $SUDO apt-get update -qq >/dev/null
+  # A partly failed update (a mirror in sync) still leaves usable lists.
+  $SUDO apt-get update -qq >/dev/null 2>&1 || echo "install-deps: apt-get update failed in part; installing from the lists it left" >&2
   $SUDO apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
 fi

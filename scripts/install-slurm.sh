@@ -11,5 +11,5 @@ SUDO=""
 [ "$(id -u)" -eq 0 ] || SUDO="sudo"
 echo "install-slurm: installing ${missing[*]}" >&2
 export DEBIAN_FRONTEND=noninteractive
-$SUDO apt-get update -qq >/dev/null
+$SUDO apt-get update -qq >/dev/null 2>&1 || echo "install-slurm: apt-get update failed in part; installing from the lists it left" >&2
 $SUDO apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
