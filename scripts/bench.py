@@ -25,7 +25,15 @@ Emulators (each run alternates them, rotating the order every round):
               through tests/guests/bochs/mbboot.asm, COM1 to a FIFO
 
 Prints per-phase medians over the runs and the time ratios trapeze/QEMU
-and trapeze/Bochs (> 1: trapeze is slower). Standard library only.
+and trapeze/Bochs (> 1: trapeze is slower), vmm/emulate with the extra time
+per iteration that vmm mode's exits cost, and then, for trapeze alone:
+  scaling     nanobench in one VM on one host thread, then in two VMs of one
+              process on two threads (--threads 2): aggregate guest
+              instructions per second of two over one, from the JSON report
+  memory      the isolation guest (it writes every page of its RAM) with
+              -m 64 and -m 256: peak resident size against guest RAM, and
+              the fixed overhead (peak RSS minus RAM)
+Standard library only.
 """
 import argparse
 import json
@@ -277,6 +285,42 @@ def fmt(v, unit=""):
     return "%.2f%s" % (v, unit)
 
 
+def run_scaling(a, kern):
+    """Aggregate instructions/s of two VMs on two threads over one VM."""
+    def once(nvm):
+        rep = os.path.join(OUT, "scaling-%d.json" % nvm)
+        argv = [a.trapeze, "run", "--threads", str(nvm), "--report", rep]
+        for k in range(nvm):
+            argv += ["--vm", "name=vm%d,kernel=%s,serial=none,debugcon=none" % (k, kern)]
+        t0 = time.monotonic()
+        subprocess.run(argv, stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL,
+                       stderr=subprocess.DEVNULL, timeout=a.timeout)
+        wall = time.monotonic() - t0
+        r = json.load(open(rep))
+        return sum(v["instructions_retired"] for v in r["vms"]) / wall
+    one = [once(1) for _ in range(a.runs)]
+    two = [once(2) for _ in range(a.runs)]
+    return statistics.median(one), statistics.median(two)
+
+
+def run_memory(a):
+    """Peak RSS (KiB) of the isolation guest, which touches all of its RAM."""
+    lib = os.path.join(ROOT, "tests", "guests", "lib") + "/"
+    iso = os.path.join(OUT, "isolation.bin")
+    subprocess.run(["nasm", "-f", "bin", "-Werror", "-I", lib, "-o", iso,
+                    os.path.join(ROOT, "tests", "guests", "isolation.asm")], check=True)
+    res = {}
+    for mib in (64, 256):
+        p = subprocess.run(["/usr/bin/time", "-f", "maxrss %M", a.trapeze, "run", "--kernel",
+                            iso, "-m", str(mib), "--append", "a0", "--serial", "none",
+                            "--debugcon", "none"], stdin=subprocess.DEVNULL,
+                           stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True,
+                           timeout=a.timeout)
+        m = re.search(r"maxrss (\d+)", p.stderr)
+        res[mib] = (int(m.group(1)) if m else None, p.returncode)
+    return res
+
+
 def main():
     ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     ap.add_argument("--runs", type=int, default=3)
@@ -333,13 +377,20 @@ def main():
         for ref in ("qemu", "bochs"):
             if t in emus and ref in emus:
                 ratio_cols.append((t, ref))
+    if "trapeze" in emus and "vmm" in emus:
+        ratio_cols.append(("vmm", "trapeze"))
     hdr += "".join("%15s" % ("%s/%s" % (t, ref)) for t, ref in ratio_cols)
+    if ("vmm", "trapeze") in ratio_cols:
+        hdr += "%14s" % "vmm-emu ns"
     print(hdr)
     for p in phases:
         row = "%-10s %9d" % (p, counts[p]) + "".join("%10s" % fmt(med(e, p)) for e in emus)
         for t, ref in ratio_cols:
             x, y = med(t, p), med(ref, p)
             row += "%15s" % (fmt(x / y) if x is not None and y else "n/a")
+        if ("vmm", "trapeze") in ratio_cols:
+            x, y = med("vmm", p), med("trapeze", p)
+            row += "%14s" % (fmt(x - y) if x is not None and y is not None else "n/a")
         print(row)
     print()
     print("MIPS-like rates (guest instructions per microsecond; REP MOVSD elements counted)")
@@ -366,10 +417,26 @@ def main():
                 x, y = lmed(t, n), lmed(ref, n)
                 row += "%15s" % (fmt(x / y) if x is not None and y else "n/a")
             print(row)
+    scaling = memory = None
+    if "trapeze" in emus:
+        one, two = run_scaling(a, kern)
+        scaling = {"one_vm_ips": one, "two_vms_ips": two}
+        print()
+        print("scaling: nanobench, aggregate guest MIPS: one VM on one thread %.1f, "
+              "two VMs on two threads %.1f: %.2fx" % (one / 1e6, two / 1e6, two / one))
+        memory = run_memory(a)
+        print("memory: isolation guest (writes all its RAM), peak resident size:")
+        for mib, (kib, rc) in sorted(memory.items()):
+            if kib is None:
+                print("  -m %d: n/a (exit status %d)" % (mib, rc))
+                continue
+            print("  -m %-4d %7.1f MiB = %.3f x RAM, fixed overhead %.1f MiB (exit status %d)"
+                  % (mib, kib / 1024, kib / 1024 / mib, kib / 1024 - mib, rc))
     if a.json:
         with open(a.json, "w") as f:
             json.dump({"runs": a.runs, "counts": counts, "ns_per_iter": raw,
-                       "linux": linux}, f, indent=1)
+                       "linux": linux, "scaling": scaling,
+                       "memory": {str(k): v[0] for k, v in (memory or {}).items()}}, f, indent=1)
 
 
 if __name__ == "__main__":
