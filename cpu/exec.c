@@ -335,9 +335,16 @@ static inline const struct dc_block *block_at(struct cpu *c, const uint32_t *gen
 {
     uint32_t eip = c->eip;
     uint32_t lin = c->seg[S_CS].base + eip;
-    struct tlb_entry *e = mmu_lookup(&c->mmu, lin, ACC_EXEC | cpu_acc_user(c));
-    if (__builtin_expect(e == NULL, 0))
-        return NULL;
+    int acc = ACC_EXEC | cpu_acc_user(c);
+    struct tlb_entry *e = mmu_lookup(&c->mmu, lin, acc);
+    if (__builtin_expect(e == NULL, 0)) {
+        /* A TLB miss (after a flush: CR3, a VMM exit) walks here; a page
+         * fault is left to the slow path, which raises it. */
+        uint32_t pf_err;
+        e = mmu_fill(&c->mmu, lin, acc, &pf_err);
+        if (!e)
+            return NULL;
+    }
     uint32_t pa = e->ppage | (lin & ~PAGE_MASK);
     bool code32 = cpu_code32(c);
     const struct dc_block *d = &c->dc->b[dc_index(pa)];

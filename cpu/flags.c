@@ -9,21 +9,6 @@ static inline uint32_t size_mask(int size)
 }
 static inline uint32_t sign_bit(int size) { return 1u << (8 * size - 1); }
 
-bool flags_cf(const struct cpu *c)
-{
-    const struct lazy_flags *l = &c->lf;
-    switch (l->op) {
-    case LF_NONE: return c->eflags & F_CF;
-    case LF_ADD: return l->res < l->a;
-    case LF_ADC: return l->cf_in ? l->res <= l->a : l->res < l->a;
-    case LF_SUB: return l->a < l->b;
-    case LF_SBB: return l->cf_in ? l->a <= l->b : l->a < l->b;
-    case LF_LOGIC: return false;
-    case LF_INC: case LF_DEC: case LF_MUL: return l->cf_in;
-    default: return false;
-    }
-}
-
 bool flags_zf(const struct cpu *c)
 {
     if (c->lf.op == LF_NONE)
@@ -61,25 +46,46 @@ static bool flags_pf_lazy(const struct cpu *c)
     return flags_pf(c->lf.res) != 0;
 }
 
-static bool flags_af(const struct cpu *c)
+/* Sign, zero and parity of a result of the given size. */
+static inline uint32_t szp_of(uint32_t res, int size)
 {
-    const struct lazy_flags *l = &c->lf;
-    switch (l->op) {
-    case LF_NONE: return c->eflags & F_AF;
-    case LF_ADD: case LF_ADC: case LF_SUB: case LF_SBB: return (l->a ^ l->b ^ l->res) & 0x10;
-    case LF_INC: return (l->res & 0xf) == 0;
-    case LF_DEC: return (l->res & 0xf) == 0xf;
-    default: return false;
-    }
+    return (res & sign_bit(size) ? F_SF : 0) | (res == 0 ? F_ZF : 0) | flags_pf(res);
 }
 
+/* One switch on the operation computes all six flags together (the
+ * per-flag functions above each switch again): the shifts, PUSHF and the
+ * flag-preserving instructions materialize often. */
 void flags_materialize(struct cpu *c)
 {
-    if (c->lf.op == LF_NONE)
-        return;
-    uint32_t f = (flags_cf(c) ? F_CF : 0) | (flags_pf_lazy(c) ? F_PF : 0) |
-                 (flags_af(c) ? F_AF : 0) | (flags_zf(c) ? F_ZF : 0) | (flags_sf(c) ? F_SF : 0) |
-                 (flags_of(c) ? F_OF : 0);
+    const struct lazy_flags *l = &c->lf;
+    if (l->op == LF_NONE)
+        return; /* lf.size is meaningless then (0 after reset) */
+    uint32_t sb = sign_bit(l->size), f;
+    switch (l->op) {
+    case LF_ADD: case LF_ADC: {
+        bool cf = l->op == LF_ADC && l->cf_in ? l->res <= l->a : l->res < l->a;
+        f = (cf ? F_CF : 0) | (((l->a ^ l->b ^ l->res) & 0x10) ? F_AF : 0) |
+            ((((l->a ^ l->res) & (l->b ^ l->res)) & sb) ? F_OF : 0);
+        break;
+    }
+    case LF_SUB: case LF_SBB: {
+        bool cf = l->op == LF_SBB && l->cf_in ? l->a <= l->b : l->a < l->b;
+        f = (cf ? F_CF : 0) | (((l->a ^ l->b ^ l->res) & 0x10) ? F_AF : 0) |
+            ((((l->a ^ l->b) & (l->a ^ l->res)) & sb) ? F_OF : 0);
+        break;
+    }
+    case LF_LOGIC: f = 0; break;
+    case LF_INC:
+        f = (l->cf_in ? F_CF : 0) | ((l->res & 0xf) == 0 ? F_AF : 0) | (l->res == sb ? F_OF : 0);
+        break;
+    case LF_DEC:
+        f = (l->cf_in ? F_CF : 0) | ((l->res & 0xf) == 0xf ? F_AF : 0) |
+            (l->res == sb - 1 ? F_OF : 0);
+        break;
+    case LF_MUL: f = l->cf_in ? F_CF | F_OF : 0; break;
+    default: f = 0; break;
+    }
+    f |= szp_of(l->res, l->size);
     c->eflags = (c->eflags & ~F_ARITH) | f;
     c->lf.op = LF_NONE;
 }

@@ -67,8 +67,21 @@ static inline uint32_t flags_pf(uint32_t v)
     return (__builtin_popcount(v & 0xff) & 1) ? 0 : F_PF;
 }
 
-/* Individual flags, computed from the lazy state without materializing. */
-bool flags_cf(const struct cpu *c);
+/* Individual flags, computed from the lazy state without materializing.
+ * CF is inline: ADC, SBB, INC and DEC read it on every execution. */
+static inline bool flags_cf(const struct cpu *c)
+{
+    const struct lazy_flags *l = &c->lf;
+    switch (l->op) {
+    case LF_NONE: return c->eflags & F_CF;
+    case LF_ADD: return l->res < l->a;
+    case LF_ADC: return l->cf_in ? l->res <= l->a : l->res < l->a;
+    case LF_SUB: return l->a < l->b;
+    case LF_SBB: return l->cf_in ? l->a <= l->b : l->a < l->b;
+    case LF_INC: case LF_DEC: case LF_MUL: return l->cf_in;
+    default: return false; /* LF_LOGIC */
+    }
+}
 bool flags_zf(const struct cpu *c);
 /* Condition code cc (0-15, the low nibble of Jcc/SETcc/CMOVcc). */
 bool cpu_cond(const struct cpu *c, unsigned cc);

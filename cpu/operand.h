@@ -28,14 +28,14 @@ static inline uint32_t ea(const struct cpu *c, const struct insn *i)
     return i->addrsize == 2 ? (ea & 0xffff) : ea;
 }
 
-static inline uint32_t read_E(struct cpu *c, const struct insn *i, int size)
+static inline __attribute__((always_inline)) uint32_t read_E(struct cpu *c, const struct insn *i, int size)
 {
     if (i->mod == 3)
         return cpu_reg(c, i->rm, size);
     return cpu_read(c, i->seg, ea(c, i), size);
 }
 
-static inline void write_E(struct cpu *c, const struct insn *i, int size, uint32_t v)
+static inline __attribute__((always_inline)) void write_E(struct cpu *c, const struct insn *i, int size, uint32_t v)
 {
     if (i->mod == 3)
         cpu_set_reg(c, i->rm, size, v);
@@ -45,7 +45,7 @@ static inline void write_E(struct cpu *c, const struct insn *i, int size, uint32
 
 /* Read-modify-write of the r/m operand: rmw_E_begin returns the value and
  * records the linear address in *lin for rmw_E_end (unused for registers). */
-static inline uint32_t rmw_E_begin(struct cpu *c, const struct insn *i, int size, uint32_t *lin)
+static inline __attribute__((always_inline)) uint32_t rmw_E_begin(struct cpu *c, const struct insn *i, int size, uint32_t *lin)
 {
     if (i->mod == 3) {
         *lin = 0;
@@ -53,7 +53,7 @@ static inline uint32_t rmw_E_begin(struct cpu *c, const struct insn *i, int size
     }
     return cpu_rmw_begin(c, i->seg, ea(c, i), size, lin);
 }
-static inline void rmw_E_end(struct cpu *c, const struct insn *i, int size, uint32_t lin,
+static inline __attribute__((always_inline)) void rmw_E_end(struct cpu *c, const struct insn *i, int size, uint32_t lin,
                              uint32_t v)
 {
     if (i->mod == 3)

@@ -37,8 +37,9 @@ static inline uint32_t szp(uint32_t r, int size)
  * Computes op(v, count) for a masked count 1..31; sets *mask and *f to the
  * flags that change and their new values.
  */
-static uint32_t shift_calc(struct cpu *c, unsigned op, uint32_t v, unsigned count, int size,
-                           uint32_t *mask, uint32_t *f)
+static inline __attribute__((always_inline)) uint32_t
+shift_calc(struct cpu *c, unsigned op, uint32_t v, unsigned count, int size, uint32_t *mask,
+           uint32_t *f)
 {
     unsigned n = 8 * (unsigned)size;
     uint32_t m = size_mask(size);
@@ -104,39 +105,52 @@ static uint32_t shift_calc(struct cpu *c, unsigned op, uint32_t v, unsigned coun
     return r;
 }
 
-static inline void shift_E(struct cpu *c, const struct insn *i, int size, unsigned count)
+/* op is a constant in every handler (the row's operation; SAL's row uses
+ * SHL's handler), so each handler compiles to its one case. A register
+ * operand skips the read-modify-write helpers. */
+static inline __attribute__((always_inline)) void shift_E(struct cpu *c, const struct insn *i,
+                                                          unsigned op, int size, unsigned count)
 {
-    uint32_t lin, mask, f;
-    uint32_t v = rmw_E_begin(c, i, size, &lin);
+    uint32_t lin = 0, mask, f;
+    uint32_t v = i->mod == 3 ? cpu_reg(c, i->rm, size) : rmw_E_begin(c, i, size, &lin);
     count &= 31;
     if (!count) {
-        rmw_E_end(c, i, size, lin, v);
+        if (i->mod != 3)
+            rmw_E_end(c, i, size, lin, v);
         return;
     }
-    uint32_t r = shift_calc(c, i->reg, v, count, size, &mask, &f);
-    rmw_E_end(c, i, size, lin, r);
+    uint32_t r = shift_calc(c, op, v, count, size, &mask, &f);
+    if (i->mod == 3)
+        cpu_set_reg(c, i->rm, size, r);
+    else
+        rmw_E_end(c, i, size, lin, r);
     flags_update(c, mask, f);
 }
 
-#define SHIFT_FORMS(name)                                                                      \
-    void name##_Eb_1(struct cpu *c, const struct insn *i) { shift_E(c, i, 1, 1); }             \
-    void name##_Ev_1(struct cpu *c, const struct insn *i) { shift_E(c, i, i->opsize, 1); }     \
-    void name##_Eb_CL(struct cpu *c, const struct insn *i) { shift_E(c, i, 1, c->r[R_ECX]); }  \
+#define SHIFT_FORMS(name, op)                                                                  \
+    void name##_Eb_1(struct cpu *c, const struct insn *i) { shift_E(c, i, op, 1, 1); }         \
+    void name##_Ev_1(struct cpu *c, const struct insn *i) { shift_E(c, i, op, i->opsize, 1); } \
+    void name##_Eb_CL(struct cpu *c, const struct insn *i)                                     \
+    {                                                                                          \
+        shift_E(c, i, op, 1, c->r[R_ECX]);                                                     \
+    }                                                                                          \
     void name##_Ev_CL(struct cpu *c, const struct insn *i)                                     \
     {                                                                                          \
-        shift_E(c, i, i->opsize, c->r[R_ECX]);                                                 \
+        shift_E(c, i, op, i->opsize, c->r[R_ECX]);                                             \
     }                                                                                          \
-    void name##_Eb_Ib(struct cpu *c, const struct insn *i) { shift_E(c, i, 1, i->imm); }       \
-    void name##_Ev_Ib(struct cpu *c, const struct insn *i) { shift_E(c, i, i->opsize, i->imm); }
+    void name##_Eb_Ib(struct cpu *c, const struct insn *i) { shift_E(c, i, op, 1, i->imm); }   \
+    void name##_Ev_Ib(struct cpu *c, const struct insn *i)                                     \
+    {                                                                                          \
+        shift_E(c, i, op, i->opsize, i->imm);                                                  \
+    }
 
-/* The operation comes from ModRM.reg, so the forms share one body. */
-SHIFT_FORMS(rol)
-SHIFT_FORMS(ror)
-SHIFT_FORMS(rcl)
-SHIFT_FORMS(rcr)
-SHIFT_FORMS(shl)
-SHIFT_FORMS(shr)
-SHIFT_FORMS(sar)
+SHIFT_FORMS(rol, SH_ROL)
+SHIFT_FORMS(ror, SH_ROR)
+SHIFT_FORMS(rcl, SH_RCL)
+SHIFT_FORMS(rcr, SH_RCR)
+SHIFT_FORMS(shl, SH_SHL)
+SHIFT_FORMS(shr, SH_SHR)
+SHIFT_FORMS(sar, SH_SAR)
 
 /*
  * SHLD/SHRD. For a 16-bit operand the bits come from the 48-bit pattern
