@@ -277,6 +277,8 @@ static bool take_events(struct cpu *c)
     return false;
 }
 
+static void debug_trap_after(struct cpu *c, bool tf);
+
 /* One instruction with every per-instruction check: the slow path. */
 static void step_slow(struct cpu *c, void (*trace)(void *, struct cpu *, const struct insn *))
 {
@@ -309,16 +311,7 @@ static void step_slow(struct cpu *c, void (*trace)(void *, struct cpu *, const s
     i->fn(c, i);
     c->icount++;
     c->budget--;
-    if ((tf || c->data_bp_hit) && !c->inhibit_intr) {
-        /* Single-step (BS) and data-breakpoint (Bn, set by mem.c) traps
-         * after the instruction, as one #DB. */
-        if (tf)
-            c->dr[6] |= 1u << 14;
-        c->data_bp_hit = false;
-        c->prev_eip = c->eip;
-        c->prev_esp = c->r[R_ESP];
-        deliver_event(c, EX_DB, false, false, 0, false);
-    }
+    debug_trap_after(c, tf);
 }
 
 /*
@@ -604,7 +597,8 @@ void cpu_soft_event(struct cpu *c, int vector, bool is_sw)
     longjmp(c->fault_jmp, 1);
 }
 
-/* Single-step and data-breakpoint #DB after an instruction (as cpu_run). */
+/* Single-step (BS) and data-breakpoint (Bn, set by mem.c) traps after an
+ * instruction, as one #DB: the run loop's slow path and cpu_step_insn. */
 static void debug_trap_after(struct cpu *c, bool tf)
 {
     if ((tf || c->data_bp_hit) && !c->inhibit_intr) {
