@@ -11,21 +11,28 @@
  * this CPU). CMP and TEST only read their operands: no write check.
  */
 #include "handlers.h"
+#include "forms.h"
 #include "operand.h"
 
 enum { OP_ADD, OP_OR, OP_ADC, OP_SBB, OP_AND, OP_SUB, OP_XOR, OP_CMP };
 
-/* r/m operand op= src. CMP reads only. */
-static inline __attribute__((always_inline)) void alu_E(struct cpu *c, const struct insn *i, unsigned op, int size, uint32_t src)
+/* r/m operand op= src. CMP reads only. form: FORM_* (operand.h). */
+static inline __attribute__((always_inline)) void alu_Ef(struct cpu *c, const struct insn *i,
+                                                         unsigned op, int size, uint32_t src,
+                                                         int form)
 {
     if (op == OP_CMP) {
-        alu_op(c, op, read_E(c, i, size), src, size);
+        alu_op(c, op, read_Ef(c, i, size, form), src, size);
         return;
     }
     uint32_t lin;
-    uint32_t a = rmw_E_begin(c, i, size, &lin);
+    uint32_t a = rmw_Ef_begin(c, i, size, &lin, form);
     uint32_t r = alu_op(c, op, a, src, size);
-    rmw_E_end(c, i, size, lin, r);
+    rmw_Ef_end(c, i, size, lin, r, form);
+}
+static inline __attribute__((always_inline)) void alu_E(struct cpu *c, const struct insn *i, unsigned op, int size, uint32_t src)
+{
+    alu_Ef(c, i, op, size, src, FORM_ANY);
 }
 
 /* reg operand op= src (src already read: a fault happened before this). */
@@ -67,14 +74,39 @@ static inline void alu_A(struct cpu *c, unsigned op, int size, uint32_t src)
     void name##_Ev_Iz(struct cpu *c, const struct insn *i) { alu_E(c, i, op, i->opsize, i->imm); } \
     void name##_Ev_Ib(struct cpu *c, const struct insn *i) { alu_E(c, i, op, i->opsize, i->imm); }
 
-ALU_FORMS(add, OP_ADD)
-ALU_FORMS(or, OP_OR)
-ALU_FORMS(adc, OP_ADC)
-ALU_FORMS(sbb, OP_SBB)
-ALU_FORMS(and, OP_AND)
-ALU_FORMS(sub, OP_SUB)
-ALU_FORMS(xor, OP_XOR)
-ALU_FORMS(cmp, OP_CMP)
+/* The specialised forms (cpu/forms.c): 32-bit operand, register r/m
+ * (_r32) or memory r/m with a 32-bit address (_m32). */
+#define ALU_FORM32(name, op, form, sfx)                                                        \
+    void name##_Ev_Gv_##sfx(struct cpu *c, const struct insn *i)                               \
+    {                                                                                          \
+        alu_Ef(c, i, op, 4, c->r[i->reg], form);                                               \
+    }                                                                                          \
+    void name##_Gv_Ev_##sfx(struct cpu *c, const struct insn *i)                               \
+    {                                                                                          \
+        alu_G(c, i, op, 4, read_Ef(c, i, 4, form));                                            \
+    }                                                                                          \
+    void name##_Ev_Iz_##sfx(struct cpu *c, const struct insn *i)                               \
+    {                                                                                          \
+        alu_Ef(c, i, op, 4, i->imm, form);                                                     \
+    }                                                                                          \
+    void name##_Ev_Ib_##sfx(struct cpu *c, const struct insn *i)                               \
+    {                                                                                          \
+        alu_Ef(c, i, op, 4, i->imm, form);                                                     \
+    }
+#define ALU_FORMS_ALL(name, op)                                                                \
+    ALU_FORMS(name, op)                                                                        \
+    ALU_FORM32(name, op, FORM_REG, r32)                                                        \
+    ALU_FORM32(name, op, FORM_MEM32, m32)                                                      \
+    void name##_eAX_Iz_r32(struct cpu *c, const struct insn *i) { alu_A(c, op, 4, i->imm); }
+
+ALU_FORMS_ALL(add, OP_ADD)
+ALU_FORMS_ALL(or, OP_OR)
+ALU_FORMS_ALL(adc, OP_ADC)
+ALU_FORMS_ALL(sbb, OP_SBB)
+ALU_FORMS_ALL(and, OP_AND)
+ALU_FORMS_ALL(sub, OP_SUB)
+ALU_FORMS_ALL(xor, OP_XOR)
+ALU_FORMS_ALL(cmp, OP_CMP)
 
 /* TEST: AND without the store. AF = 0 as on the Pentium II and later (the
  * Pentium Pro alone left it unchanged, per sandpile.org). */
@@ -85,6 +117,22 @@ void test_Eb_Gb(struct cpu *c, const struct insn *i)
 void test_Ev_Gv(struct cpu *c, const struct insn *i)
 {
     alu_op(c, OP_AND, read_E(c, i, i->opsize), read_G(c, i, i->opsize), i->opsize);
+}
+void test_Ev_Gv_r32(struct cpu *c, const struct insn *i)
+{
+    alu_op(c, OP_AND, c->r[i->rm], c->r[i->reg], 4);
+}
+void test_Ev_Gv_m32(struct cpu *c, const struct insn *i)
+{
+    alu_op(c, OP_AND, read_Ef(c, i, 4, FORM_MEM32), c->r[i->reg], 4);
+}
+void test_Ev_Iz_r32(struct cpu *c, const struct insn *i)
+{
+    alu_op(c, OP_AND, c->r[i->rm], i->imm, 4);
+}
+void test_Ev_Iz_m32(struct cpu *c, const struct insn *i)
+{
+    alu_op(c, OP_AND, read_Ef(c, i, 4, FORM_MEM32), i->imm, 4);
 }
 void test_AL_Ib(struct cpu *c, const struct insn *i)
 {
@@ -129,6 +177,16 @@ void dec_Zv(struct cpu *c, const struct insn *i)
 {
     int r = reg_Z(i);
     cpu_set_reg(c, r, i->opsize, inc_dec(c, cpu_reg(c, r, i->opsize), i->opsize, true));
+}
+void inc_Zv_r32(struct cpu *c, const struct insn *i)
+{
+    int r = reg_Z(i);
+    c->r[r] = inc_dec(c, c->r[r], 4, false);
+}
+void dec_Zv_r32(struct cpu *c, const struct insn *i)
+{
+    int r = reg_Z(i);
+    c->r[r] = inc_dec(c, c->r[r], 4, true);
 }
 void inc_Eb(struct cpu *c, const struct insn *i) { inc_dec_E(c, i, 1, false); }
 void dec_Eb(struct cpu *c, const struct insn *i) { inc_dec_E(c, i, 1, true); }

@@ -9,6 +9,7 @@
  * the check but the run loop restores ESP if the push faults).
  */
 #include "handlers.h"
+#include "forms.h"
 #include "operand.h"
 
 /* The condition is the low nibble of the opcode (70-7F, 0F 80-8F). */
@@ -22,6 +23,24 @@ void jcc_Jz(struct cpu *c, const struct insn *i)
     if (cpu_cond(c, i->b & 0xf))
         branch_rel(c, i, i->imm);
 }
+
+/* cpu/forms.c: one handler per condition with a 32-bit operand size (the
+ * condition is a constant, so only its flags are computed). */
+#define JCC_CC(cc)                                                                             \
+    static void jcc_Jb_cc##cc(struct cpu *c, const struct insn *i)                             \
+    {                                                                                          \
+        if (cpu_cond_inline(c, cc))                                                            \
+            branch_rel(c, i, i->imm);                                                          \
+    }
+JCC_CC(0) JCC_CC(1) JCC_CC(2) JCC_CC(3) JCC_CC(4) JCC_CC(5) JCC_CC(6) JCC_CC(7)
+JCC_CC(8) JCC_CC(9) JCC_CC(10) JCC_CC(11) JCC_CC(12) JCC_CC(13) JCC_CC(14) JCC_CC(15)
+/* Jb and Jz differ only in the immediate's width, which the decoder has
+ * already sign-extended: one set serves both. */
+const insn_fn jcc_by_cc_r32[16] = {
+    jcc_Jb_cc0, jcc_Jb_cc1, jcc_Jb_cc2,  jcc_Jb_cc3,  jcc_Jb_cc4,  jcc_Jb_cc5,
+    jcc_Jb_cc6, jcc_Jb_cc7, jcc_Jb_cc8,  jcc_Jb_cc9,  jcc_Jb_cc10, jcc_Jb_cc11,
+    jcc_Jb_cc12, jcc_Jb_cc13, jcc_Jb_cc14, jcc_Jb_cc15,
+};
 
 void jmp_Jb(struct cpu *c, const struct insn *i) { branch_rel(c, i, i->imm); }
 void jmp_Jz(struct cpu *c, const struct insn *i) { branch_rel(c, i, i->imm); }
@@ -44,6 +63,25 @@ void call_Ev(struct cpu *c, const struct insn *i)
     uint32_t t = read_E(c, i, i->opsize);
     branch_abs(c, i, t);
     cpu_push(c, ret, i->opsize);
+}
+
+/* cpu/forms.c: 32-bit operand size. */
+void call_Jz_r32(struct cpu *c, const struct insn *i)
+{
+    uint32_t ret = c->eip;
+    uint32_t t = ret + i->imm;
+    if (t > c->seg[S_CS].limit)
+        cpu_fault(c, EX_GP, 0);
+    c->eip = t;
+    cpu_push(c, ret, 4);
+}
+void ret_r32(struct cpu *c, const struct insn *i)
+{
+    (void)i;
+    uint32_t t = cpu_pop(c, 4);
+    if (t > c->seg[S_CS].limit)
+        cpu_fault(c, EX_GP, 0);
+    c->eip = t;
 }
 
 /* RET: pop, check the target, then (RET imm16) release imm16 more bytes. */

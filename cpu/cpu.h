@@ -210,16 +210,18 @@ struct cpu {
     uint64_t icount;             /* instructions retired */
     uint64_t idle_cycles;        /* cycles spent not retiring instructions: halted, PAUSE stalls */
     uint64_t budget;             /* instructions left in this cpu_run() */
-    /* halted .. inhibit_intr: four adjacent bytes, tested as one word by
-     * run_loop (exec.c asserts it). */
-    bool halted;
+    /* halted .. exit_reason: the "attention" word, eight adjacent bytes that
+     * the run loop tests as one 64-bit load after every instruction of a
+     * block (exec.c asserts the layout): the four event flags, then the
+     * exit reason. */
+    _Alignas(8) bool halted;
     bool intr_line;          /* INTR pin (set by the interrupt controller) */
     bool nmi_pending;
     bool inhibit_intr;       /* interrupt shadow after MOV SS / POP SS / STI */
+    enum cpu_exit exit_reason;
     bool in_event_delivery;  /* delivering an exception: for #DF/triple fault */
     int  delivering_vector;  /* vector being delivered, -1 if none */
     uint8_t exit_request;    /* set by env/devices: stop at the next boundary */
-    enum cpu_exit exit_reason;
     uint8_t shutdown_on_triple; /* 1: shut down; 0: reset (per the VM's flag) */
     bool a20_cached;
 
@@ -257,6 +259,10 @@ struct cpu {
     uint32_t dc_epoch;          /* entries of another epoch miss */
     uint32_t dc_map_generation; /* bus->map_generation the cache and TLB were last checked at */
     uint64_t dc_fills;          /* instructions decoded into the cache (statistics) */
+    /* The block the run loop is in (NULL between blocks) and icount at its
+     * start: a fault inside it accounts for the part that ran (cpu_run). */
+    struct dc_block *blk;
+    uint64_t blk_icount0;
 
     /* --- statistics and the VMM's hooks (exec.c; see vmm/) --- */
     /* Per opcode-table row: instructions decoded for execution (retired or

@@ -26,6 +26,7 @@ void dc_release(struct cpu *c)
 
 void dc_flush(struct cpu *c)
 {
+    dc_fold_counts(c);
     c->dc_map_generation = c->bus->map_generation;
     if (++c->dc_epoch == 0) {
         /* 2^32 flushes: clear for real so no block of epoch 0 survives. */
@@ -34,13 +35,36 @@ void dc_flush(struct cpu *c)
     }
 }
 
-const struct dc_block *dc_fill_block(struct cpu *c, uint32_t pa, const uint8_t *host,
-                                     bool code32)
+void dc_fold_block(struct cpu *c, struct dc_block *d)
+{
+    if (!d->runs)
+        return;
+    if (c->row_counts)
+        for (int k = 0; k < d->n; k++)
+            c->row_counts[d->i[k].stat_row] += d->runs;
+    d->runs = 0;
+}
+
+void dc_fold_counts(struct cpu *c)
+{
+    struct dcache *dc = c->dc;
+    if (!dc)
+        return;
+    for (uint32_t k = 0; k < dc->n_pending; k++) {
+        dc_fold_block(c, dc->pending[k]);
+        dc->pending[k]->listed = 0;
+    }
+    dc->n_pending = 0;
+}
+
+struct dc_block *dc_fill_block(struct cpu *c, uint32_t pa, const uint8_t *host, bool code32)
 {
     struct bus *b = c->bus;
     struct dc_block *d = &c->dc->b[dc_index(pa)];
+    dc_fold_block(c, d); /* its runs were of the instructions it holds now */
     uint32_t off = pa & ~PAGE_MASK, bytes = 0;
     int n = 0;
+    uint16_t cls_any = 0;
     while (n < DC_BLOCK_MAX && off + bytes < PAGE_SIZE) {
         size_t avail = PAGE_SIZE - (off + bytes);
         if (avail > 15)
@@ -51,6 +75,7 @@ const struct dc_block *dc_fill_block(struct cpu *c, uint32_t pa, const uint8_t *
         if (decode(host + off + bytes, avail, code32, i) != DEC_OK)
             break;
         n++;
+        cls_any |= i->cls;
         bytes += i->len;
         if (i->ends_run)
             break;
@@ -63,6 +88,9 @@ const struct dc_block *dc_fill_block(struct cpu *c, uint32_t pa, const uint8_t *
     d->epoch = c->dc_epoch;
     d->gen = bus_code_gen(b, pa);
     d->n = (uint8_t)n;
+    d->cls_any = cls_any;
+    const struct insn *last = &d->i[n - 1];
+    d->chain = !last->ends_run || (!(last->op->attr & A_SERIAL) && !last->cls);
     d->bytes = (uint16_t)bytes;
     if (bus_code_mark(b, pa, bytes))
         mmu_revoke_host_write(&c->mmu, pa & PAGE_MASK);

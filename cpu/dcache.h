@@ -53,11 +53,25 @@ struct dc_block {
     uint32_t gen;   /* the page's bus->code_gen when the block was filled */
     uint16_t bytes; /* the instructions' total length */
     uint8_t n;      /* instructions, 1..DC_BLOCK_MAX */
+    uint8_t listed; /* in dcache.pending */
+    uint16_t cls_any; /* the OR of the instructions' class bits */
+    /* The block ends with a near branch (A_BRANCH without A_SERIAL, class
+     * 0) or no branch: the run loop may go on to the next block without
+     * its outer checks (exec.c, run_chain). */
+    uint8_t chain;
+    /* Complete runs not yet added to cpu.row_counts (per instruction's
+     * stat_row): the run loop counts a block once per run instead of each
+     * instruction; dc_fold_counts adds them up. */
+    uint32_t runs;
     struct insn i[DC_BLOCK_MAX];
 } __attribute__((aligned(64)));
 
 struct dcache {
     struct dc_block b[DC_BLOCKS];
+    /* Blocks with runs > 0, each once (listed): dc_fold_counts walks only
+     * these, so folding costs what ran since the last fold. */
+    struct dc_block *pending[DC_BLOCKS];
+    uint32_t n_pending;
 };
 
 static inline uint32_t dc_index(uint32_t pa)
@@ -77,6 +91,21 @@ static inline uint64_t dc_key(const struct bus *b, uint32_t pa, bool code32)
     return dc_key_gen(b->code_gen, pa, code32);
 }
 
+/* One complete run of block d (the run loop's hot path). */
+static inline void dc_count_run(struct dcache *dc, struct dc_block *d)
+{
+    if (d->runs++ == 0 && !d->listed) {
+        d->listed = 1;
+        dc->pending[dc->n_pending++] = d;
+    }
+}
+/* Adds the pending runs to cpu.row_counts: cpu_run does it before it
+ * returns and cpu_reset before it clears the CPU, so the statistics are
+ * exact whenever the CPU is not running; dc_fill_block folds a block it
+ * replaces. */
+void dc_fold_counts(struct cpu *c);
+void dc_fold_block(struct cpu *c, struct dc_block *d);
+
 /* Allocation (cpu_init), release (cpu_free), flush (every block misses). */
 void dc_alloc(struct cpu *c);
 void dc_release(struct cpu *c);
@@ -87,7 +116,7 @@ void dc_flush(struct cpu *c);
  * the bus and returns it. NULL when not even the first instruction can be
  * cached (it does not decode, or it crosses the page's end): the caller
  * fetches and decodes it the slow way, which raises what it must. */
-const struct dc_block *dc_fill_block(struct cpu *c, uint32_t pa, const uint8_t *host,
+struct dc_block *dc_fill_block(struct cpu *c, uint32_t pa, const uint8_t *host,
                                      bool code32);
 
 #endif

@@ -9,6 +9,7 @@
 #include <string.h>
 
 #include "cpu.h"
+#include "forms.h"
 
 enum imm_kind {
     IMM_NONE,
@@ -83,6 +84,7 @@ static void build(void)
         if (info[d->opcode][slot].modrm)
             has_modrm[d->opcode] = 1;
     }
+    forms_init();
 }
 
 void decode_init(void) { pthread_once(&once, build); }
@@ -289,6 +291,7 @@ opcode:;
     o->seg = seg != S_NONE ? seg : def_seg;
     if (lock && (!(d->attr & A_LOCK) || o->mod == 3 || !ri->modrm))
         return DEC_INVALID;
+    o->fn = form_select(o, ri->modrm);
     return DEC_OK;
 }
 

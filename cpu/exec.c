@@ -231,12 +231,16 @@ static inline void save_restart_point(struct cpu *c)
 }
 
 /* halted, intr_line, nmi_pending and inhibit_intr are adjacent bytes of
- * struct cpu (asserted here), read as one 32-bit word: any set. */
+ * struct cpu, followed by exit_reason (asserted here): read as one 32-bit
+ * word they say whether any event is pending; as one 64-bit word, whether
+ * anything at all needs the run loop's attention. */
 _Static_assert(offsetof(struct cpu, intr_line) == offsetof(struct cpu, halted) + 1 &&
                    offsetof(struct cpu, nmi_pending) == offsetof(struct cpu, halted) + 2 &&
                    offsetof(struct cpu, inhibit_intr) == offsetof(struct cpu, halted) + 3 &&
-                   sizeof(bool) == 1,
-               "the event flags are four adjacent bytes");
+                   offsetof(struct cpu, exit_reason) == offsetof(struct cpu, halted) + 4 &&
+                   sizeof(enum cpu_exit) == 4 && sizeof(bool) == 1 &&
+                   offsetof(struct cpu, halted) % 8 == 0 && CPU_EXIT_NONE == 0,
+               "the attention word: four event flags and the exit reason");
 static inline uint32_t event_flags(const struct cpu *c)
 {
     uint32_t w;
@@ -244,9 +248,17 @@ static inline uint32_t event_flags(const struct cpu *c)
     return w;
 }
 static inline bool event_flags_set(const struct cpu *c) { return event_flags(c) != 0; }
+static inline uint64_t attention(const struct cpu *c)
+{
+    uint64_t w;
+    memcpy(&w, &c->halted, sizeof(w));
+    return w;
+}
 
-/* The event word when only INTR is raised (little-endian byte order). */
+/* The attention word when only INTR is raised, or only the interrupt
+ * shadow is set (little-endian byte order). */
 #define EVENT_INTR_ONLY (1u << 8)
+#define EVENT_SHADOW_ONLY (1u << 24)
 
 /* Events between instructions, in priority order. Returns true when one
  * was delivered (the loop starts over) or the CPU halts (exit_reason set). */
@@ -314,89 +326,130 @@ static void step_slow(struct cpu *c, void (*trace)(void *, struct cpu *, const s
     debug_trap_after(c, tf);
 }
 
-/*
- * The cached block that starts at CS:EIP, or NULL (the slow path takes the
- * instruction). The lookup keeps every check a fetch makes: the TLB lookup
- * with ACC_EXEC and the CPL's user bit (page rights; a miss goes through
- * the slow path, which fills the TLB or raises the #PF), and CS's limit
- * over the block's whole length (a block that now ends beyond the limit is
- * run instruction by instruction on the slow path, which raises the #GP
- * where it belongs). In 16-bit code a block that would carry EIP past
- * 0xFFFF is left to the slow path too, so that the block loop never wraps.
- */
-static inline const struct dc_block *block_at(struct cpu *c, const uint32_t *gen)
+/* Per-row statistics for the first n instructions of a block that did not
+ * run to its end. */
+static void count_rows(struct cpu *c, const struct insn *first, uint64_t n)
 {
-    uint32_t eip = c->eip;
-    uint32_t lin = c->seg[S_CS].base + eip;
-    int acc = ACC_EXEC | cpu_acc_user(c);
-    struct tlb_entry *e = mmu_lookup(&c->mmu, lin, acc);
-    if (__builtin_expect(e == NULL, 0)) {
-        /* A TLB miss (after a flush: CR3, a VMM exit) walks here; a page
-         * fault is left to the slow path, which raises it. */
-        uint32_t pf_err;
-        e = mmu_fill(&c->mmu, lin, acc, &pf_err);
-        if (!e)
-            return NULL;
-    }
-    uint32_t pa = e->ppage | (lin & ~PAGE_MASK);
-    bool code32 = cpu_code32(c);
-    const struct dc_block *d = &c->dc->b[dc_index(pa)];
-    if (__builtin_expect(d->key != dc_key_gen(gen, pa, code32) || d->epoch != c->dc_epoch, 0)) {
-        if (!e->host)
-            return NULL;
-        d = dc_fill_block(c, pa, e->host, code32);
-        if (!d)
-            return NULL;
-    }
-    uint64_t end = (uint64_t)eip + d->bytes - 1;
-    if (end > c->seg[S_CS].hi || (!code32 && end > 0xffff))
-        return NULL;
-    return d;
+    if (c->row_counts)
+        for (uint64_t k = 0; k < n; k++)
+            c->row_counts[first[k].stat_row]++;
 }
 
-/*
- * Runs the block's instructions from the first, at most the budget's
- * worth. Between two instructions of a block the loop checks only what an
- * instruction that does not end a block can change: EIP (a REP string
- * instruction that stops early, a handler that branches), the exit reason,
- * the event flags (an INTR raised by a device it wrote to, the interrupt
- * shadow, HLT; a raised INTR with IF = 0 does not stop the block) and the
- * page's code generation (a write to the code ahead). Everything else the
- * outer loop checks is changed only by instructions that end a block
- * (A_BRANCH, A_SERIAL: TF and RF, DR7, the bus map, CS and CPL) or from
- * another thread (exit_request, seen at the next block).
- */
-static inline void run_block(struct cpu *c, const struct dc_block *d, const uint32_t *gen)
+static inline __attribute__((always_inline)) bool
+run_block_impl(struct cpu *c, struct dc_block *d, const uint32_t *gen, bool checked)
 {
     uint32_t eip = c->eip;
-    const struct insn *i = d->i;
+    const struct insn *first = d->i, *i = first;
     uint64_t n = d->n < c->budget ? d->n : c->budget;
     const struct insn *end = i + n;
-    uint64_t *rows = c->row_counts;
     uint32_t exit_on = c->exit_on_class;
     uint32_t page_gen = d->gen;
     const uint32_t *g = &gen[(uint32_t)(d->key >> 32) >> PAGE_SHIFT];
-    for (; i < end; i++) {
+    uint64_t ic0 = c->icount;
+    c->blk_icount0 = ic0;
+    c->blk = d;
+    for (;;) {
         save_restart_point(c);
-        if (rows)
-            rows[i->stat_row]++;
-        if (__builtin_expect(i->cls & exit_on, 0)) {
+        if (checked && __builtin_expect(i->cls & exit_on, 0)) {
             c->exit_insn = *i;
             c->exit_reason = CPU_EXIT_INSN;
-            return;
+            if (c->row_counts) /* counted, as the slow path counts it */
+                c->row_counts[i->stat_row]++;
+            break;
         }
         uint32_t next = eip + i->len;
         c->eip = next;
         i->fn(c, i);
         c->icount++;
-        c->budget--;
-        uint32_t ev = event_flags(c);
-        if (__builtin_expect(c->eip != next || c->exit_reason != CPU_EXIT_NONE || *g != page_gen, 0))
-            return;
-        if (__builtin_expect(ev != 0, 0) && (ev != EVENT_INTR_ONLY || (c->eflags & F_IF)))
-            return;
+        i++;
+        uint64_t w = attention(c);
+        if (__builtin_expect(c->eip != next || *g != page_gen, 0))
+            break;
+        if (__builtin_expect(w != 0, 0)) {
+            if (w == EVENT_SHADOW_ONLY && i < end) {
+                /* The shadow covers the next instruction only. */
+                c->inhibit_intr = false;
+            } else if (w != EVENT_INTR_ONLY || (c->eflags & F_IF))
+                break;
+        }
+        if (i == end)
+            break;
         eip = next;
     }
+    c->blk = NULL;
+    uint64_t ran = c->icount - ic0;
+    c->budget -= ran;
+    if (__builtin_expect(ran == d->n, 1)) {
+        dc_count_run(c->dc, d);
+        return d->chain;
+    }
+    count_rows(c, first, ran);
+    return false;
+}
+
+/* Runs block d; true when it ran to its end and the next block may follow
+ * without the outer loop's checks (dc_block.chain). */
+static inline bool run_block(struct cpu *c, struct dc_block *d, const uint32_t *gen)
+{
+    if (__builtin_expect(d->cls_any & c->exit_on_class, 0))
+        return run_block_impl(c, d, gen, true);
+    return run_block_impl(c, d, gen, false);
+}
+
+/*
+ * Cached blocks one after another, for as long as each runs to its end
+ * and ends with a near branch or falls through (dc_block.chain): such a
+ * block changes neither CS, CPL, paging, the debug state nor the bus map,
+ * so the next block needs none of the outer loop's checks but the
+ * attention word, the exit request, the budget and the bus map generation,
+ * and while it lies in the same linear page, not even the TLB lookup (the
+ * page's translation and rights were checked when the chain entered it; an
+ * instruction that changes translations ends its block with A_SERIAL).
+ * Anything the cache cannot run goes to the slow path, one instruction.
+ */
+static inline void run_chain(struct cpu *c, const uint32_t *gen)
+{
+    uint32_t cs_base = c->seg[S_CS].base;
+    bool code32 = cpu_code32(c);
+    int acc = ACC_EXEC | cpu_acc_user(c);
+    uint32_t lpage = 1, ppage = 0; /* lpage: no page (a page address has bit 0 clear) */
+    uint8_t *host = NULL;
+    for (;;) {
+        uint32_t eip = c->eip;
+        uint32_t lin = cs_base + eip;
+        if ((lin & PAGE_MASK) != lpage) {
+            struct tlb_entry *e = mmu_lookup(&c->mmu, lin, acc);
+            if (__builtin_expect(e == NULL, 0)) {
+                /* A TLB miss (after a flush: CR3, a VMM exit) walks here; a
+                 * page fault is left to the slow path, which raises it. */
+                uint32_t pf_err;
+                e = mmu_fill(&c->mmu, lin, acc, &pf_err);
+                if (!e)
+                    break;
+            }
+            lpage = lin & PAGE_MASK;
+            ppage = e->ppage;
+            host = e->host;
+        }
+        uint32_t pa = ppage | (lin & ~PAGE_MASK);
+        struct dc_block *d = &c->dc->b[dc_index(pa)];
+        if (__builtin_expect(d->key != dc_key_gen(gen, pa, code32) || d->epoch != c->dc_epoch, 0)) {
+            if (!host)
+                break;
+            d = dc_fill_block(c, pa, host, code32);
+            if (!d)
+                break;
+        }
+        /* CS's limit over the block's whole length; in 16-bit code the
+         * block must not carry EIP past 0xFFFF (the block loop never wraps). */
+        uint64_t end = (uint64_t)eip + d->bytes - 1;
+        if (end > c->seg[S_CS].hi || (!code32 && end > 0xffff))
+            break;
+        if (!run_block(c, d, gen) || attention(c) || c->exit_request || !c->budget ||
+            c->dc_map_generation != c->bus->map_generation)
+            return;
+    }
+    step_slow(c, NULL);
 }
 
 /*
@@ -435,13 +488,10 @@ static __attribute__((noinline)) void run_loop(struct cpu *c)
         /* Debugging needs the slow path: one test for the four reasons. */
         uint32_t debugging = (uint32_t)(trace != NULL) | c->data_bp_active | (c->dr[7] & 0xff) |
                              (c->eflags & (F_TF | F_RF));
-        const struct dc_block *d = NULL;
-        if (__builtin_expect(!debugging, 1))
-            d = block_at(c, gen);
-        if (d)
-            run_block(c, d, gen);
-        else
+        if (__builtin_expect(debugging, 0))
             step_slow(c, trace);
+        else
+            run_chain(c, gen);
     }
 }
 
@@ -450,13 +500,22 @@ enum cpu_exit cpu_run(struct cpu *c, uint64_t max_insns)
     c->budget = max_insns;
     c->exit_reason = CPU_EXIT_NONE;
     if (setjmp(c->fault_jmp)) {
-        /* A fault costs one step of the budget, so a guest stuck in a
-         * fault loop still returns. */
+        /* The instructions of a block that ran before the fault, then the
+         * fault itself: it costs one step of the budget, so a guest stuck
+         * in a fault loop still returns. */
+        if (c->blk) {
+            /* the faulting instruction is counted too, as the slow path does */
+            uint64_t ran = c->icount - c->blk_icount0;
+            c->budget -= ran;
+            count_rows(c, c->blk->i, ran + 1);
+            c->blk = NULL;
+        }
         if (c->budget)
             c->budget--;
         handle_fault(c);
     }
     run_loop(c);
+    dc_fold_counts(c);
     return c->exit_reason;
 }
 
@@ -501,6 +560,7 @@ static void set_real_seg(struct cpu *c, int s, uint16_t sel, uint32_t base)
 
 void cpu_reset(struct cpu *c)
 {
+    dc_fold_counts(c); /* the runs so far, before row_counts is cleared */
     struct x87 fpu = c->fpu; /* RESET leaves it to be initialised below; INIT keeps it */
     struct bus *b = c->bus;
     const struct cpu_env *env = c->env;

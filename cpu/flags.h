@@ -86,6 +86,56 @@ bool flags_zf(const struct cpu *c);
 /* Condition code cc (0-15, the low nibble of Jcc/SETcc/CMOVcc). */
 bool cpu_cond(const struct cpu *c, unsigned cc);
 
+/* The same, inline: with a constant cc (the per-condition handlers of
+ * cpu/forms.c) only the flags the condition reads are computed, straight
+ * from the lazy record. */
+static inline __attribute__((always_inline)) bool lf_zf(const struct cpu *c)
+{
+    return c->lf.op == LF_NONE ? (c->eflags & F_ZF) != 0 : c->lf.res == 0;
+}
+static inline __attribute__((always_inline)) bool lf_sf(const struct cpu *c)
+{
+    if (c->lf.op == LF_NONE)
+        return (c->eflags & F_SF) != 0;
+    return (c->lf.res >> (8 * c->lf.size - 1)) & 1;
+}
+static inline __attribute__((always_inline)) bool lf_of(const struct cpu *c)
+{
+    const struct lazy_flags *l = &c->lf;
+    if (l->op == LF_NONE)
+        return (c->eflags & F_OF) != 0;
+    uint32_t sb = 1u << (8 * l->size - 1);
+    switch (l->op) {
+    case LF_ADD: case LF_ADC: return (((l->a ^ l->res) & (l->b ^ l->res)) & sb) != 0;
+    case LF_SUB: case LF_SBB: return (((l->a ^ l->b) & (l->a ^ l->res)) & sb) != 0;
+    case LF_INC: return l->res == sb;
+    case LF_DEC: return l->res == sb - 1;
+    case LF_MUL: return l->cf_in;
+    default: return false;
+    }
+}
+static inline __attribute__((always_inline)) bool lf_pf(const struct cpu *c)
+{
+    if (c->lf.op == LF_NONE)
+        return (c->eflags & F_PF) != 0;
+    return !(__builtin_popcount(c->lf.res & 0xff) & 1);
+}
+static inline __attribute__((always_inline)) bool cpu_cond_inline(const struct cpu *c, unsigned cc)
+{
+    bool r;
+    switch ((cc >> 1) & 7) {
+    case 0: r = lf_of(c); break;
+    case 1: r = flags_cf(c); break;
+    case 2: r = lf_zf(c); break;
+    case 3: r = flags_cf(c) || lf_zf(c); break;
+    case 4: r = lf_sf(c); break;
+    case 5: r = lf_pf(c); break;
+    case 6: r = lf_sf(c) != lf_of(c); break;
+    default: r = lf_zf(c) || (lf_sf(c) != lf_of(c)); break;
+    }
+    return (cc & 1) ? !r : r;
+}
+
 /* The eight ALU operations of opcodes 00-3F and group 1, in encoding order:
  * ADD OR ADC SBB AND SUB XOR CMP. Sets the flags, returns the result (CMP
  * returns the difference; the caller does not store it). Inline: the

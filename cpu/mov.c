@@ -10,6 +10,7 @@
  * reading, so the final store cannot fault.
  */
 #include "handlers.h"
+#include "forms.h"
 #include "operand.h"
 
 /* --- MOV ------------------------------------------------------------------ */
@@ -61,6 +62,50 @@ void movsx_Gv_Ew(struct cpu *c, const struct insn *i)
 {
     write_G(c, i, i->opsize, (uint32_t)(int32_t)(int16_t)read_E(c, i, 2));
 }
+
+/* --- The specialised forms (cpu/forms.c) ----------------------------------
+ * _r32: 32-bit operand, register r/m (or no r/m); _m32: memory r/m with a
+ * 32-bit address (and a 32-bit operand where the row is v-sized). */
+void mov_Ev_Gv_r32(struct cpu *c, const struct insn *i) { c->r[i->rm] = c->r[i->reg]; }
+void mov_Ev_Gv_m32(struct cpu *c, const struct insn *i)
+{
+    write_Ef(c, i, 4, c->r[i->reg], FORM_MEM32);
+}
+void mov_Gv_Ev_r32(struct cpu *c, const struct insn *i) { c->r[i->reg] = c->r[i->rm]; }
+void mov_Gv_Ev_m32(struct cpu *c, const struct insn *i)
+{
+    c->r[i->reg] = read_Ef(c, i, 4, FORM_MEM32);
+}
+void mov_Eb_Gb_m32(struct cpu *c, const struct insn *i)
+{
+    write_Ef(c, i, 1, cpu_reg8(c, i->reg), FORM_MEM32);
+}
+void mov_Gb_Eb_m32(struct cpu *c, const struct insn *i)
+{
+    cpu_set_reg8(c, i->reg, (uint8_t)read_Ef(c, i, 1, FORM_MEM32));
+}
+void mov_Zv_Iv_r32(struct cpu *c, const struct insn *i) { c->r[reg_Z(i)] = i->imm; }
+void mov_Ev_Iz_r32(struct cpu *c, const struct insn *i) { c->r[i->rm] = i->imm; }
+void mov_Ev_Iz_m32(struct cpu *c, const struct insn *i) { write_Ef(c, i, 4, i->imm, FORM_MEM32); }
+void movzx_Gv_Eb_r32(struct cpu *c, const struct insn *i) { c->r[i->reg] = cpu_reg8(c, i->rm); }
+void movzx_Gv_Eb_m32(struct cpu *c, const struct insn *i)
+{
+    c->r[i->reg] = read_Ef(c, i, 1, FORM_MEM32);
+}
+void movzx_Gv_Ew_r32(struct cpu *c, const struct insn *i) { c->r[i->reg] = (uint16_t)c->r[i->rm]; }
+void movzx_Gv_Ew_m32(struct cpu *c, const struct insn *i)
+{
+    c->r[i->reg] = read_Ef(c, i, 2, FORM_MEM32);
+}
+void movsx_Gv_Eb_m32(struct cpu *c, const struct insn *i)
+{
+    c->r[i->reg] = (uint32_t)(int32_t)(int8_t)read_Ef(c, i, 1, FORM_MEM32);
+}
+void movsx_Gv_Ew_m32(struct cpu *c, const struct insn *i)
+{
+    c->r[i->reg] = (uint32_t)(int32_t)(int16_t)read_Ef(c, i, 2, FORM_MEM32);
+}
+void lea_Gv_M_m32(struct cpu *c, const struct insn *i) { c->r[i->reg] = ea_f(c, i, FORM_MEM32); }
 
 /* --- LEA --------------------------------------------------------------------
  * The offset is computed at the address size (insn_ea wraps 16-bit forms at

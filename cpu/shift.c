@@ -22,6 +22,7 @@
  *                 P6's observed result (the SDM calls it undefined).
  */
 #include "handlers.h"
+#include "forms.h"
 #include "operand.h"
 
 enum { SH_ROL, SH_ROR, SH_RCL, SH_RCR, SH_SHL, SH_SHR, SH_SAL, SH_SAR };
@@ -108,23 +109,30 @@ shift_calc(struct cpu *c, unsigned op, uint32_t v, unsigned count, int size, uin
 /* op is a constant in every handler (the row's operation; SAL's row uses
  * SHL's handler), so each handler compiles to its one case. A register
  * operand skips the read-modify-write helpers. */
-static inline __attribute__((always_inline)) void shift_E(struct cpu *c, const struct insn *i,
-                                                          unsigned op, int size, unsigned count)
+static inline __attribute__((always_inline)) void shift_Ef(struct cpu *c, const struct insn *i,
+                                                           unsigned op, int size, unsigned count,
+                                                           int form)
 {
     uint32_t lin = 0, mask, f;
-    uint32_t v = i->mod == 3 ? cpu_reg(c, i->rm, size) : rmw_E_begin(c, i, size, &lin);
+    bool reg = form_is_reg(i, form);
+    uint32_t v = reg ? cpu_reg(c, i->rm, size) : rmw_Ef_begin(c, i, size, &lin, form);
     count &= 31;
     if (!count) {
-        if (i->mod != 3)
-            rmw_E_end(c, i, size, lin, v);
+        if (!reg)
+            rmw_Ef_end(c, i, size, lin, v, form);
         return;
     }
     uint32_t r = shift_calc(c, op, v, count, size, &mask, &f);
-    if (i->mod == 3)
+    if (reg)
         cpu_set_reg(c, i->rm, size, r);
     else
-        rmw_E_end(c, i, size, lin, r);
+        rmw_Ef_end(c, i, size, lin, r, form);
     flags_update(c, mask, f);
+}
+static inline __attribute__((always_inline)) void shift_E(struct cpu *c, const struct insn *i,
+                                                          unsigned op, int size, unsigned count)
+{
+    shift_Ef(c, i, op, size, count, FORM_ANY);
 }
 
 #define SHIFT_FORMS(name, op)                                                                  \
@@ -142,6 +150,19 @@ static inline __attribute__((always_inline)) void shift_E(struct cpu *c, const s
     void name##_Ev_Ib(struct cpu *c, const struct insn *i)                                     \
     {                                                                                          \
         shift_E(c, i, op, i->opsize, i->imm);                                                  \
+    }                                                                                          \
+    /* cpu/forms.c: 32-bit register operand */                                                 \
+    void name##_Ev_1_r32(struct cpu *c, const struct insn *i)                                  \
+    {                                                                                          \
+        shift_Ef(c, i, op, 4, 1, FORM_REG);                                                    \
+    }                                                                                          \
+    void name##_Ev_CL_r32(struct cpu *c, const struct insn *i)                                 \
+    {                                                                                          \
+        shift_Ef(c, i, op, 4, c->r[R_ECX], FORM_REG);                                          \
+    }                                                                                          \
+    void name##_Ev_Ib_r32(struct cpu *c, const struct insn *i)                                 \
+    {                                                                                          \
+        shift_Ef(c, i, op, 4, i->imm, FORM_REG);                                               \
     }
 
 SHIFT_FORMS(rol, SH_ROL)

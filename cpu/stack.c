@@ -10,6 +10,7 @@
  * access that can fault.
  */
 #include "handlers.h"
+#include "forms.h"
 #include "operand.h"
 
 /* PUSH r: PUSH ESP/SP pushes the value it had before the push (P6; the 8086
@@ -25,6 +26,14 @@ void pop_Zv(struct cpu *c, const struct insn *i)
 {
     uint32_t v = cpu_pop(c, i->opsize);
     cpu_set_reg(c, reg_Z(i), i->opsize, v);
+}
+
+/* cpu/forms.c: 32-bit operand size. */
+void push_Zv_r32(struct cpu *c, const struct insn *i) { cpu_push(c, c->r[reg_Z(i)], 4); }
+void pop_Zv_r32(struct cpu *c, const struct insn *i)
+{
+    uint32_t v = cpu_pop(c, 4);
+    c->r[reg_Z(i)] = v;
 }
 
 /* PUSH r/m: the operand's address is computed with ESP before the push. */

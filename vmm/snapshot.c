@@ -478,6 +478,7 @@ int vm_load_state(struct vm *vm, const char *path, char *err, size_t errlen)
         c->env = keep.env;
         c->dc = keep.dc;
         c->row_counts = keep.row_counts;
+        c->blk = NULL;
         memcpy(&c->fault_jmp, &keep.fault_jmp, sizeof(c->fault_jmp));
         memset(&c->exit_insn, 0, sizeof(c->exit_insn));
         c->mmu = keep.mmu;

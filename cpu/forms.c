@@ -1,0 +1,88 @@
+/*
+ * The row -> form map (see forms.h). Each entry names a row's handler and
+ * its forms; forms_init finds the rows by handler, so every row that shares
+ * a handler (INC r for the eight registers, the sixteen Jcc) shares its
+ * forms. What a form assumes:
+ *   r32  the operand size is 32 bits (v-sized rows) and the r/m operand,
+ *        if the row has one, is a register;
+ *   m32  the r/m operand is in memory with a 32-bit address size, and the
+ *        operand size is 32 bits where the row is v-sized (not for the
+ *        byte rows, marked byte).
+ */
+#include "forms.h"
+
+#include <stddef.h>
+
+#include "handlers.h"
+
+struct form {
+    insn_fn row;
+    insn_fn r32, m32;
+    const insn_fn *by_cc; /* Jcc: r32 form per condition (low nibble of the opcode) */
+    bool byte;            /* the row's operand size is fixed at 8 bits */
+};
+
+#define ALU(n)                                                                                 \
+    {n##_Ev_Gv, n##_Ev_Gv_r32, n##_Ev_Gv_m32, NULL, false},                                    \
+    {n##_Gv_Ev, n##_Gv_Ev_r32, n##_Gv_Ev_m32, NULL, false},                                    \
+    {n##_Ev_Iz, n##_Ev_Iz_r32, n##_Ev_Iz_m32, NULL, false},                                    \
+    {n##_Ev_Ib, n##_Ev_Ib_r32, n##_Ev_Ib_m32, NULL, false},                                    \
+    {n##_eAX_Iz, n##_eAX_Iz_r32, NULL, NULL, false}
+#define SHIFT(n)                                                                               \
+    {n##_Ev_1, n##_Ev_1_r32, NULL, NULL, false}, {n##_Ev_CL, n##_Ev_CL_r32, NULL, NULL, false}, \
+    {n##_Ev_Ib, n##_Ev_Ib_r32, NULL, NULL, false}
+
+static const struct form forms[] = {
+    ALU(add), ALU(or), ALU(adc), ALU(sbb), ALU(and), ALU(sub), ALU(xor), ALU(cmp),
+    SHIFT(rol), SHIFT(ror), SHIFT(rcl), SHIFT(rcr), SHIFT(shl), SHIFT(shr), SHIFT(sar),
+    {test_Ev_Gv, test_Ev_Gv_r32, test_Ev_Gv_m32, NULL, false},
+    {test_Ev_Iz, test_Ev_Iz_r32, test_Ev_Iz_m32, NULL, false},
+    {inc_Zv, inc_Zv_r32, NULL, NULL, false},
+    {dec_Zv, dec_Zv_r32, NULL, NULL, false},
+    {mov_Ev_Gv, mov_Ev_Gv_r32, mov_Ev_Gv_m32, NULL, false},
+    {mov_Gv_Ev, mov_Gv_Ev_r32, mov_Gv_Ev_m32, NULL, false},
+    {mov_Eb_Gb, NULL, mov_Eb_Gb_m32, NULL, true},
+    {mov_Gb_Eb, NULL, mov_Gb_Eb_m32, NULL, true},
+    {mov_Zv_Iv, mov_Zv_Iv_r32, NULL, NULL, false},
+    {mov_Ev_Iz, mov_Ev_Iz_r32, mov_Ev_Iz_m32, NULL, false},
+    {movzx_Gv_Eb, movzx_Gv_Eb_r32, movzx_Gv_Eb_m32, NULL, false},
+    {movzx_Gv_Ew, movzx_Gv_Ew_r32, movzx_Gv_Ew_m32, NULL, false},
+    {movsx_Gv_Eb, NULL, movsx_Gv_Eb_m32, NULL, false},
+    {movsx_Gv_Ew, NULL, movsx_Gv_Ew_m32, NULL, false},
+    {lea_Gv_M, NULL, lea_Gv_M_m32, NULL, false},
+    {push_Zv, push_Zv_r32, NULL, NULL, false},
+    {pop_Zv, pop_Zv_r32, NULL, NULL, false},
+    {call_Jz, call_Jz_r32, NULL, NULL, false},
+    {ret, ret_r32, NULL, NULL, false},
+    {jcc_Jb, NULL, NULL, jcc_by_cc_r32, false},
+    {jcc_Jz, NULL, NULL, jcc_by_cc_r32, false},
+};
+
+/* Indexed by row (op - op_table); NULL: the row has no forms. The opcode
+ * table has fewer rows than this (checked in forms_init). */
+#define MAX_ROWS 2048
+static const struct form *by_row[MAX_ROWS];
+
+void forms_init(void)
+{
+    if (op_table_size > MAX_ROWS)
+        return; /* no forms: every row runs its own handler */
+    for (int k = 0; k < op_table_size; k++)
+        for (size_t f = 0; f < sizeof(forms) / sizeof(forms[0]); f++)
+            if (op_table[k].fn == forms[f].row)
+                by_row[k] = &forms[f];
+}
+
+insn_fn form_select(const struct insn *i, bool modrm)
+{
+    const struct form *f = by_row[i->op - op_table];
+    if (!f)
+        return i->fn;
+    if (!f->byte && i->opsize != 4)
+        return i->fn;
+    if (modrm && i->mod != 3)
+        return i->addrsize == 4 && f->m32 ? f->m32 : i->fn;
+    if (f->by_cc)
+        return f->by_cc[i->b & 15];
+    return f->r32 ? f->r32 : i->fn;
+}
