@@ -173,6 +173,7 @@ opcode:;
     o->cls = 0;
     o->stat_row = 0;
     o->ends_run = 1;
+    o->quiet = 0;
 
     int slot = 0;
     uint8_t def_seg = S_DS;
@@ -291,7 +292,9 @@ opcode:;
     o->seg = seg != S_NONE ? seg : def_seg;
     if (lock && (!(d->attr & A_LOCK) || o->mod == 3 || !ri->modrm))
         return DEC_INVALID;
-    o->fn = form_select(o, ri->modrm);
+    bool quiet;
+    o->fn = form_select(o, ri->modrm, &quiet);
+    o->quiet = quiet;
     return DEC_OK;
 }
 

@@ -222,9 +222,9 @@ static bool insn_breakpoint(struct cpu *c)
  * the previous handler just made (EIP, ESP), which defeats store-to-load
  * forwarding and costs a stall on every instruction.
  */
-static inline void save_restart_point(struct cpu *c)
+static inline void save_restart_point(struct cpu *c, uint32_t eip)
 {
-    uint32_t eip = c->eip, esp = c->r[R_ESP];
+    uint32_t esp = c->r[R_ESP];
     __asm__("" : "+r"(eip), "+r"(esp));
     c->prev_eip = eip;
     c->prev_esp = esp;
@@ -294,7 +294,7 @@ static void debug_trap_after(struct cpu *c, bool tf);
 /* One instruction with every per-instruction check: the slow path. */
 static void step_slow(struct cpu *c, void (*trace)(void *, struct cpu *, const struct insn *))
 {
-    save_restart_point(c);
+    save_restart_point(c, c->eip);
     if (insn_breakpoint(c))
         cpu_fault(c, EX_DB, 0);
     /* RF suppresses instruction breakpoints for one instruction: it is
@@ -349,8 +349,23 @@ run_block_impl(struct cpu *c, struct dc_block *d, const uint32_t *gen, bool chec
     c->blk_icount0 = ic0;
     c->blk = d;
     for (;;) {
-        save_restart_point(c);
+        if (i->quiet) {
+            /* insn.quiet: nothing to save, store or check (EIP is stored
+             * before the next instruction that is not quiet, or at the
+             * end). */
+            i->fn(c, i);
+            eip += i->len;
+            c->icount++;
+            i++;
+            if (i == end) {
+                c->eip = eip;
+                break;
+            }
+            continue;
+        }
+        save_restart_point(c, eip);
         if (checked && __builtin_expect(i->cls & exit_on, 0)) {
+            c->eip = eip;
             c->exit_insn = *i;
             c->exit_reason = CPU_EXIT_INSN;
             if (c->row_counts) /* counted, as the slow path counts it */

@@ -35,6 +35,7 @@ static bool flags_of(const struct cpu *c)
     case LF_INC: return l->res == sb;
     case LF_DEC: return l->res == sb - 1;
     case LF_MUL: return l->cf_in;
+    case LF_SHIFT: return l->a & F_OF;
     default: return false;
     }
 }
@@ -83,6 +84,7 @@ void flags_materialize(struct cpu *c)
             (l->res == sb - 1 ? F_OF : 0);
         break;
     case LF_MUL: f = l->cf_in ? F_CF | F_OF : 0; break;
+    case LF_SHIFT: f = l->a & (F_CF | F_OF | F_AF); break;
     default: f = 0; break;
     }
     f |= szp_of(l->res, l->size);

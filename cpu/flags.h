@@ -24,6 +24,12 @@ enum lf_op {
     LF_DEC,   /* res = a - 1; CF = cf_in */
     LF_MUL,   /* CF = OF = cf_in; SF ZF PF from res; AF = 0 (the P4's MUL flags; the P6
                  model leaves SF ZF AF PF unchanged instead and does not use this op) */
+    /* Shifts and rotates: SF ZF PF from res (of size), as for every op;
+     * CF, OF and AF are the bits of a (the shift computed the ones it
+     * changes and carried the others over), so a shift or rotate after a
+     * lazy operation costs no materialization. A rotate keeps the previous
+     * res and size, whose SF ZF PF it leaves unchanged. */
+    LF_SHIFT,
     LF_OP_COUNT
 };
 
@@ -79,6 +85,7 @@ static inline bool flags_cf(const struct cpu *c)
     case LF_SUB: return l->a < l->b;
     case LF_SBB: return l->cf_in ? l->a <= l->b : l->a < l->b;
     case LF_INC: case LF_DEC: case LF_MUL: return l->cf_in;
+    case LF_SHIFT: return l->a & F_CF;
     default: return false; /* LF_LOGIC */
     }
 }
@@ -111,7 +118,21 @@ static inline __attribute__((always_inline)) bool lf_of(const struct cpu *c)
     case LF_INC: return l->res == sb;
     case LF_DEC: return l->res == sb - 1;
     case LF_MUL: return l->cf_in;
+    case LF_SHIFT: return (l->a & F_OF) != 0;
     default: return false;
+    }
+}
+/* AF from the lazy record (the shifts carry it over). */
+static inline __attribute__((always_inline)) uint32_t lf_af(const struct cpu *c)
+{
+    const struct lazy_flags *l = &c->lf;
+    switch (l->op) {
+    case LF_NONE: return c->eflags & F_AF;
+    case LF_ADD: case LF_ADC: case LF_SUB: case LF_SBB: return (l->a ^ l->b ^ l->res) & F_AF;
+    case LF_INC: return (l->res & 0xf) == 0 ? F_AF : 0;
+    case LF_DEC: return (l->res & 0xf) == 0xf ? F_AF : 0;
+    case LF_SHIFT: return l->a & F_AF;
+    default: return 0; /* LF_LOGIC, LF_MUL */
     }
 }
 static inline __attribute__((always_inline)) bool lf_pf(const struct cpu *c)

@@ -13,6 +13,7 @@
 
 #include <stddef.h>
 
+#include "cpu.h"
 #include "handlers.h"
 
 struct form {
@@ -20,42 +21,44 @@ struct form {
     insn_fn r32, m32;
     const insn_fn *by_cc; /* Jcc: r32 form per condition (low nibble of the opcode) */
     bool byte;            /* the row's operand size is fixed at 8 bits */
+    bool quiet;           /* r32 is quiet (insn.quiet): register-only, no fault */
 };
 
 #define ALU(n)                                                                                 \
-    {n##_Ev_Gv, n##_Ev_Gv_r32, n##_Ev_Gv_m32, NULL, false},                                    \
-    {n##_Gv_Ev, n##_Gv_Ev_r32, n##_Gv_Ev_m32, NULL, false},                                    \
-    {n##_Ev_Iz, n##_Ev_Iz_r32, n##_Ev_Iz_m32, NULL, false},                                    \
-    {n##_Ev_Ib, n##_Ev_Ib_r32, n##_Ev_Ib_m32, NULL, false},                                    \
-    {n##_eAX_Iz, n##_eAX_Iz_r32, NULL, NULL, false}
+    {n##_Ev_Gv, n##_Ev_Gv_r32, n##_Ev_Gv_m32, NULL, false, true},                              \
+    {n##_Gv_Ev, n##_Gv_Ev_r32, n##_Gv_Ev_m32, NULL, false, true},                              \
+    {n##_Ev_Iz, n##_Ev_Iz_r32, n##_Ev_Iz_m32, NULL, false, true},                              \
+    {n##_Ev_Ib, n##_Ev_Ib_r32, n##_Ev_Ib_m32, NULL, false, true},                              \
+    {n##_eAX_Iz, n##_eAX_Iz_r32, NULL, NULL, false, true}
 #define SHIFT(n)                                                                               \
-    {n##_Ev_1, n##_Ev_1_r32, NULL, NULL, false}, {n##_Ev_CL, n##_Ev_CL_r32, NULL, NULL, false}, \
-    {n##_Ev_Ib, n##_Ev_Ib_r32, NULL, NULL, false}
+    {n##_Ev_1, n##_Ev_1_r32, NULL, NULL, false, true},                                         \
+    {n##_Ev_CL, n##_Ev_CL_r32, NULL, NULL, false, true},                                       \
+    {n##_Ev_Ib, n##_Ev_Ib_r32, NULL, NULL, false, true}
 
 static const struct form forms[] = {
     ALU(add), ALU(or), ALU(adc), ALU(sbb), ALU(and), ALU(sub), ALU(xor), ALU(cmp),
     SHIFT(rol), SHIFT(ror), SHIFT(rcl), SHIFT(rcr), SHIFT(shl), SHIFT(shr), SHIFT(sar),
-    {test_Ev_Gv, test_Ev_Gv_r32, test_Ev_Gv_m32, NULL, false},
-    {test_Ev_Iz, test_Ev_Iz_r32, test_Ev_Iz_m32, NULL, false},
-    {inc_Zv, inc_Zv_r32, NULL, NULL, false},
-    {dec_Zv, dec_Zv_r32, NULL, NULL, false},
-    {mov_Ev_Gv, mov_Ev_Gv_r32, mov_Ev_Gv_m32, NULL, false},
-    {mov_Gv_Ev, mov_Gv_Ev_r32, mov_Gv_Ev_m32, NULL, false},
-    {mov_Eb_Gb, NULL, mov_Eb_Gb_m32, NULL, true},
-    {mov_Gb_Eb, NULL, mov_Gb_Eb_m32, NULL, true},
-    {mov_Zv_Iv, mov_Zv_Iv_r32, NULL, NULL, false},
-    {mov_Ev_Iz, mov_Ev_Iz_r32, mov_Ev_Iz_m32, NULL, false},
-    {movzx_Gv_Eb, movzx_Gv_Eb_r32, movzx_Gv_Eb_m32, NULL, false},
-    {movzx_Gv_Ew, movzx_Gv_Ew_r32, movzx_Gv_Ew_m32, NULL, false},
-    {movsx_Gv_Eb, NULL, movsx_Gv_Eb_m32, NULL, false},
-    {movsx_Gv_Ew, NULL, movsx_Gv_Ew_m32, NULL, false},
-    {lea_Gv_M, NULL, lea_Gv_M_m32, NULL, false},
-    {push_Zv, push_Zv_r32, NULL, NULL, false},
-    {pop_Zv, pop_Zv_r32, NULL, NULL, false},
-    {call_Jz, call_Jz_r32, NULL, NULL, false},
-    {ret, ret_r32, NULL, NULL, false},
-    {jcc_Jb, NULL, NULL, jcc_by_cc_r32, false},
-    {jcc_Jz, NULL, NULL, jcc_by_cc_r32, false},
+    {test_Ev_Gv, test_Ev_Gv_r32, test_Ev_Gv_m32, NULL, false, true},
+    {test_Ev_Iz, test_Ev_Iz_r32, test_Ev_Iz_m32, NULL, false, true},
+    {inc_Zv, inc_Zv_r32, NULL, NULL, false, true},
+    {dec_Zv, dec_Zv_r32, NULL, NULL, false, true},
+    {mov_Ev_Gv, mov_Ev_Gv_r32, mov_Ev_Gv_m32, NULL, false, true},
+    {mov_Gv_Ev, mov_Gv_Ev_r32, mov_Gv_Ev_m32, NULL, false, true},
+    {mov_Eb_Gb, NULL, mov_Eb_Gb_m32, NULL, true, false},
+    {mov_Gb_Eb, NULL, mov_Gb_Eb_m32, NULL, true, false},
+    {mov_Zv_Iv, mov_Zv_Iv_r32, NULL, NULL, false, true},
+    {mov_Ev_Iz, mov_Ev_Iz_r32, mov_Ev_Iz_m32, NULL, false, true},
+    {movzx_Gv_Eb, movzx_Gv_Eb_r32, movzx_Gv_Eb_m32, NULL, false, true},
+    {movzx_Gv_Ew, movzx_Gv_Ew_r32, movzx_Gv_Ew_m32, NULL, false, true},
+    {movsx_Gv_Eb, NULL, movsx_Gv_Eb_m32, NULL, false, false},
+    {movsx_Gv_Ew, NULL, movsx_Gv_Ew_m32, NULL, false, false},
+    {lea_Gv_M, NULL, lea_Gv_M_m32, NULL, false, false},
+    {push_Zv, push_Zv_r32, NULL, NULL, false, false},
+    {pop_Zv, pop_Zv_r32, NULL, NULL, false, false},
+    {call_Jz, call_Jz_r32, NULL, NULL, false, false},
+    {ret, ret_r32, NULL, NULL, false, false},
+    {jcc_Jb, NULL, NULL, jcc_by_cc_r32, false, false},
+    {jcc_Jz, NULL, NULL, jcc_by_cc_r32, false, false},
 };
 
 /* Indexed by row (op - op_table); NULL: the row has no forms. The opcode
@@ -73,9 +76,20 @@ void forms_init(void)
                 by_row[k] = &forms[f];
 }
 
-insn_fn form_select(const struct insn *i, bool modrm)
+/* Whether a quiet form's register destination is not ESP: a form that
+ * writes ESP changes the stack pointer, which the restart point would need.
+ * The destination is the ModRM reg field for the G,E rows, the opcode's low
+ * bits for the Z rows, and ModRM rm otherwise. Conservative: any of the
+ * three naming ESP makes it not quiet. */
+static bool writes_not_esp(const struct insn *i)
+{
+    return i->reg != R_ESP && i->rm != R_ESP && (i->b & 7) != R_ESP;
+}
+
+insn_fn form_select(const struct insn *i, bool modrm, bool *quiet)
 {
     const struct form *f = by_row[i->op - op_table];
+    *quiet = false;
     if (!f)
         return i->fn;
     if (!f->byte && i->opsize != 4)
@@ -84,5 +98,10 @@ insn_fn form_select(const struct insn *i, bool modrm)
         return i->addrsize == 4 && f->m32 ? f->m32 : i->fn;
     if (f->by_cc)
         return f->by_cc[i->b & 15];
-    return f->r32 ? f->r32 : i->fn;
+    if (!f->r32)
+        return i->fn;
+    /* ESP as the destination would change ESP: not quiet (it is still
+     * the same form). */
+    *quiet = f->quiet && i->cls == 0 && writes_not_esp(i);
+    return f->r32;
 }

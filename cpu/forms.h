@@ -23,8 +23,9 @@
 /* Builds the row -> form map (decode_init calls it once). */
 void forms_init(void);
 /* The handler for the decoded instruction i of row i->op: a form or the
- * row's own. modrm: the row has a ModRM byte. */
-insn_fn form_select(const struct insn *i, bool modrm);
+ * row's own. modrm: the row has a ModRM byte. *quiet: the form is quiet
+ * (insn.quiet). */
+insn_fn form_select(const struct insn *i, bool modrm, bool *quiet);
 
 #define FORM_DECL(fn) void fn(struct cpu *c, const struct insn *i);
 #define ALU_FORM_DECLS(n)                                                                      \

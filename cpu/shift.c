@@ -106,6 +106,32 @@ shift_calc(struct cpu *c, unsigned op, uint32_t v, unsigned count, int size, uin
     return r;
 }
 
+/*
+ * The flags of a shift or rotate (mask: the flags it changes, f: their
+ * values) as an LF_SHIFT record: CF and OF from f where mask has them, the
+ * previous OF and AF otherwise; a shift's SF ZF PF come from its result,
+ * a rotate keeps the previous record's res and size and so its SF ZF PF.
+ * No materialization of the previous operation's flags (flags.h).
+ */
+static inline __attribute__((always_inline)) void shift_flags(struct cpu *c, unsigned op, int size,
+                                                              uint32_t r, uint32_t mask,
+                                                              uint32_t f)
+{
+    bool rotate = op == SH_ROL || op == SH_ROR || op == SH_RCL || op == SH_RCR;
+    if (rotate && c->lf.op == LF_NONE) {
+        c->eflags = (c->eflags & ~mask) | (f & mask);
+        return;
+    }
+    uint32_t of = (mask & F_OF) ? (f & F_OF) : (lf_of(c) ? F_OF : 0);
+    uint32_t a = (f & F_CF) | of | lf_af(c);
+    c->lf.a = a;
+    if (!rotate) {
+        c->lf.res = r;
+        c->lf.size = (uint8_t)size;
+    }
+    c->lf.op = LF_SHIFT;
+}
+
 /* op is a constant in every handler (the row's operation; SAL's row uses
  * SHL's handler), so each handler compiles to its one case. A register
  * operand skips the read-modify-write helpers. */
@@ -127,7 +153,7 @@ static inline __attribute__((always_inline)) void shift_Ef(struct cpu *c, const 
         cpu_set_reg(c, i->rm, size, r);
     else
         rmw_Ef_end(c, i, size, lin, r, form);
-    flags_update(c, mask, f);
+    shift_flags(c, op, size, r, mask, f);
 }
 static inline __attribute__((always_inline)) void shift_E(struct cpu *c, const struct insn *i,
                                                           unsigned op, int size, unsigned count)
