@@ -5,6 +5,7 @@
  * column; docs/cpu-flags.md): BT* change only CF, BSF/BSR only ZF.
  */
 #include "handlers.h"
+#include "forms.h"
 #include "operand.h"
 
 enum { BT_TEST = 4, BT_SET = 5, BT_RESET = 6, BT_COMP = 7 }; /* 0F BA /4../7 */
@@ -137,3 +138,35 @@ void cmovcc_Gv_Ev(struct cpu *c, const struct insn *i)
     if (cpu_cond(c, i->b & 15))
         write_G(c, i, i->opsize, s);
 }
+
+/* cpu/forms.c: per condition, 32-bit operand (CMOVcc) with a register or a
+ * 32-bit-address memory r/m; SETcc with either. */
+#define CC_FORMS(cc)                                                                           \
+    static void cmovcc_r32_cc##cc(struct cpu *c, const struct insn *i)                         \
+    {                                                                                          \
+        uint32_t s = c->r[i->rm];                                                              \
+        if (cpu_cond_inline(c, cc))                                                            \
+            c->r[i->reg] = s;                                                                  \
+    }                                                                                          \
+    static void cmovcc_m32_cc##cc(struct cpu *c, const struct insn *i)                         \
+    {                                                                                          \
+        uint32_t s = read_Ef(c, i, 4, FORM_MEM32);                                             \
+        if (cpu_cond_inline(c, cc))                                                            \
+            c->r[i->reg] = s;                                                                  \
+    }                                                                                          \
+    static void setcc_r_cc##cc(struct cpu *c, const struct insn *i)                            \
+    {                                                                                          \
+        cpu_set_reg8(c, i->rm, cpu_cond_inline(c, cc));                                        \
+    }                                                                                          \
+    static void setcc_m32_cc##cc(struct cpu *c, const struct insn *i)                          \
+    {                                                                                          \
+        write_Ef(c, i, 1, cpu_cond_inline(c, cc), FORM_MEM32);                                 \
+    }
+CC_FORMS(0) CC_FORMS(1) CC_FORMS(2) CC_FORMS(3) CC_FORMS(4) CC_FORMS(5) CC_FORMS(6) CC_FORMS(7)
+CC_FORMS(8) CC_FORMS(9) CC_FORMS(10) CC_FORMS(11) CC_FORMS(12) CC_FORMS(13) CC_FORMS(14) CC_FORMS(15)
+#define CC_TABLE(p)                                                                            \
+    {p##0, p##1, p##2, p##3, p##4, p##5, p##6, p##7, p##8, p##9, p##10, p##11, p##12, p##13, p##14, p##15}
+const insn_fn cmovcc_by_cc_r32[16] = CC_TABLE(cmovcc_r32_cc);
+const insn_fn cmovcc_by_cc_m32[16] = CC_TABLE(cmovcc_m32_cc);
+const insn_fn setcc_by_cc_r[16] = CC_TABLE(setcc_r_cc);
+const insn_fn setcc_by_cc_m32[16] = CC_TABLE(setcc_m32_cc);

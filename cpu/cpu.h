@@ -210,15 +210,18 @@ struct cpu {
     uint64_t icount;             /* instructions retired */
     uint64_t idle_cycles;        /* cycles spent not retiring instructions: halted, PAUSE stalls */
     uint64_t budget;             /* instructions left in this cpu_run() */
-    /* halted .. exit_reason: the "attention" word, eight adjacent bytes that
+    /* halted .. end_run: the "attention" word, eight adjacent bytes that
      * the run loop tests as one 64-bit load after every instruction of a
-     * block (exec.c asserts the layout): the four event flags, then the
-     * exit reason. */
+     * block (exec.c asserts the layout): the four event flags, the exit
+     * reason, and end_run, which a handler sets to end the block it runs in
+     * (POPF when it sets TF: the next instruction needs the slow path). */
     _Alignas(8) bool halted;
     bool intr_line;          /* INTR pin (set by the interrupt controller) */
     bool nmi_pending;
     bool inhibit_intr;       /* interrupt shadow after MOV SS / POP SS / STI */
-    enum cpu_exit exit_reason;
+    uint8_t exit_reason;     /* enum cpu_exit */
+    bool end_run;
+    uint8_t attention_pad[2];
     bool in_event_delivery;  /* delivering an exception: for #DF/triple fault */
     int  delivering_vector;  /* vector being delivered, -1 if none */
     uint8_t exit_request;    /* set by env/devices: stop at the next boundary */

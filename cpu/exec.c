@@ -238,9 +238,10 @@ _Static_assert(offsetof(struct cpu, intr_line) == offsetof(struct cpu, halted) +
                    offsetof(struct cpu, nmi_pending) == offsetof(struct cpu, halted) + 2 &&
                    offsetof(struct cpu, inhibit_intr) == offsetof(struct cpu, halted) + 3 &&
                    offsetof(struct cpu, exit_reason) == offsetof(struct cpu, halted) + 4 &&
-                   sizeof(enum cpu_exit) == 4 && sizeof(bool) == 1 &&
+                   offsetof(struct cpu, end_run) == offsetof(struct cpu, halted) + 5 &&
+                   CPU_EXIT_EVENT < 256 && sizeof(bool) == 1 &&
                    offsetof(struct cpu, halted) % 8 == 0 && CPU_EXIT_NONE == 0,
-               "the attention word: four event flags and the exit reason");
+               "the attention word: four event flags, the exit reason, end_run");
 static inline uint32_t event_flags(const struct cpu *c)
 {
     uint32_t w;
@@ -500,6 +501,7 @@ static __attribute__((noinline)) void run_loop(struct cpu *c)
         if (__builtin_expect(event_flags_set(c), 0) && take_events(c))
             continue;
 
+        c->end_run = false; /* whatever ended the last block, it is seen */
         /* Debugging needs the slow path: one test for the four reasons. */
         uint32_t debugging = (uint32_t)(trace != NULL) | c->data_bp_active | (c->dr[7] & 0xff) |
                              (c->eflags & (F_TF | F_RF));

@@ -67,6 +67,12 @@ static inline void flags_update(struct cpu *c, uint32_t mask, uint32_t f)
     flags_materialize(c);
     c->eflags = (c->eflags & ~mask) | (f & mask);
 }
+/* Sets CF and OF from bits (F_CF, F_OF) and keeps SF ZF AF PF, with no
+ * materialization: after a lazy operation the record becomes LF_SHIFT with
+ * the previous res and size (so SF ZF PF stay) and AF carried over (MUL,
+ * IMUL, rotates). Defined below, after lf_af. */
+static inline void flags_set_cf_of(struct cpu *c, uint32_t bits);
+
 /* Parity flag of the low byte of v (PF = 1 when the count of ones is even). */
 static inline uint32_t flags_pf(uint32_t v)
 {
@@ -134,6 +140,15 @@ static inline __attribute__((always_inline)) uint32_t lf_af(const struct cpu *c)
     case LF_SHIFT: return l->a & F_AF;
     default: return 0; /* LF_LOGIC, LF_MUL */
     }
+}
+static inline void flags_set_cf_of(struct cpu *c, uint32_t bits)
+{
+    if (c->lf.op == LF_NONE) {
+        c->eflags = (c->eflags & ~(F_CF | F_OF)) | (bits & (F_CF | F_OF));
+        return;
+    }
+    c->lf.a = (bits & (F_CF | F_OF)) | lf_af(c);
+    c->lf.op = LF_SHIFT;
 }
 static inline __attribute__((always_inline)) bool lf_pf(const struct cpu *c)
 {

@@ -53,6 +53,11 @@ void popf(struct cpu *c, const struct insn *i)
         v &= ~(uint32_t)F_RF;
     }
     cpu_set_eflags(c, v, mask);
+    /* Not A_SERIAL: it ends its block only when single-stepping starts
+     * (the next instruction traps; only the slow path does that). A change
+     * of IF is seen by the block loop's event test. */
+    if (c->eflags & F_TF)
+        c->end_run = true;
 }
 
 /* CLI/STI: CPL > IOPL faults; in V86 mode that is IOPL < 3. */

@@ -19,46 +19,52 @@
 struct form {
     insn_fn row;
     insn_fn r32, m32;
-    const insn_fn *by_cc; /* Jcc: r32 form per condition (low nibble of the opcode) */
+    const insn_fn *by_cc;     /* r32 forms per condition (low nibble of the opcode) */
+    const insn_fn *by_cc_m32; /* m32 forms per condition */
     bool byte;            /* the row's operand size is fixed at 8 bits */
     bool quiet;           /* r32 is quiet (insn.quiet): register-only, no fault */
+    bool m32_quiet;       /* m32 is quiet too (LEA: no memory access) */
 };
 
 #define ALU(n)                                                                                 \
-    {n##_Ev_Gv, n##_Ev_Gv_r32, n##_Ev_Gv_m32, NULL, false, true},                              \
-    {n##_Gv_Ev, n##_Gv_Ev_r32, n##_Gv_Ev_m32, NULL, false, true},                              \
-    {n##_Ev_Iz, n##_Ev_Iz_r32, n##_Ev_Iz_m32, NULL, false, true},                              \
-    {n##_Ev_Ib, n##_Ev_Ib_r32, n##_Ev_Ib_m32, NULL, false, true},                              \
-    {n##_eAX_Iz, n##_eAX_Iz_r32, NULL, NULL, false, true}
+    {n##_Ev_Gv, n##_Ev_Gv_r32, n##_Ev_Gv_m32, NULL, NULL, false, true, false}, \
+    {n##_Gv_Ev, n##_Gv_Ev_r32, n##_Gv_Ev_m32, NULL, NULL, false, true, false}, \
+    {n##_Ev_Iz, n##_Ev_Iz_r32, n##_Ev_Iz_m32, NULL, NULL, false, true, false}, \
+    {n##_Ev_Ib, n##_Ev_Ib_r32, n##_Ev_Ib_m32, NULL, NULL, false, true, false}, \
+    {n##_eAX_Iz, n##_eAX_Iz_r32, NULL, NULL, NULL, false, true, false}
 #define SHIFT(n)                                                                               \
-    {n##_Ev_1, n##_Ev_1_r32, NULL, NULL, false, true},                                         \
-    {n##_Ev_CL, n##_Ev_CL_r32, NULL, NULL, false, true},                                       \
-    {n##_Ev_Ib, n##_Ev_Ib_r32, NULL, NULL, false, true}
+    {n##_Ev_1, n##_Ev_1_r32, NULL, NULL, NULL, false, true, false}, \
+    {n##_Ev_CL, n##_Ev_CL_r32, NULL, NULL, NULL, false, true, false}, \
+    {n##_Ev_Ib, n##_Ev_Ib_r32, NULL, NULL, NULL, false, true, false}
 
 static const struct form forms[] = {
     ALU(add), ALU(or), ALU(adc), ALU(sbb), ALU(and), ALU(sub), ALU(xor), ALU(cmp),
     SHIFT(rol), SHIFT(ror), SHIFT(rcl), SHIFT(rcr), SHIFT(shl), SHIFT(shr), SHIFT(sar),
-    {test_Ev_Gv, test_Ev_Gv_r32, test_Ev_Gv_m32, NULL, false, true},
-    {test_Ev_Iz, test_Ev_Iz_r32, test_Ev_Iz_m32, NULL, false, true},
-    {inc_Zv, inc_Zv_r32, NULL, NULL, false, true},
-    {dec_Zv, dec_Zv_r32, NULL, NULL, false, true},
-    {mov_Ev_Gv, mov_Ev_Gv_r32, mov_Ev_Gv_m32, NULL, false, true},
-    {mov_Gv_Ev, mov_Gv_Ev_r32, mov_Gv_Ev_m32, NULL, false, true},
-    {mov_Eb_Gb, NULL, mov_Eb_Gb_m32, NULL, true, false},
-    {mov_Gb_Eb, NULL, mov_Gb_Eb_m32, NULL, true, false},
-    {mov_Zv_Iv, mov_Zv_Iv_r32, NULL, NULL, false, true},
-    {mov_Ev_Iz, mov_Ev_Iz_r32, mov_Ev_Iz_m32, NULL, false, true},
-    {movzx_Gv_Eb, movzx_Gv_Eb_r32, movzx_Gv_Eb_m32, NULL, false, true},
-    {movzx_Gv_Ew, movzx_Gv_Ew_r32, movzx_Gv_Ew_m32, NULL, false, true},
-    {movsx_Gv_Eb, NULL, movsx_Gv_Eb_m32, NULL, false, false},
-    {movsx_Gv_Ew, NULL, movsx_Gv_Ew_m32, NULL, false, false},
-    {lea_Gv_M, NULL, lea_Gv_M_m32, NULL, false, false},
-    {push_Zv, push_Zv_r32, NULL, NULL, false, false},
-    {pop_Zv, pop_Zv_r32, NULL, NULL, false, false},
-    {call_Jz, call_Jz_r32, NULL, NULL, false, false},
-    {ret, ret_r32, NULL, NULL, false, false},
-    {jcc_Jb, NULL, NULL, jcc_by_cc_r32, false, false},
-    {jcc_Jz, NULL, NULL, jcc_by_cc_r32, false, false},
+    {test_Ev_Gv, test_Ev_Gv_r32, test_Ev_Gv_m32, NULL, NULL, false, true, false},
+    {test_Ev_Iz, test_Ev_Iz_r32, test_Ev_Iz_m32, NULL, NULL, false, true, false},
+    {inc_Zv, inc_Zv_r32, NULL, NULL, NULL, false, true, false},
+    {dec_Zv, dec_Zv_r32, NULL, NULL, NULL, false, true, false},
+    {mov_Ev_Gv, mov_Ev_Gv_r32, mov_Ev_Gv_m32, NULL, NULL, false, true, false},
+    {mov_Gv_Ev, mov_Gv_Ev_r32, mov_Gv_Ev_m32, NULL, NULL, false, true, false},
+    {mov_Eb_Gb, NULL, mov_Eb_Gb_m32, NULL, NULL, true, false, false},
+    {mov_Gb_Eb, NULL, mov_Gb_Eb_m32, NULL, NULL, true, false, false},
+    {mov_Zv_Iv, mov_Zv_Iv_r32, NULL, NULL, NULL, false, true, false},
+    {mov_Ev_Iz, mov_Ev_Iz_r32, mov_Ev_Iz_m32, NULL, NULL, false, true, false},
+    {movzx_Gv_Eb, movzx_Gv_Eb_r32, movzx_Gv_Eb_m32, NULL, NULL, false, true, false},
+    {movzx_Gv_Ew, movzx_Gv_Ew_r32, movzx_Gv_Ew_m32, NULL, NULL, false, true, false},
+    {movsx_Gv_Eb, NULL, movsx_Gv_Eb_m32, NULL, NULL, false, false, false},
+    {movsx_Gv_Ew, NULL, movsx_Gv_Ew_m32, NULL, NULL, false, false, false},
+    {lea_Gv_M, NULL, lea_Gv_M_m32, NULL, NULL, false, false, true},
+    {push_Zv, push_Zv_r32, NULL, NULL, NULL, false, false, false},
+    {pop_Zv, pop_Zv_r32, NULL, NULL, NULL, false, false, false},
+    {call_Jz, call_Jz_r32, NULL, NULL, NULL, false, false, false},
+    {ret, ret_r32, NULL, NULL, NULL, false, false, false},
+    {jcc_Jb, NULL, NULL, jcc_by_cc_r32, NULL, false, false, false},
+    {jcc_Jz, NULL, NULL, jcc_by_cc_r32, NULL, false, false, false},
+    {cmovcc_Gv_Ev, NULL, NULL, cmovcc_by_cc_r32, cmovcc_by_cc_m32, false, false, false},
+    {setcc_Eb, NULL, NULL, setcc_by_cc_r, setcc_by_cc_m32, true, false, false},
+    {imul_Gv_Ev, imul_Gv_Ev_r32, imul_Gv_Ev_m32, NULL, NULL, false, false, false},
+    {mul_Ev, mul_Ev_r32, mul_Ev_m32, NULL, NULL, false, false, false},
 };
 
 /* Indexed by row (op - op_table); NULL: the row has no forms. The opcode
@@ -94,8 +100,16 @@ insn_fn form_select(const struct insn *i, bool modrm, bool *quiet)
         return i->fn;
     if (!f->byte && i->opsize != 4)
         return i->fn;
-    if (modrm && i->mod != 3)
-        return i->addrsize == 4 && f->m32 ? f->m32 : i->fn;
+    if (modrm && i->mod != 3) {
+        if (i->addrsize != 4)
+            return i->fn;
+        if (f->by_cc_m32)
+            return f->by_cc_m32[i->b & 15];
+        if (!f->m32)
+            return i->fn;
+        *quiet = f->m32_quiet && i->cls == 0 && i->reg != R_ESP;
+        return f->m32;
+    }
     if (f->by_cc)
         return f->by_cc[i->b & 15];
     if (!f->r32)

@@ -46,9 +46,14 @@ FORM_DECL(movzx_Gv_Eb_r32) FORM_DECL(movzx_Gv_Eb_m32) FORM_DECL(movzx_Gv_Ew_r32)
 FORM_DECL(movzx_Gv_Ew_m32) FORM_DECL(movsx_Gv_Eb_m32) FORM_DECL(movsx_Gv_Ew_m32)
 FORM_DECL(lea_Gv_M_m32) FORM_DECL(push_Zv_r32) FORM_DECL(pop_Zv_r32)
 FORM_DECL(call_Jz_r32) FORM_DECL(ret_r32)
+FORM_DECL(imul_Gv_Ev_r32) FORM_DECL(imul_Gv_Ev_m32) FORM_DECL(mul_Ev_r32) FORM_DECL(mul_Ev_m32)
 #undef FORM_DECL
 
 /* Jcc (Jb and Jz rows) with a 32-bit operand size, by condition. */
 extern const insn_fn jcc_by_cc_r32[16];
+/* CMOVcc and SETcc by condition: register (r32; SETcc: any operand size)
+ * and 32-bit-address memory forms. */
+extern const insn_fn cmovcc_by_cc_r32[16], cmovcc_by_cc_m32[16];
+extern const insn_fn setcc_by_cc_r[16], setcc_by_cc_m32[16];
 
 #endif

@@ -73,8 +73,8 @@ struct insn {
     uint8_t lock : 1;
     uint8_t ends_run : 1; /* op->attr has A_BRANCH or A_SERIAL (run_loop's straight-line runs) */
     /* fn is a register-only form (cpu/forms.h) of class 0: it cannot fault,
-     * touches no memory, reads neither EIP nor ESP and changes no EIP, ESP,
-     * event flag or exit reason. The block loop runs it with no restart
+     * touches no memory, does not read EIP and changes no EIP, ESP, event
+     * flag or exit reason. The block loop runs it with no restart
      * point, no EIP store and no checks after it. */
     uint8_t quiet : 1;
     uint8_t b;        /* opcode byte (second byte for 0F xx) */

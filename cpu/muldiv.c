@@ -10,11 +10,12 @@
  * before any register is written, so the instruction can be restarted.
  */
 #include "handlers.h"
+#include "forms.h"
 #include "operand.h"
 
 static inline void mul_flags(struct cpu *c, bool overflow)
 {
-    flags_update(c, F_CF | F_OF, overflow ? F_CF | F_OF : 0);
+    flags_set_cf_of(c, overflow ? F_CF | F_OF : 0);
 }
 
 static inline int32_t sext(uint32_t v, int size)
@@ -82,6 +83,35 @@ void imul_Gv_Ev(struct cpu *c, const struct insn *i)
     uint32_t s = read_E(c, i, i->opsize);
     imul_G(c, i, read_G(c, i, i->opsize), s);
 }
+/* cpu/forms.c: 32-bit operand, register or 32-bit-address memory r/m. */
+void imul_Gv_Ev_r32(struct cpu *c, const struct insn *i)
+{
+    int64_t p = (int64_t)(int32_t)c->r[i->reg] * (int32_t)c->r[i->rm];
+    c->r[i->reg] = (uint32_t)p;
+    mul_flags(c, p != (int32_t)p);
+}
+void imul_Gv_Ev_m32(struct cpu *c, const struct insn *i)
+{
+    int32_t s = (int32_t)read_Ef(c, i, 4, FORM_MEM32);
+    int64_t p = (int64_t)(int32_t)c->r[i->reg] * s;
+    c->r[i->reg] = (uint32_t)p;
+    mul_flags(c, p != (int32_t)p);
+}
+void mul_Ev_r32(struct cpu *c, const struct insn *i)
+{
+    uint64_t p = (uint64_t)c->r[R_EAX] * c->r[i->rm];
+    c->r[R_EAX] = (uint32_t)p;
+    c->r[R_EDX] = (uint32_t)(p >> 32);
+    mul_flags(c, (p >> 32) != 0);
+}
+void mul_Ev_m32(struct cpu *c, const struct insn *i)
+{
+    uint64_t p = (uint64_t)c->r[R_EAX] * read_Ef(c, i, 4, FORM_MEM32);
+    c->r[R_EAX] = (uint32_t)p;
+    c->r[R_EDX] = (uint32_t)(p >> 32);
+    mul_flags(c, (p >> 32) != 0);
+}
+
 void imul_Gv_Ev_Iz(struct cpu *c, const struct insn *i)
 {
     imul_G(c, i, read_E(c, i, i->opsize), i->imm);

@@ -118,17 +118,14 @@ static inline __attribute__((always_inline)) void shift_flags(struct cpu *c, uns
                                                               uint32_t f)
 {
     bool rotate = op == SH_ROL || op == SH_ROR || op == SH_RCL || op == SH_RCR;
-    if (rotate && c->lf.op == LF_NONE) {
-        c->eflags = (c->eflags & ~mask) | (f & mask);
+    uint32_t of = (mask & F_OF) ? (f & F_OF) : (lf_of(c) ? F_OF : 0);
+    if (rotate) {
+        flags_set_cf_of(c, (f & F_CF) | of);
         return;
     }
-    uint32_t of = (mask & F_OF) ? (f & F_OF) : (lf_of(c) ? F_OF : 0);
-    uint32_t a = (f & F_CF) | of | lf_af(c);
-    c->lf.a = a;
-    if (!rotate) {
-        c->lf.res = r;
-        c->lf.size = (uint8_t)size;
-    }
+    c->lf.a = (f & F_CF) | of | lf_af(c);
+    c->lf.res = r;
+    c->lf.size = (uint8_t)size;
     c->lf.op = LF_SHIFT;
 }
 

@@ -298,8 +298,12 @@ def run_scaling(a, kern):
         wall = time.monotonic() - t0
         r = json.load(open(rep))
         return sum(v["instructions_retired"] for v in r["vms"]) / wall
-    one = [once(1) for _ in range(a.runs)]
-    two = [once(2) for _ in range(a.runs)]
+    # A nanobench run lasts a fraction of a second, so the host's scheduling
+    # noise is a large part of one; at least five runs each, alternating.
+    one, two = [], []
+    for _ in range(max(a.runs, 5)):
+        one.append(once(1))
+        two.append(once(2))
     return statistics.median(one), statistics.median(two)
 
 
