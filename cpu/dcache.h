@@ -10,7 +10,8 @@
  * Invariants (docs/architecture.md, "Decoded-instruction cache"):
  *  - a block ends after an instruction with ends_run (A_BRANCH or A_SERIAL:
  *    everything that can change CS, CPL, paging, control or debug registers,
- *    EFLAGS.TF, the bus map or the ports' devices carries one), at the end
+ *    EFLAGS.TF, the bus map or the ports' devices carries one; POPF ends
+ *    its block at run time when it sets TF, cpu.end_run), at the end
  *    of its page, before an instruction that crosses the page boundary or
  *    does not decode, or at DC_BLOCK_MAX instructions;
  *  - a block is valid while its key matches: the physical address, CS.D,

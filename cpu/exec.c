@@ -498,8 +498,19 @@ static __attribute__((noinline)) void run_loop(struct cpu *c)
         }
         /* The four event flags are all clear on almost every block, so one
          * test skips the lot. */
-        if (__builtin_expect(event_flags_set(c), 0) && take_events(c))
-            continue;
+        if (__builtin_expect(event_flags_set(c), 0)) {
+            bool shadow = c->inhibit_intr;
+            if (take_events(c))
+                continue;
+            /* The shadow just ended with an event waiting: the one
+             * instruction it covered runs alone, for a block (its quiet
+             * instructions above all) would not stop after it. */
+            if (shadow && (c->nmi_pending || (c->intr_line && (c->eflags & F_IF)))) {
+                c->end_run = false;
+                step_slow(c, trace);
+                continue;
+            }
+        }
 
         c->end_run = false; /* whatever ended the last block, it is seen */
         /* Debugging needs the slow path: one test for the four reasons. */

@@ -1,0 +1,173 @@
+/*
+ * The block loop (cpu/exec.c) and what rides on it: lazy flags of shifts,
+ * rotates and MUL across instructions of one block (LF_SHIFT), the
+ * interrupt shadow inside a block, POPF ending its block when it sets TF
+ * (end_run), and the per-row statistics counted once per block run.
+ *
+ * Code below was assembled with nasm; the source is in the comments.
+ */
+#include <check.h>
+#include <stdlib.h>
+
+#include "cpu/decode.h"
+#include "cpu/dcache.h"
+#include "harness.h"
+
+static struct tmachine *flat(const uint8_t *code, size_t n)
+{
+    struct tmachine *tm = tm_new(1024);
+    tm_flat32(tm, 0x10000, code, n, 0x9000);
+    return tm;
+}
+
+/* Runs code (which ends in pushfd; pop edx; hlt) and returns EDX's
+ * arithmetic flags. */
+static uint32_t flags_after(const uint8_t *code, size_t n)
+{
+    struct tmachine *tm = flat(code, n);
+    ck_assert_int_eq(tm_run(tm, 100), CPU_EXIT_HLT);
+    uint32_t f = tm->cpu.r[R_EDX] & F_ARITH;
+    tm_free(tm);
+    return f;
+}
+
+START_TEST(rotate_keeps_the_lazy_flags_of_the_add_before_it)
+{
+    /* mov eax, 0x7fffffff ; mov ebx, 1 ; mov ecx, 1
+     * add eax, ebx   ; SF=1 ZF=0 PF=1 AF=1 OF=1 CF=0, lazy
+     * ror ecx, 1     ; CF=1 OF=1 (count 1), SF ZF AF PF unchanged
+     * pushfd ; pop edx ; hlt */
+    static const uint8_t code[] = {0xb8, 0xff, 0xff, 0xff, 0x7f, 0xbb, 0x01, 0x00, 0x00, 0x00,
+                                   0xb9, 0x01, 0x00, 0x00, 0x00, 0x01, 0xd8, 0xd1, 0xc9, 0x9c,
+                                   0x5a, 0xf4};
+    ck_assert_uint_eq(flags_after(code, sizeof(code)), F_CF | F_PF | F_AF | F_SF | F_OF);
+}
+END_TEST
+
+START_TEST(shift_keeps_of_and_af_of_the_sub_before_it)
+{
+    /* mov eax, 0x80000000 ; mov ebx, 1 ; mov edx, 0x10000001
+     * sub eax, ebx   ; 0x7fffffff: OF=1 AF=1 CF=0
+     * shl edx, 4     ; 0x10: CF=1 (bit 28), OF and AF unchanged (count > 1),
+     *                ; SF=0 ZF=0 PF=0 from the result
+     * pushfd ; pop edx ; hlt */
+    static const uint8_t code[] = {0xb8, 0x00, 0x00, 0x00, 0x80, 0xbb, 0x01, 0x00, 0x00, 0x00,
+                                   0xba, 0x01, 0x00, 0x00, 0x10, 0x29, 0xd8, 0xc1, 0xe2, 0x04,
+                                   0x9c, 0x5a, 0xf4};
+    ck_assert_uint_eq(flags_after(code, sizeof(code)), F_CF | F_AF | F_OF);
+}
+END_TEST
+
+START_TEST(mul_keeps_szap_of_the_add_before_it)
+{
+    /* mov eax, 0x7fffffff ; mov ebx, 1
+     * add eax, ebx   ; 0x80000000: SF=1 PF=1 AF=1 ZF=0
+     * mov eax, 2 ; mov ecx, 0x80000000
+     * mul ecx        ; EDX:EAX = 1:0, CF=OF=1; SF ZF AF PF unchanged (P6)
+     * pushfd ; pop edx ; hlt */
+    static const uint8_t code[] = {0xb8, 0xff, 0xff, 0xff, 0x7f, 0xbb, 0x01, 0x00,
+                                   0x00, 0x00, 0x01, 0xd8, 0xb8, 0x02, 0x00, 0x00,
+                                   0x00, 0xb9, 0x00, 0x00, 0x00, 0x80, 0xf7, 0xe1,
+                                   0x9c, 0x5a, 0xf4};
+    ck_assert_uint_eq(flags_after(code, sizeof(code)), F_CF | F_PF | F_AF | F_SF | F_OF);
+}
+END_TEST
+
+static int ack_0x20(void *ctx)
+{
+    (void)ctx;
+    return 0x20;
+}
+
+START_TEST(sti_shadow_covers_exactly_one_instruction)
+{
+    /* sti ; inc eax ; inc eax ; hlt, with INTR raised and IF = 0: the
+     * interrupt is taken after the first INC, not before it (the shadow)
+     * and not later. */
+    static const uint8_t code[] = {0xfb, 0x40, 0x40, 0xf4};
+    struct tmachine *tm = flat(code, sizeof(code));
+    struct cpu *c = &tm->cpu;
+    tm->env.intr_ack = ack_0x20;
+    c->intercept_events = true;
+    c->intr_line = true;
+    c->r[R_EAX] = 0;
+    ck_assert_int_eq(tm_run(tm, 100), CPU_EXIT_EVENT);
+    ck_assert_int_eq(c->exit_event.vector, 0x20);
+    ck_assert_int_eq(c->exit_event.kind, EV_EXTERNAL);
+    ck_assert_uint_eq(c->r[R_EAX], 1);
+    tm_free(tm);
+}
+END_TEST
+
+START_TEST(sti_shadow_inside_a_block_without_intr)
+{
+    /* The same code with no INTR: the block runs through and the shadow is
+     * over when it ends. */
+    static const uint8_t code[] = {0xfb, 0x40, 0x40, 0xf4};
+    struct tmachine *tm = flat(code, sizeof(code));
+    tm->cpu.r[R_EAX] = 0;
+    ck_assert_int_eq(tm_run(tm, 100), CPU_EXIT_HLT);
+    ck_assert_uint_eq(tm->cpu.r[R_EAX], 2);
+    ck_assert(!tm->cpu.inhibit_intr);
+    tm_free(tm);
+}
+END_TEST
+
+START_TEST(popf_setting_tf_ends_its_block)
+{
+    /* pushfd ; or dword [esp], 0x100 ; popfd ; inc eax ; inc eax ; hlt:
+     * POPF is in the middle of a block; the single-step #DB comes after
+     * the first INC (the instruction after the POPF that set TF). */
+    static const uint8_t code[] = {0x9c, 0x81, 0x0c, 0x24, 0x00, 0x01, 0x00, 0x00,
+                                   0x9d, 0x40, 0x40, 0xf4};
+    struct tmachine *tm = flat(code, sizeof(code));
+    struct cpu *c = &tm->cpu;
+    c->intercept_events = true;
+    c->r[R_EAX] = 0;
+    ck_assert_int_eq(tm_run(tm, 100), CPU_EXIT_EVENT);
+    ck_assert_int_eq(c->exit_event.vector, EX_DB);
+    ck_assert_uint_eq(c->r[R_EAX], 1);
+    tm_free(tm);
+}
+END_TEST
+
+START_TEST(row_counts_exact_after_a_run)
+{
+    /* mov ecx, 5 ; l: inc eax ; dec ecx ; jnz l ; hlt: the loop's block
+     * runs five times; the rows count each instruction once per run. */
+    static const uint8_t code[] = {0xb9, 0x05, 0x00, 0x00, 0x00, 0x40, 0x49, 0x75, 0xfc, 0xf4};
+    struct tmachine *tm = flat(code, sizeof(code));
+    struct cpu *c = &tm->cpu;
+    uint64_t *rows = calloc((size_t)op_table_size + 1, sizeof(uint64_t));
+    c->row_counts = rows;
+    ck_assert_int_eq(tm_run(tm, 100), CPU_EXIT_HLT);
+    int inc = (int)(decode_lookup(0x40, -1) - op_table);
+    int dec = (int)(decode_lookup(0x49, -1) - op_table);
+    int jnz = (int)(decode_lookup(0x75, -1) - op_table);
+    ck_assert_uint_eq(rows[inc], 5);
+    ck_assert_uint_eq(rows[dec], 5);
+    ck_assert_uint_eq(rows[jnz], 5);
+    c->row_counts = NULL;
+    free(rows);
+    tm_free(tm);
+}
+END_TEST
+
+int main(void)
+{
+    Suite *s = suite_create("block_loop");
+    TCase *t = tcase_create("block_loop");
+    tcase_add_test(t, rotate_keeps_the_lazy_flags_of_the_add_before_it);
+    tcase_add_test(t, shift_keeps_of_and_af_of_the_sub_before_it);
+    tcase_add_test(t, mul_keeps_szap_of_the_add_before_it);
+    tcase_add_test(t, sti_shadow_covers_exactly_one_instruction);
+    tcase_add_test(t, sti_shadow_inside_a_block_without_intr);
+    tcase_add_test(t, popf_setting_tf_ends_its_block);
+    tcase_add_test(t, row_counts_exact_after_a_run);
+    suite_add_tcase(s, t);
+    SRunner *r = srunner_create(s);
+    srunner_run_all(r, CK_NORMAL);
+    int failed = srunner_ntests_failed(r);
+    srunner_free(r);
+    return failed ? EXIT_FAILURE : EXIT_SUCCESS;
+}
