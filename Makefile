@@ -154,7 +154,8 @@ test-seabios: $(BUILD)/trapeze
 
 SST286_DIR ?= ../shared/sst286
 test-sst286: $(BUILD)/tests/sst286
-	@$(BUILD)/tests/sst286 $(SST286_DIR)
+	@if [ -d "$(SST286_DIR)" ]; then $(BUILD)/tests/sst286 $(SST286_DIR); \
+	else echo "test-sst286: no 80286 test data at $(SST286_DIR) (set SST286_DIR): not run"; fi
 
 # The 80286 single-step suite runner: its own main (not libcheck), zlib.
 $(BUILD)/tests/sst286: tests/unit/sst286.c $(BUILD)/libtrapeze-san.a

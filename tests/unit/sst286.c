@@ -446,6 +446,7 @@ int main(int argc, char **argv)
         DIR *d = opendir(dir);
         if (!d) {
             fprintf(stderr, "sst286: cannot open directory %s\n", dir);
+            free(files);
             return 2;
         }
         struct dirent *e;
