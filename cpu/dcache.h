@@ -35,7 +35,7 @@
  *    translation and its rights checks (execute, user) stay with the TLB.
  *
  * Direct-mapped, DC_BLOCKS blocks; each holds its instructions' copies, so
- * a block is self-contained (about 0.8 KiB; 6.5 MiB per CPU, committed by
+ * a block is self-contained (about 1.6 KiB; 6.5 MiB per CPU, committed by
  * the host only as blocks are filled).
  */
 #ifndef TRAPEZE_CPU_DCACHE_H
@@ -44,9 +44,9 @@
 #include "cpu.h"
 #include "insn.h"
 
-#define DC_BITS 13
+#define DC_BITS 12
 #define DC_BLOCKS (1u << DC_BITS)
-#define DC_BLOCK_MAX 16
+#define DC_BLOCK_MAX 32
 
 struct dc_block {
     uint64_t key;   /* dc_key(); 0 never matches (bit 0 of a key is always 1) */

@@ -88,8 +88,10 @@ static void write_within_page(struct cpu *c, struct tlb_entry *e, uint32_t lin, 
     /* A page whose code was dropped (or never had any) gets its direct
      * writes back, if the entry still describes the current bus map. */
     if (e->host && !bus_page_has_code(b, e->ppage) && c->mmu.bus_generation == b->map_generation &&
-        bus_page_ptr(b, e->ppage, true) == e->host)
+        bus_page_ptr(b, e->ppage, true) == e->host) {
         e->host_writable = 1;
+        tlb_set_fast(e);
+    }
 }
 
 uint32_t lin_read_slow(struct cpu *c, uint32_t lin, int size, int acc)

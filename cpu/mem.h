@@ -3,11 +3,12 @@
  * through the software TLB (mmu/mmu.h), then the bus.
  *
  * Cost of the common case (aligned, within one page, TLB hit, RAM): two
- * compares for the segment, one index and two compares for the TLB, one
- * host load or store. Everything else goes to the out-of-line slow path in
- * cpu/mem.c, which also handles page-crossing accesses (both pages are
- * translated before any byte is written, so a fault leaves memory
- * untouched), alignment checks (#AC), MMIO and ROM.
+ * compares for the segment, one index and one compare for the TLB (its
+ * direct-access tag, mmu_host_ptr), one host load or store. Everything
+ * else goes to the out-of-line slow path in cpu/mem.c, which also
+ * handles page-crossing accesses (both pages are translated before any
+ * byte is written, so a fault leaves memory untouched), alignment checks
+ * (#AC), MMIO and ROM writes and pages holding cached code.
  *
  * 'acc' is ACC_READ/ACC_WRITE/ACC_EXEC, plus ACC_USER when the access is
  * made at CPL 3. Implicit supervisor accesses (descriptor tables, TSS,
@@ -31,9 +32,8 @@ static inline int cpu_acc_user(const struct cpu *c) { return c->cpl == 3 ? ACC_U
 static inline uint32_t lin_read(struct cpu *c, uint32_t lin, int size, int acc)
 {
     if (((lin & (uint32_t)(size - 1)) == 0)) {
-        struct tlb_entry *e = mmu_lookup(&c->mmu, lin, acc);
-        if (e && e->host) {
-            const uint8_t *p = e->host + (lin & ~PAGE_MASK);
+        const uint8_t *p = mmu_host_ptr(&c->mmu, lin, acc);
+        if (p) {
             if (size == 1)
                 return *p;
             if (size == 2) {
@@ -52,9 +52,8 @@ static inline uint32_t lin_read(struct cpu *c, uint32_t lin, int size, int acc)
 static inline void lin_write(struct cpu *c, uint32_t lin, int size, uint32_t v, int acc)
 {
     if (((lin & (uint32_t)(size - 1)) == 0)) {
-        struct tlb_entry *e = mmu_lookup(&c->mmu, lin, acc | ACC_WRITE);
-        if (e && e->host_writable) {
-            uint8_t *p = e->host + (lin & ~PAGE_MASK);
+        uint8_t *p = mmu_host_ptr(&c->mmu, lin, acc | ACC_WRITE);
+        if (p) {
             if (size == 1)
                 *p = (uint8_t)v;
             else if (size == 2) {
@@ -114,7 +113,7 @@ static inline uint32_t cpu_rmw_begin(struct cpu *c, int s, uint32_t off, int siz
 {
     *lin = seg_lin(c, s, off, size, true);
     int acc = cpu_acc_user(c);
-    if (((*lin & (uint32_t)(size - 1)) != 0) || !mmu_lookup(&c->mmu, *lin, acc | ACC_WRITE))
+    if (((*lin & (uint32_t)(size - 1)) != 0) || !mmu_host_ptr(&c->mmu, *lin, acc | ACC_WRITE))
         lin_prepare_write(c, *lin, size, acc);
     return lin_read(c, *lin, size, acc);
 }

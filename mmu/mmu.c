@@ -22,7 +22,7 @@ void mmu_flush_all(struct mmu *m)
 {
     if (++m->epoch >= PAGE_SIZE) {
         for (int i = 0; i < TLB_ENTRIES; i++)
-            m->tlb[i].lpage = 0;
+            tlb_clear(&m->tlb[i]);
         m->epoch = 1;
     }
     m->has_global = false;
@@ -40,7 +40,7 @@ void mmu_flush_nonglobal(struct mmu *m)
     }
     for (int i = 0; i < TLB_ENTRIES; i++)
         if (!(m->tlb[i].perm & TLBP_GLOBAL))
-            m->tlb[i].lpage = 0;
+            tlb_clear(&m->tlb[i]);
     m->tlb_flushes++;
 }
 
@@ -48,17 +48,21 @@ void mmu_invlpg(struct mmu *m, uint32_t lin)
 {
     struct tlb_entry *e = &m->tlb[(lin >> PAGE_SHIFT) & (TLB_ENTRIES - 1)];
     if (e->lpage == ((lin & PAGE_MASK) | m->epoch))
-        e->lpage = 0;
+        tlb_clear(e);
 }
 
 void mmu_revoke_host_write(struct mmu *m, uint32_t ppage)
 {
     for (int i = 0; i < TLB_ENTRIES; i++)
-        if (m->tlb[i].ppage == ppage)
+        if (m->tlb[i].ppage == ppage) {
             m->tlb[i].host_writable = 0;
+            tlb_set_fast(&m->tlb[i]);
+        }
     for (int i = 0; i < 2; i++)
-        if (m->scratch[i].ppage == ppage)
+        if (m->scratch[i].ppage == ppage) {
             m->scratch[i].host_writable = 0;
+            tlb_set_fast(&m->scratch[i]);
+        }
 }
 
 void mmu_init(struct mmu *m, struct bus *b)
@@ -183,6 +187,7 @@ struct tlb_entry *mmu_fill(struct mmu *m, uint32_t lin, int acc, uint32_t *pf_er
      * its write tracking (see mmu_revoke_host_write). */
     t->host_writable = bus_page_ptr(b, pa, true) != NULL && !bus_page_has_code(b, pa);
     t->perm = perm;
+    tlb_set_fast(t);
     return t;
 }
 

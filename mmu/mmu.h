@@ -23,7 +23,9 @@
  *    cached decoded code (bus_page_has_code): every store to such a page
  *    reaches bus_write and its write tracking. When a page becomes a code
  *    page, mmu_revoke_host_write clears it from entries filled before.
- *  - Cost: a hit is one array index, one OR and two compares.
+ *  - Cost: a hit is one array index, one OR and two compares (mmu_lookup),
+ *    or one compare of a direct-access tag (mmu_host_ptr, the CPU's loads
+ *    and stores), which every change to an entry recomputes.
  */
 #ifndef TRAPEZE_MMU_MMU_H
 #define TRAPEZE_MMU_MMU_H
@@ -58,9 +60,37 @@ struct tlb_entry {
     uint32_t lpage;
     uint32_t ppage; /* physical page address (after A20) */
     uint8_t *host;  /* host pointer to the page, NULL for MMIO/unbacked (slow path) */
+    /* The direct-access tags, one per tlb_kind (supervisor read, write;
+     * user read, write): lpage when that kind of access may use host
+     * directly (the rights allow it, host is set, and for writes
+     * host_writable), else 0, which never matches. They let the CPU's
+     * common access be one compare (mmu_host_ptr). Recomputed from the
+     * fields here by tlb_set_fast whenever one of them changes. */
+    uint32_t fast[4];
     uint8_t perm;
     uint8_t host_writable; /* host page may be written directly (RAM) */
 };
+
+/* The index into tlb_entry.fast of an access kind: ACC_EXEC reads, the
+ * user bit selects the user pair. */
+static inline int tlb_kind(int acc) { return ((acc & ACC_USER) >> 1) | (acc & ACC_WRITE); }
+
+/* Recomputes e->fast from lpage, perm, host and host_writable. */
+static inline void tlb_set_fast(struct tlb_entry *e)
+{
+    uint32_t tag = e->host ? e->lpage : 0;
+    uint32_t wtag = e->host_writable ? tag : 0;
+    e->fast[0] = (e->perm & TLBP_SUP_R) ? tag : 0;
+    e->fast[1] = (e->perm & TLBP_SUP_W) ? wtag : 0;
+    e->fast[2] = (e->perm & TLBP_USR_R) ? tag : 0;
+    e->fast[3] = (e->perm & TLBP_USR_W) ? wtag : 0;
+}
+/* Invalidates e (no access matches it). */
+static inline void tlb_clear(struct tlb_entry *e)
+{
+    e->lpage = 0;
+    e->fast[0] = e->fast[1] = e->fast[2] = e->fast[3] = 0;
+}
 
 struct mmu {
     struct bus *bus;
@@ -114,6 +144,18 @@ static inline struct tlb_entry *mmu_lookup(struct mmu *m, uint32_t lin, int acc)
         [ACC_USER | ACC_EXEC] = TLBP_USR_R,
     };
     return (e->perm & need[acc & 7]) ? e : NULL;
+}
+
+/* The host address of lin for an access of kind acc (ACC_*) when the TLB
+ * holds a translation that grants it directly (RAM or ROM for reads, RAM
+ * without cached code for writes), else NULL: the caller takes its slow
+ * path. Cost: one index, one OR, one compare. */
+static inline uint8_t *mmu_host_ptr(const struct mmu *m, uint32_t lin, int acc)
+{
+    const struct tlb_entry *e = &m->tlb[(lin >> PAGE_SHIFT) & (TLB_ENTRIES - 1)];
+    if (e->fast[tlb_kind(acc)] != ((lin & PAGE_MASK) | m->epoch))
+        return NULL;
+    return e->host + (lin & ~PAGE_MASK);
 }
 
 /* Walks without filling the TLB or setting A/D bits (debuggers, traces).
