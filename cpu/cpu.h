@@ -192,7 +192,13 @@ struct lazy_flags {
 };
 
 struct cpu {
-    uint32_t r[8];
+    /* The general registers; r_ea[8] is a ninth that is always 0 (nothing
+     * writes it), so an effective address adds "no base" or "no index"
+     * (insn.base/index 8) without a test. */
+    union {
+        uint32_t r[8];
+        uint32_t r_ea[9];
+    };
     uint32_t eip;
     uint32_t eflags; /* non-arithmetic bits always valid; arithmetic bits valid when lf.op == 0 */
     struct lazy_flags lf;

@@ -300,10 +300,6 @@ opcode:;
 
 uint32_t insn_ea(const struct cpu *c, const struct insn *i)
 {
-    uint32_t ea = i->disp;
-    if (i->base != 8)
-        ea += c->r[i->base];
-    if (i->index != 8)
-        ea += c->r[i->index] << i->scale;
+    uint32_t ea = i->disp + c->r_ea[i->base] + (c->r_ea[i->index] << i->scale);
     return i->addrsize == 2 ? (ea & 0xffff) : ea;
 }

@@ -36,11 +36,7 @@ static inline __attribute__((always_inline)) bool form_is_reg(const struct insn 
 static inline __attribute__((always_inline)) uint32_t ea_f(const struct cpu *c,
                                                            const struct insn *i, int form)
 {
-    uint32_t ea = i->disp;
-    if (i->base != 8)
-        ea += c->r[i->base];
-    if (i->index != 8)
-        ea += c->r[i->index] << i->scale;
+    uint32_t ea = i->disp + c->r_ea[i->base] + (c->r_ea[i->index] << i->scale);
     return form != FORM_MEM32 && i->addrsize == 2 ? (ea & 0xffff) : ea;
 }
 static inline uint32_t ea(const struct cpu *c, const struct insn *i)
