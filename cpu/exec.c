@@ -261,6 +261,12 @@ static inline uint64_t attention(const struct cpu *c)
 #define EVENT_INTR_ONLY (1u << 8)
 #define EVENT_SHADOW_ONLY (1u << 24)
 
+/* INTR can be taken at this boundary (outside an interrupt shadow). */
+static inline bool intr_deliverable(const struct cpu *c)
+{
+    return c->intr_line && (c->eflags & F_IF) && c->env && c->env->intr_ack;
+}
+
 /* Events between instructions, in priority order. Returns true when one
  * was delivered (the loop starts over) or the CPU halts (exit_reason set). */
 static bool take_events(struct cpu *c)
@@ -271,7 +277,7 @@ static bool take_events(struct cpu *c)
             deliver_event(c, EX_NMI, false, false, 0, true);
             return true;
         }
-        if (c->intr_line && (c->eflags & F_IF) && c->env && c->env->intr_ack) {
+        if (intr_deliverable(c)) {
             int vec = c->env->intr_ack(c->env->ctx);
             if (vec >= 0) {
                 c->prev_eip = c->eip;
@@ -498,6 +504,7 @@ static __attribute__((noinline)) void run_loop(struct cpu *c)
         }
         /* The four event flags are all clear on almost every block, so one
          * test skips the lot. */
+        bool alone = false;
         if (__builtin_expect(event_flags_set(c), 0)) {
             bool shadow = c->inhibit_intr;
             if (take_events(c))
@@ -505,17 +512,14 @@ static __attribute__((noinline)) void run_loop(struct cpu *c)
             /* The shadow just ended with an event waiting: the one
              * instruction it covered runs alone, for a block (its quiet
              * instructions above all) would not stop after it. */
-            if (shadow && (c->nmi_pending || (c->intr_line && (c->eflags & F_IF)))) {
-                c->end_run = false;
-                step_slow(c, trace);
-                continue;
-            }
+            alone = shadow && (c->nmi_pending || intr_deliverable(c));
         }
 
         c->end_run = false; /* whatever ended the last block, it is seen */
-        /* Debugging needs the slow path: one test for the four reasons. */
+        /* Debugging (and an instruction that must run alone) needs the slow
+         * path: one test for the five reasons. */
         uint32_t debugging = (uint32_t)(trace != NULL) | c->data_bp_active | (c->dr[7] & 0xff) |
-                             (c->eflags & (F_TF | F_RF));
+                             (c->eflags & (F_TF | F_RF)) | alone;
         if (__builtin_expect(debugging, 0))
             step_slow(c, trace);
         else

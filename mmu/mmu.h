@@ -75,15 +75,15 @@ struct tlb_entry {
  * user bit selects the user pair. */
 static inline int tlb_kind(int acc) { return ((acc & ACC_USER) >> 1) | (acc & ACC_WRITE); }
 
+/* The perm bit each kind needs: the one table of rights per access. */
+static const uint8_t tlb_kind_perm[4] = {TLBP_SUP_R, TLBP_SUP_W, TLBP_USR_R, TLBP_USR_W};
+
 /* Recomputes e->fast from lpage, perm, host and host_writable. */
 static inline void tlb_set_fast(struct tlb_entry *e)
 {
     uint32_t tag = e->host ? e->lpage : 0;
-    uint32_t wtag = e->host_writable ? tag : 0;
-    e->fast[0] = (e->perm & TLBP_SUP_R) ? tag : 0;
-    e->fast[1] = (e->perm & TLBP_SUP_W) ? wtag : 0;
-    e->fast[2] = (e->perm & TLBP_USR_R) ? tag : 0;
-    e->fast[3] = (e->perm & TLBP_USR_W) ? wtag : 0;
+    for (int k = 0; k < 4; k++)
+        e->fast[k] = (e->perm & tlb_kind_perm[k]) && ((k & ACC_WRITE) ? e->host_writable : 1) ? tag : 0;
 }
 /* Invalidates e (no access matches it). */
 static inline void tlb_clear(struct tlb_entry *e)
@@ -138,12 +138,7 @@ static inline struct tlb_entry *mmu_lookup(struct mmu *m, uint32_t lin, int acc)
     struct tlb_entry *e = &m->tlb[(lin >> PAGE_SHIFT) & (TLB_ENTRIES - 1)];
     if (e->lpage != ((lin & PAGE_MASK) | m->epoch))
         return NULL;
-    static const uint8_t need[8] = {
-        [ACC_READ] = TLBP_SUP_R, [ACC_WRITE] = TLBP_SUP_W, [ACC_EXEC] = TLBP_SUP_R,
-        [ACC_USER | ACC_READ] = TLBP_USR_R, [ACC_USER | ACC_WRITE] = TLBP_USR_W,
-        [ACC_USER | ACC_EXEC] = TLBP_USR_R,
-    };
-    return (e->perm & need[acc & 7]) ? e : NULL;
+    return (e->perm & tlb_kind_perm[tlb_kind(acc)]) ? e : NULL;
 }
 
 /* The host address of lin for an access of kind acc (ACC_*) when the TLB
