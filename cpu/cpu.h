@@ -268,10 +268,12 @@ struct cpu {
     uint32_t dc_epoch;          /* entries of another epoch miss */
     uint32_t dc_map_generation; /* bus->map_generation the cache and TLB were last checked at */
     uint64_t dc_fills;          /* instructions decoded into the cache (statistics) */
-    /* The block the run loop is in (NULL between blocks) and icount at its
-     * start: a fault inside it accounts for the part that ran (cpu_run). */
+    /* The block the run loop is in (NULL between blocks), icount and EIP
+     * at its start: a fault inside it accounts for the part that ran, and
+     * a fault in a quiet load finds its restart point from them (cpu_run). */
     struct dc_block *blk;
     uint64_t blk_icount0;
+    uint32_t blk_eip0;
 
     /* --- statistics and the VMM's hooks (exec.c; see vmm/) --- */
     /* Per opcode-table row: instructions decoded for execution (retired or

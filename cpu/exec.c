@@ -354,6 +354,7 @@ run_block_impl(struct cpu *c, struct dc_block *d, const uint32_t *gen, bool chec
     const uint32_t *g = &gen[(uint32_t)(d->key >> 32) >> PAGE_SHIFT];
     uint64_t ic0 = c->icount;
     c->blk_icount0 = ic0;
+    c->blk_eip0 = eip;
     c->blk = d;
     for (;;) {
         if (i->quiet) {
@@ -538,6 +539,17 @@ enum cpu_exit cpu_run(struct cpu *c, uint64_t max_insns)
         if (c->blk) {
             /* the faulting instruction is counted too, as the slow path does */
             uint64_t ran = c->icount - c->blk_icount0;
+            const struct insn *f = &c->blk->i[ran];
+            if (f->quiet) {
+                /* A quiet load faulted: no restart point was saved for it,
+                 * and it changed nothing, nor did the quiet instructions
+                 * before it change ESP. */
+                uint32_t eip = c->blk_eip0;
+                for (const struct insn *k = c->blk->i; k < f; k++)
+                    eip += k->len;
+                c->prev_eip = eip;
+                c->prev_esp = c->r[R_ESP];
+            }
             c->budget -= ran;
             count_rows(c, c->blk->i, ran + 1);
             c->blk = NULL;

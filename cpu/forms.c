@@ -23,14 +23,17 @@ struct form {
     const insn_fn *by_cc_m32; /* m32 forms per condition */
     bool byte;            /* the row's operand size is fixed at 8 bits */
     bool quiet;           /* r32 is quiet (insn.quiet): register-only, no fault */
-    bool m32_quiet;       /* m32 is quiet too (LEA: no memory access) */
+    bool m32_quiet;       /* m32 is quiet too: LEA (no memory access), or a load
+                           * that writes only a register (not ESP) and flags,
+                           * after the access (insn.quiet) */
 };
 
-#define ALU(n)                                                                                 \
-    {n##_Ev_Gv, n##_Ev_Gv_r32, n##_Ev_Gv_m32, NULL, NULL, false, true, false}, \
-    {n##_Gv_Ev, n##_Gv_Ev_r32, n##_Gv_Ev_m32, NULL, NULL, false, true, false}, \
-    {n##_Ev_Iz, n##_Ev_Iz_r32, n##_Ev_Iz_m32, NULL, NULL, false, true, false}, \
-    {n##_Ev_Ib, n##_Ev_Ib_r32, n##_Ev_Ib_m32, NULL, NULL, false, true, false}, \
+/* ro: the row only reads its r/m operand (CMP), so its m32 forms are loads. */
+#define ALU(n, ro)                                                                             \
+    {n##_Ev_Gv, n##_Ev_Gv_r32, n##_Ev_Gv_m32, NULL, NULL, false, true, ro}, \
+    {n##_Gv_Ev, n##_Gv_Ev_r32, n##_Gv_Ev_m32, NULL, NULL, false, true, true}, \
+    {n##_Ev_Iz, n##_Ev_Iz_r32, n##_Ev_Iz_m32, NULL, NULL, false, true, ro}, \
+    {n##_Ev_Ib, n##_Ev_Ib_r32, n##_Ev_Ib_m32, NULL, NULL, false, true, ro}, \
     {n##_eAX_Iz, n##_eAX_Iz_r32, NULL, NULL, NULL, false, true, false}
 #define SHIFT(n)                                                                               \
     {n##_Ev_1, n##_Ev_1_r32, NULL, NULL, NULL, false, true, false}, \
@@ -38,22 +41,23 @@ struct form {
     {n##_Ev_Ib, n##_Ev_Ib_r32, NULL, NULL, NULL, false, true, false}
 
 static const struct form forms[] = {
-    ALU(add), ALU(or), ALU(adc), ALU(sbb), ALU(and), ALU(sub), ALU(xor), ALU(cmp),
+    ALU(add, false), ALU(or, false), ALU(adc, false), ALU(sbb, false), ALU(and, false),
+    ALU(sub, false), ALU(xor, false), ALU(cmp, true),
     SHIFT(rol), SHIFT(ror), SHIFT(rcl), SHIFT(rcr), SHIFT(shl), SHIFT(shr), SHIFT(sar),
-    {test_Ev_Gv, test_Ev_Gv_r32, test_Ev_Gv_m32, NULL, NULL, false, true, false},
-    {test_Ev_Iz, test_Ev_Iz_r32, test_Ev_Iz_m32, NULL, NULL, false, true, false},
+    {test_Ev_Gv, test_Ev_Gv_r32, test_Ev_Gv_m32, NULL, NULL, false, true, true},
+    {test_Ev_Iz, test_Ev_Iz_r32, test_Ev_Iz_m32, NULL, NULL, false, true, true},
     {inc_Zv, inc_Zv_r32, NULL, NULL, NULL, false, true, false},
     {dec_Zv, dec_Zv_r32, NULL, NULL, NULL, false, true, false},
     {mov_Ev_Gv, mov_Ev_Gv_r32, mov_Ev_Gv_m32, NULL, NULL, false, true, false},
-    {mov_Gv_Ev, mov_Gv_Ev_r32, mov_Gv_Ev_m32, NULL, NULL, false, true, false},
+    {mov_Gv_Ev, mov_Gv_Ev_r32, mov_Gv_Ev_m32, NULL, NULL, false, true, true},
     {mov_Eb_Gb, NULL, mov_Eb_Gb_m32, NULL, NULL, true, false, false},
-    {mov_Gb_Eb, NULL, mov_Gb_Eb_m32, NULL, NULL, true, false, false},
+    {mov_Gb_Eb, NULL, mov_Gb_Eb_m32, NULL, NULL, true, false, true},
     {mov_Zv_Iv, mov_Zv_Iv_r32, NULL, NULL, NULL, false, true, false},
     {mov_Ev_Iz, mov_Ev_Iz_r32, mov_Ev_Iz_m32, NULL, NULL, false, true, false},
-    {movzx_Gv_Eb, movzx_Gv_Eb_r32, movzx_Gv_Eb_m32, NULL, NULL, false, true, false},
-    {movzx_Gv_Ew, movzx_Gv_Ew_r32, movzx_Gv_Ew_m32, NULL, NULL, false, true, false},
-    {movsx_Gv_Eb, NULL, movsx_Gv_Eb_m32, NULL, NULL, false, false, false},
-    {movsx_Gv_Ew, NULL, movsx_Gv_Ew_m32, NULL, NULL, false, false, false},
+    {movzx_Gv_Eb, movzx_Gv_Eb_r32, movzx_Gv_Eb_m32, NULL, NULL, false, true, true},
+    {movzx_Gv_Ew, movzx_Gv_Ew_r32, movzx_Gv_Ew_m32, NULL, NULL, false, true, true},
+    {movsx_Gv_Eb, NULL, movsx_Gv_Eb_m32, NULL, NULL, false, false, true},
+    {movsx_Gv_Ew, NULL, movsx_Gv_Ew_m32, NULL, NULL, false, false, true},
     {lea_Gv_M, NULL, lea_Gv_M_m32, NULL, NULL, false, false, true},
     {push_Zv, push_Zv_r32, NULL, NULL, NULL, false, false, false},
     {pop_Zv, pop_Zv_r32, NULL, NULL, NULL, false, false, false},
@@ -63,7 +67,7 @@ static const struct form forms[] = {
     {jcc_Jz, NULL, NULL, jcc_by_cc_r32, NULL, false, false, false},
     {cmovcc_Gv_Ev, NULL, NULL, cmovcc_by_cc_r32, cmovcc_by_cc_m32, false, false, false},
     {setcc_Eb, NULL, NULL, setcc_by_cc_r, setcc_by_cc_m32, true, false, false},
-    {imul_Gv_Ev, imul_Gv_Ev_r32, imul_Gv_Ev_m32, NULL, NULL, false, false, false},
+    {imul_Gv_Ev, imul_Gv_Ev_r32, imul_Gv_Ev_m32, NULL, NULL, false, false, true},
     {mul_Ev, mul_Ev_r32, mul_Ev_m32, NULL, NULL, false, false, false},
 };
 

@@ -72,10 +72,15 @@ struct insn {
     uint8_t rep;      /* 0, 0xf3 (REP/REPE), 0xf2 (REPNE) */
     uint8_t lock : 1;
     uint8_t ends_run : 1; /* op->attr has A_BRANCH or A_SERIAL (run_loop's straight-line runs) */
-    /* fn is a register-only form (cpu/forms.h) of class 0: it cannot fault,
-     * touches no memory, does not read EIP and changes no EIP, ESP, event
-     * flag or exit reason. The block loop runs it with no restart
-     * point, no EIP store and no checks after it. */
+    /* fn is a form (cpu/forms.h) of class 0 that does not read EIP and
+     * changes no EIP, ESP, memory, event flag or exit reason: a register
+     * form that cannot fault, LEA, or a load (MOV, MOVZX/MOVSX, an ALU
+     * operation with a register destination, CMP, TEST, IMUL) whose only
+     * possible fault comes before it writes anything. The block loop runs
+     * it with no restart point, no EIP store and no checks after it; a
+     * fault inside one finds its restart point from the block (cpu_run:
+     * the block's start EIP plus the lengths of the instructions before
+     * it, and ESP as it is). */
     uint8_t quiet : 1;
     uint8_t b;        /* opcode byte (second byte for 0F xx) */
     uint8_t modrm, mod, reg, rm;

@@ -2,7 +2,8 @@
  * The block loop (cpu/exec.c) and what rides on it: lazy flags of shifts,
  * rotates and MUL across instructions of one block (LF_SHIFT), the
  * interrupt shadow inside a block, POPF ending its block when it sets TF
- * (end_run), and the per-row statistics counted once per block run.
+ * (end_run), the per-row statistics counted once per block run, and the
+ * restart point of a fault in a quiet load.
  *
  * Code below was assembled with nasm; the source is in the comments.
  */
@@ -153,6 +154,29 @@ START_TEST(row_counts_exact_after_a_run)
 }
 END_TEST
 
+START_TEST(fault_in_a_quiet_load_restarts_at_the_load)
+{
+    /* mov ebx, 0x100 ; push eax ; inc eax ; mov ecx, [ebx] ; hlt, with DS's
+     * limit at 0xff: the load (a quiet form, no restart point of its own)
+     * raises #GP(0) with EIP at the load and ESP after the PUSH, and ECX
+     * unchanged. */
+    static const uint8_t code[] = {0xbb, 0x00, 0x01, 0x00, 0x00, 0x50, 0x40, 0x8b, 0x0b, 0xf4};
+    struct tmachine *tm = flat(code, sizeof(code));
+    struct cpu *c = &tm->cpu;
+    c->seg[S_DS].hi = 0xff;
+    c->intercept_events = true;
+    c->r[R_EAX] = 0;
+    c->r[R_ECX] = 0x1234;
+    ck_assert_int_eq(tm_run(tm, 100), CPU_EXIT_EVENT);
+    ck_assert_int_eq(c->exit_event.vector, EX_GP);
+    ck_assert_uint_eq(c->eip, 0x10007);
+    ck_assert_uint_eq(c->r[R_ESP], 0x9000 - 4);
+    ck_assert_uint_eq(c->r[R_EAX], 1);
+    ck_assert_uint_eq(c->r[R_ECX], 0x1234);
+    tm_free(tm);
+}
+END_TEST
+
 int main(void)
 {
     Suite *s = suite_create("block_loop");
@@ -164,6 +188,7 @@ int main(void)
     tcase_add_test(t, sti_shadow_inside_a_block_without_intr);
     tcase_add_test(t, popf_setting_tf_ends_its_block);
     tcase_add_test(t, row_counts_exact_after_a_run);
+    tcase_add_test(t, fault_in_a_quiet_load_restarts_at_the_load);
     suite_add_tcase(s, t);
     SRunner *r = srunner_create(s);
     srunner_run_all(r, CK_NORMAL);
