@@ -104,7 +104,10 @@ struct seg {
     uint32_t ar;
     uint32_t lo, hi; /* valid offsets: lo <= off && off + size - 1 <= hi */
     bool valid;      /* false for a null selector loaded in protected mode */
-    uint8_t rw;      /* SEG_R | SEG_W: what data accesses may do (derived from ar) */
+    /* SEG_R | SEG_W: what data accesses may do (derived from ar); and
+     * SEG_FLAT_R / SEG_FLAT_W where that access is allowed and base = 0,
+     * lo = 0, hi = 0xffffffff, so the check is one compare (seg_lin). */
+    uint8_t rw;
 };
 
 /* ar bit positions (shifted down by 8 from the descriptor's high dword) */
@@ -113,10 +116,11 @@ enum {
     AR_AVL = 0x100000, AR_DB = 0x400000, AR_G = 0x800000,
 };
 #define AR_DPL_OF(ar) (((ar) >> 13) & 3)
-enum { SEG_R = 1, SEG_W = 2 };
+enum { SEG_R = 1, SEG_W = 2, SEG_FLAT_R = 4, SEG_FLAT_W = 8 };
 
-/* Recomputes lo, hi and rw from base/limit/ar (cpu/segment.c). Real mode and
- * V86 segments are always readable and writable. */
+/* Recomputes lo, hi and rw from base/limit/ar (cpu/segcache.c). Real mode and
+ * V86 segments are always readable and writable. Call it after any change
+ * to base, limit, ar or valid. */
 void seg_update_cache(struct cpu *c, struct seg *s);
 
 struct dtr {

@@ -75,6 +75,9 @@ __attribute__((noreturn)) void seg_fault(struct cpu *c, int s);
 static inline uint32_t seg_lin(struct cpu *c, int s, uint32_t off, int size, bool write)
 {
     const struct seg *sg = &c->seg[s];
+    /* flat: only the end of the address space can refuse the access */
+    if (__builtin_expect((sg->rw & (write ? SEG_FLAT_W : SEG_FLAT_R)) && off <= ~(uint32_t)(size - 1), 1))
+        return off;
     if (__builtin_expect(!(sg->rw & (write ? SEG_W : SEG_R)) || off < sg->lo ||
                              (uint64_t)off + (uint32_t)(size - 1) > sg->hi,
                          0))

@@ -3,7 +3,7 @@
  */
 #include "cpu.h"
 
-void seg_update_cache(struct cpu *c, struct seg *s)
+static void seg_derive(struct cpu *c, struct seg *s)
 {
     bool prot = cpu_pmode(c) && !cpu_v86(c);
     unsigned type = (s->ar >> 8) & 0xf;
@@ -30,4 +30,11 @@ void seg_update_cache(struct cpu *c, struct seg *s)
                 s->rw = 0;
         }
     }
+}
+
+void seg_update_cache(struct cpu *c, struct seg *s)
+{
+    seg_derive(c, s);
+    if (s->base == 0 && s->lo == 0 && s->hi == 0xffffffffu)
+        s->rw |= (uint8_t)((s->rw & SEG_R ? SEG_FLAT_R : 0) | (s->rw & SEG_W ? SEG_FLAT_W : 0));
 }

@@ -163,7 +163,8 @@ START_TEST(fault_in_a_quiet_load_restarts_at_the_load)
     static const uint8_t code[] = {0xbb, 0x00, 0x01, 0x00, 0x00, 0x50, 0x40, 0x8b, 0x0b, 0xf4};
     struct tmachine *tm = flat(code, sizeof(code));
     struct cpu *c = &tm->cpu;
-    c->seg[S_DS].hi = 0xff;
+    c->seg[S_DS].limit = 0xff;
+    seg_update_cache(c, &c->seg[S_DS]);
     c->intercept_events = true;
     c->r[R_EAX] = 0;
     c->r[R_ECX] = 0x1234;
@@ -174,6 +175,42 @@ START_TEST(fault_in_a_quiet_load_restarts_at_the_load)
     ck_assert_uint_eq(c->r[R_EAX], 1);
     ck_assert_uint_eq(c->r[R_ECX], 0x1234);
     tm_free(tm);
+}
+END_TEST
+
+START_TEST(flat_segment_still_refuses_an_access_past_4g)
+{
+    /* A flat DS (SEG_FLAT_R/W: one compare, cpu/mem.h seg_lin) still ends
+     * at 0xffffffff: a dword at 0xfffffffe and a store at 0xfffffffd raise
+     * #GP(0); a word at 0xfffffffe ends exactly at the limit and passes. */
+    static const uint8_t load[] = {0x8b, 0x0b, 0xf4};       /* mov ecx, [ebx] */
+    static const uint8_t store[] = {0x89, 0x0b, 0xf4};      /* mov [ebx], ecx */
+    static const uint8_t word[] = {0x66, 0x8b, 0x0b, 0xf4}; /* mov cx, [ebx] */
+    const struct {
+        const uint8_t *code;
+        size_t n;
+        uint32_t ebx;
+        bool faults;
+    } cases[] = {
+        {load, sizeof(load), 0xfffffffe, true},
+        {store, sizeof(store), 0xfffffffd, true},
+        {word, sizeof(word), 0xfffffffe, false},
+    };
+    for (size_t k = 0; k < sizeof(cases) / sizeof(cases[0]); k++) {
+        struct tmachine *tm = flat(cases[k].code, cases[k].n);
+        struct cpu *c = &tm->cpu;
+        ck_assert(c->seg[S_DS].rw & SEG_FLAT_R);
+        c->intercept_events = true;
+        c->r[R_EBX] = cases[k].ebx;
+        if (cases[k].faults) {
+            ck_assert_int_eq(tm_run(tm, 100), CPU_EXIT_EVENT);
+            ck_assert_int_eq(c->exit_event.vector, EX_GP);
+            ck_assert_uint_eq(c->eip, 0x10000);
+        } else {
+            ck_assert_int_eq(tm_run(tm, 100), CPU_EXIT_HLT);
+        }
+        tm_free(tm);
+    }
 }
 END_TEST
 
@@ -189,6 +226,7 @@ int main(void)
     tcase_add_test(t, popf_setting_tf_ends_its_block);
     tcase_add_test(t, row_counts_exact_after_a_run);
     tcase_add_test(t, fault_in_a_quiet_load_restarts_at_the_load);
+    tcase_add_test(t, flat_segment_still_refuses_an_access_past_4g);
     suite_add_tcase(s, t);
     SRunner *r = srunner_create(s);
     srunner_run_all(r, CK_NORMAL);
