@@ -358,14 +358,15 @@ run_block_impl(struct cpu *c, struct dc_block *d, const uint32_t *gen, bool chec
     c->blk = d;
     for (;;) {
         if (i->quiet) {
-            /* insn.quiet: nothing to save, store or check (EIP is stored
-             * before the next instruction that is not quiet, or at the
-             * end). */
+            /* insn.quiet: nothing to save or store (EIP is stored before
+             * the next instruction that is not quiet, or at the end), and
+             * one check: end_run, which a store that was not a plain RAM
+             * write sets (cpu/mem.c). */
             i->fn(c, i);
             eip += i->len;
             c->icount++;
             i++;
-            if (i == end) {
+            if (i == end || __builtin_expect(c->end_run, 0)) {
                 c->eip = eip;
                 break;
             }
@@ -541,9 +542,9 @@ enum cpu_exit cpu_run(struct cpu *c, uint64_t max_insns)
             uint64_t ran = c->icount - c->blk_icount0;
             const struct insn *f = &c->blk->i[ran];
             if (f->quiet) {
-                /* A quiet load faulted: no restart point was saved for it,
-                 * and it changed nothing, nor did the quiet instructions
-                 * before it change ESP. */
+                /* A quiet instruction faulted: no restart point was saved
+                 * for it, and it changed nothing, nor did the quiet
+                 * instructions before it change ESP. */
                 uint32_t eip = c->blk_eip0;
                 for (const struct insn *k = c->blk->i; k < f; k++)
                     eip += k->len;

@@ -23,17 +23,20 @@ struct form {
     const insn_fn *by_cc_m32; /* m32 forms per condition */
     bool byte;            /* the row's operand size is fixed at 8 bits */
     bool quiet;           /* r32 is quiet (insn.quiet): register-only, no fault */
-    bool m32_quiet;       /* m32 is quiet too: LEA (no memory access), or a load
-                           * that writes only a register (not ESP) and flags,
-                           * after the access (insn.quiet) */
+    bool m32_quiet;       /* m32 is quiet too: LEA (no memory access), a load
+                           * that writes only a register (not ESP) and flags
+                           * after the access, or a store or read-modify-write
+                           * whose only fault comes before it writes
+                           * (insn.quiet) */
 };
 
-/* ro: the row only reads its r/m operand (CMP), so its m32 forms are loads. */
-#define ALU(n, ro)                                                                             \
-    {n##_Ev_Gv, n##_Ev_Gv_r32, n##_Ev_Gv_m32, NULL, NULL, false, true, ro}, \
+/* Every m32 form is quiet: CMP's are loads, the others read-modify-writes
+ * that translate for writing before they read (cpu_rmw_begin). */
+#define ALU(n)                                                                                 \
+    {n##_Ev_Gv, n##_Ev_Gv_r32, n##_Ev_Gv_m32, NULL, NULL, false, true, true}, \
     {n##_Gv_Ev, n##_Gv_Ev_r32, n##_Gv_Ev_m32, NULL, NULL, false, true, true}, \
-    {n##_Ev_Iz, n##_Ev_Iz_r32, n##_Ev_Iz_m32, NULL, NULL, false, true, ro}, \
-    {n##_Ev_Ib, n##_Ev_Ib_r32, n##_Ev_Ib_m32, NULL, NULL, false, true, ro}, \
+    {n##_Ev_Iz, n##_Ev_Iz_r32, n##_Ev_Iz_m32, NULL, NULL, false, true, true}, \
+    {n##_Ev_Ib, n##_Ev_Ib_r32, n##_Ev_Ib_m32, NULL, NULL, false, true, true}, \
     {n##_eAX_Iz, n##_eAX_Iz_r32, NULL, NULL, NULL, false, true, false}
 #define SHIFT(n)                                                                               \
     {n##_Ev_1, n##_Ev_1_r32, NULL, NULL, NULL, false, true, false}, \
@@ -41,19 +44,18 @@ struct form {
     {n##_Ev_Ib, n##_Ev_Ib_r32, NULL, NULL, NULL, false, true, false}
 
 static const struct form forms[] = {
-    ALU(add, false), ALU(or, false), ALU(adc, false), ALU(sbb, false), ALU(and, false),
-    ALU(sub, false), ALU(xor, false), ALU(cmp, true),
+    ALU(add), ALU(or), ALU(adc), ALU(sbb), ALU(and), ALU(sub), ALU(xor), ALU(cmp),
     SHIFT(rol), SHIFT(ror), SHIFT(rcl), SHIFT(rcr), SHIFT(shl), SHIFT(shr), SHIFT(sar),
     {test_Ev_Gv, test_Ev_Gv_r32, test_Ev_Gv_m32, NULL, NULL, false, true, true},
     {test_Ev_Iz, test_Ev_Iz_r32, test_Ev_Iz_m32, NULL, NULL, false, true, true},
     {inc_Zv, inc_Zv_r32, NULL, NULL, NULL, false, true, false},
     {dec_Zv, dec_Zv_r32, NULL, NULL, NULL, false, true, false},
-    {mov_Ev_Gv, mov_Ev_Gv_r32, mov_Ev_Gv_m32, NULL, NULL, false, true, false},
+    {mov_Ev_Gv, mov_Ev_Gv_r32, mov_Ev_Gv_m32, NULL, NULL, false, true, true},
     {mov_Gv_Ev, mov_Gv_Ev_r32, mov_Gv_Ev_m32, NULL, NULL, false, true, true},
-    {mov_Eb_Gb, NULL, mov_Eb_Gb_m32, NULL, NULL, true, false, false},
+    {mov_Eb_Gb, NULL, mov_Eb_Gb_m32, NULL, NULL, true, false, true},
     {mov_Gb_Eb, NULL, mov_Gb_Eb_m32, NULL, NULL, true, false, true},
     {mov_Zv_Iv, mov_Zv_Iv_r32, NULL, NULL, NULL, false, true, false},
-    {mov_Ev_Iz, mov_Ev_Iz_r32, mov_Ev_Iz_m32, NULL, NULL, false, true, false},
+    {mov_Ev_Iz, mov_Ev_Iz_r32, mov_Ev_Iz_m32, NULL, NULL, false, true, true},
     {movzx_Gv_Eb, movzx_Gv_Eb_r32, movzx_Gv_Eb_m32, NULL, NULL, false, true, true},
     {movzx_Gv_Ew, movzx_Gv_Ew_r32, movzx_Gv_Ew_m32, NULL, NULL, false, true, true},
     {movsx_Gv_Eb, NULL, movsx_Gv_Eb_m32, NULL, NULL, false, false, true},

@@ -73,14 +73,18 @@ struct insn {
     uint8_t lock : 1;
     uint8_t ends_run : 1; /* op->attr has A_BRANCH or A_SERIAL (run_loop's straight-line runs) */
     /* fn is a form (cpu/forms.h) of class 0 that does not read EIP and
-     * changes no EIP, ESP, memory, event flag or exit reason: a register
-     * form that cannot fault, LEA, or a load (MOV, MOVZX/MOVSX, an ALU
-     * operation with a register destination, CMP, TEST, IMUL) whose only
-     * possible fault comes before it writes anything. The block loop runs
-     * it with no restart point, no EIP store and no checks after it; a
-     * fault inside one finds its restart point from the block (cpu_run:
-     * the block's start EIP plus the lengths of the instructions before
-     * it, and ESP as it is). */
+     * changes no EIP or ESP: a register form that cannot fault, LEA, a
+     * load (MOV, MOVZX/MOVSX, an ALU operation with a register
+     * destination, CMP, TEST, IMUL) or a store (MOV, an ALU operation
+     * with a memory destination) whose only possible fault comes before
+     * it writes anything. Its memory write reaches something other than
+     * plain RAM (MMIO, ROM, a page of cached code: what could change an
+     * event flag, the exit reason or the block itself) only through
+     * cpu/mem.c's slow path, which sets end_run. The block loop runs it
+     * with no restart point, no EIP store and only the end_run test
+     * after it; a fault inside one finds its restart point from the
+     * block (cpu_run: the block's start EIP plus the lengths of the
+     * instructions before it, and ESP as it is). */
     uint8_t quiet : 1;
     uint8_t b;        /* opcode byte (second byte for 0F xx) */
     uint8_t modrm, mod, reg, rm;

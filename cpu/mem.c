@@ -85,6 +85,11 @@ static void write_within_page(struct cpu *c, struct tlb_entry *e, uint32_t lin, 
      * the write tracking (it may drop the page's decoded code). */
     struct bus *b = c->bus;
     bus_write(b, e->ppage | off, size, v);
+    /* The write may have dropped decoded code (perhaps the running block's),
+     * raised an interrupt or asked for an exit: the block ends after this
+     * instruction. A quiet store (insn.quiet) relies on it: this is the
+     * only check the block loop makes after one. */
+    c->end_run = true;
     /* A page whose code was dropped (or never had any) gets its direct
      * writes back, if the entry still describes the current bus map. */
     if (e->host && !bus_page_has_code(b, e->ppage) && c->mmu.bus_generation == b->map_generation &&

@@ -2,9 +2,10 @@
  * Guest memory as the CPU sees it: segment checks, then linear accesses
  * through the software TLB (mmu/mmu.h), then the bus.
  *
- * Cost of the common case (aligned, within one page, TLB hit, RAM): two
- * compares for the segment, one index and one compare for the TLB (its
- * direct-access tag, mmu_host_ptr), one host load or store. Everything
+ * Cost of the common case (aligned, within one page, TLB hit, RAM): a
+ * bit test and one compare for a flat segment (SEG_FLAT_R/W, else the
+ * three compares of its bounds), one index and one compare for the TLB
+ * (its direct-access tag, mmu_direct), one host load or store. Everything
  * else goes to the out-of-line slow path in cpu/mem.c, which also
  * handles page-crossing accesses (both pages are translated before any
  * byte is written, so a fault leaves memory untouched), alignment checks
@@ -27,13 +28,15 @@ void lin_write_slow(struct cpu *c, uint32_t lin, int size, uint32_t v, int acc);
  * writing: lets a read-modify-write fault with W set before anything changes. */
 void lin_prepare_write(struct cpu *c, uint32_t lin, int size, int acc);
 
-static inline int cpu_acc_user(const struct cpu *c) { return c->cpl == 3 ? ACC_USER : 0; }
+/* ACC_USER at CPL 3, else 0: (cpl + 1) & 4 for cpl in 0..3, two host
+ * instructions instead of a compare and a set on every data access. */
+static inline int cpu_acc_user(const struct cpu *c) { return (c->cpl + 1) & ACC_USER; }
 
 static inline uint32_t lin_read(struct cpu *c, uint32_t lin, int size, int acc)
 {
     if (((lin & (uint32_t)(size - 1)) == 0)) {
-        const uint8_t *p = mmu_host_ptr(&c->mmu, lin, acc);
-        if (p) {
+        const uint8_t *p;
+        if (mmu_direct(&c->mmu, lin, acc, (uint8_t **)&p)) {
             if (size == 1)
                 return *p;
             if (size == 2) {
@@ -52,8 +55,8 @@ static inline uint32_t lin_read(struct cpu *c, uint32_t lin, int size, int acc)
 static inline void lin_write(struct cpu *c, uint32_t lin, int size, uint32_t v, int acc)
 {
     if (((lin & (uint32_t)(size - 1)) == 0)) {
-        uint8_t *p = mmu_host_ptr(&c->mmu, lin, acc | ACC_WRITE);
-        if (p) {
+        uint8_t *p;
+        if (mmu_direct(&c->mmu, lin, acc | ACC_WRITE, &p)) {
             if (size == 1)
                 *p = (uint8_t)v;
             else if (size == 2) {

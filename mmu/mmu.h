@@ -153,6 +153,16 @@ static inline uint8_t *mmu_host_ptr(const struct mmu *m, uint32_t lin, int acc)
     return e->host + (lin & ~PAGE_MASK);
 }
 
+/* mmu_host_ptr as a test: true and *host set when the tag matches, so
+ * the caller branches on the compare alone (no NULL test of the result). */
+static inline bool mmu_direct(const struct mmu *m, uint32_t lin, int acc, uint8_t **host)
+{
+    const struct tlb_entry *e = &m->tlb[(lin >> PAGE_SHIFT) & (TLB_ENTRIES - 1)];
+    /* through uintptr_t: e->host may be NULL when the tag does not match */
+    *host = (uint8_t *)((uintptr_t)e->host + (lin & ~PAGE_MASK));
+    return e->fast[tlb_kind(acc)] == ((lin & PAGE_MASK) | m->epoch);
+}
+
 /* Walks without filling the TLB or setting A/D bits (debuggers, traces).
  * Returns 0 and the physical address, or -1 when not mapped. */
 int mmu_probe(struct mmu *m, uint32_t lin, uint32_t *pa);

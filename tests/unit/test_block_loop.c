@@ -2,8 +2,9 @@
  * The block loop (cpu/exec.c) and what rides on it: lazy flags of shifts,
  * rotates and MUL across instructions of one block (LF_SHIFT), the
  * interrupt shadow inside a block, POPF ending its block when it sets TF
- * (end_run), the per-row statistics counted once per block run, and the
- * restart point of a fault in a quiet load.
+ * (end_run), the per-row statistics counted once per block run, the
+ * restart point of a fault in a quiet load or store, and a quiet store
+ * into the block's own code.
  *
  * Code below was assembled with nasm; the source is in the comments.
  */
@@ -178,6 +179,56 @@ START_TEST(fault_in_a_quiet_load_restarts_at_the_load)
 }
 END_TEST
 
+/* Whether code decodes (32-bit) to a quiet instruction (insn.quiet). */
+static bool decodes_quiet(const uint8_t *code, size_t n)
+{
+    struct insn i;
+    ck_assert_int_eq(decode(code, n, 1, &i), DEC_OK);
+    return i.quiet;
+}
+
+START_TEST(fault_in_a_quiet_store_restarts_at_the_store)
+{
+    /* mov ebx, 0xfe ; push eax ; inc eax ; mov [ebx], ecx ; hlt, with DS's
+     * limit at 0xff: the store (quiet) raises #GP(0) with EIP at the store,
+     * ESP after the PUSH, and the bytes at 0xfe untouched. */
+    static const uint8_t code[] = {0xbb, 0xfe, 0x00, 0x00, 0x00, 0x50, 0x40, 0x89, 0x0b, 0xf4};
+    struct tmachine *tm = flat(code, sizeof(code));
+    struct cpu *c = &tm->cpu;
+    ck_assert(decodes_quiet(code + 7, 3));
+    c->seg[S_DS].limit = 0xff;
+    seg_update_cache(c, &c->seg[S_DS]);
+    c->intercept_events = true;
+    c->r[R_EAX] = 0;
+    c->r[R_ECX] = 0xaabbccdd;
+    ck_assert_int_eq(tm_run(tm, 100), CPU_EXIT_EVENT);
+    ck_assert_int_eq(c->exit_event.vector, EX_GP);
+    ck_assert_uint_eq(c->eip, 0x10007);
+    ck_assert_uint_eq(c->r[R_ESP], 0x9000 - 4);
+    ck_assert_uint_eq(c->r[R_EAX], 1);
+    ck_assert_uint_eq(tm->bus.ram[0xfe], 0);
+    ck_assert_uint_eq(tm->bus.ram[0xff], 0);
+    tm_free(tm);
+}
+END_TEST
+
+START_TEST(quiet_store_into_the_next_instruction_is_seen)
+{
+    /* mov ebx, 0x1000c ; mov dword [ebx], 0x22 ; mov eax, 0x11 ; hlt: the
+     * store (quiet) rewrites the immediate of the MOV after it, in the same
+     * decoded block. The P6 runs the new bytes: EAX = 0x22. The store goes
+     * through the slow path (the page holds cached code), which sets
+     * end_run; without that test the block would run its stale decoding. */
+    static const uint8_t code[] = {0xbb, 0x0c, 0x00, 0x01, 0x00, 0xc7, 0x03, 0x22, 0x00,
+                                   0x00, 0x00, 0xb8, 0x11, 0x00, 0x00, 0x00, 0xf4};
+    struct tmachine *tm = flat(code, sizeof(code));
+    ck_assert(decodes_quiet(code + 5, 6));
+    ck_assert_int_eq(tm_run(tm, 100), CPU_EXIT_HLT);
+    ck_assert_uint_eq(tm->cpu.r[R_EAX], 0x22);
+    tm_free(tm);
+}
+END_TEST
+
 START_TEST(flat_segment_still_refuses_an_access_past_4g)
 {
     /* A flat DS (SEG_FLAT_R/W: one compare, cpu/mem.h seg_lin) still ends
@@ -226,6 +277,8 @@ int main(void)
     tcase_add_test(t, popf_setting_tf_ends_its_block);
     tcase_add_test(t, row_counts_exact_after_a_run);
     tcase_add_test(t, fault_in_a_quiet_load_restarts_at_the_load);
+    tcase_add_test(t, fault_in_a_quiet_store_restarts_at_the_store);
+    tcase_add_test(t, quiet_store_into_the_next_instruction_is_seen);
     tcase_add_test(t, flat_segment_still_refuses_an_access_past_4g);
     suite_add_tcase(s, t);
     SRunner *r = srunner_create(s);
