@@ -19,7 +19,7 @@
 
 COM1     equ 0x3F8
 %define N_ALU 2000000        ; 8 ALU ops + dec/jnz per iteration
-%define N_MOVSD 4000           ; REP MOVSD of 4 KiB (1024 dwords) per iteration
+%define N_MOVSD 100000         ; REP MOVSD of 4 KiB (1024 dwords) per iteration
 %define N_BCOPY 1000           ; byte loop copying 4 KiB per iteration
 %define N_CALL 1000000        ; call + ret per iteration
 %define N_SYSC 100000         ; INT 0x80 from ring 3 + IRETD
