@@ -40,6 +40,7 @@ import json
 import os
 import re
 import select
+import shutil
 import signal
 import statistics
 import subprocess
@@ -341,6 +342,12 @@ def main():
     for e in emus:
         if e not in ALL_EMUS:
             sys.exit("bench: unknown emulator %s" % e)
+    need = {"trapeze": a.trapeze, "vmm": a.trapeze, "qemu": "qemu-system-i386", "bochs": "bochs"}
+    for e in emus:
+        if not shutil.which(need[e]):
+            sys.exit("bench: %s needs %s, which is not installed or not built "
+                     "(make bench installs qemu-system-x86 and bochs; or pass "
+                     "--emulators without it)" % (e, need[e]))
     kern, img = build_guest()
 
     raw = {e: [] for e in emus}          # per run: {phase: ns/iter}
