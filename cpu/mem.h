@@ -35,8 +35,8 @@ static inline int cpu_acc_user(const struct cpu *c) { return (c->cpl + 1) & ACC_
 static inline uint32_t lin_read(struct cpu *c, uint32_t lin, int size, int acc)
 {
     if (((lin & (uint32_t)(size - 1)) == 0)) {
-        const uint8_t *p;
-        if (mmu_direct(&c->mmu, lin, acc, (uint8_t **)&p)) {
+        uint8_t *p;
+        if (mmu_direct(&c->mmu, lin, acc, &p)) {
             if (size == 1)
                 return *p;
             if (size == 2) {
@@ -119,7 +119,8 @@ static inline uint32_t cpu_rmw_begin(struct cpu *c, int s, uint32_t off, int siz
 {
     *lin = seg_lin(c, s, off, size, true);
     int acc = cpu_acc_user(c);
-    if (((*lin & (uint32_t)(size - 1)) != 0) || !mmu_host_ptr(&c->mmu, *lin, acc | ACC_WRITE))
+    uint8_t *p;
+    if (((*lin & (uint32_t)(size - 1)) != 0) || !mmu_direct(&c->mmu, *lin, acc | ACC_WRITE, &p))
         lin_prepare_write(c, *lin, size, acc);
     return lin_read(c, *lin, size, acc);
 }

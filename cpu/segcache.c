@@ -35,6 +35,7 @@ static void seg_derive(struct cpu *c, struct seg *s)
 void seg_update_cache(struct cpu *c, struct seg *s)
 {
     seg_derive(c, s);
+    _Static_assert(SEG_FLAT_R == SEG_R << 2 && SEG_FLAT_W == SEG_W << 2, "flat bits");
     if (s->base == 0 && s->lo == 0 && s->hi == 0xffffffffu)
-        s->rw |= (uint8_t)((s->rw & SEG_R ? SEG_FLAT_R : 0) | (s->rw & SEG_W ? SEG_FLAT_W : 0));
+        s->rw |= (uint8_t)(s->rw << 2);
 }

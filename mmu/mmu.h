@@ -24,7 +24,7 @@
  *    reaches bus_write and its write tracking. When a page becomes a code
  *    page, mmu_revoke_host_write clears it from entries filled before.
  *  - Cost: a hit is one array index, one OR and two compares (mmu_lookup),
- *    or one compare of a direct-access tag (mmu_host_ptr, the CPU's loads
+ *    or one compare of a direct-access tag (mmu_direct, the CPU's loads
  *    and stores), which every change to an entry recomputes.
  */
 #ifndef TRAPEZE_MMU_MMU_H
@@ -64,7 +64,7 @@ struct tlb_entry {
      * user read, write): lpage when that kind of access may use host
      * directly (the rights allow it, host is set, and for writes
      * host_writable), else 0, which never matches. They let the CPU's
-     * common access be one compare (mmu_host_ptr). Recomputed from the
+     * common access be one compare (mmu_direct). Recomputed from the
      * fields here by tlb_set_fast whenever one of them changes. */
     uint32_t fast[4];
     uint8_t perm;
@@ -141,20 +141,11 @@ static inline struct tlb_entry *mmu_lookup(struct mmu *m, uint32_t lin, int acc)
     return (e->perm & tlb_kind_perm[tlb_kind(acc)]) ? e : NULL;
 }
 
-/* The host address of lin for an access of kind acc (ACC_*) when the TLB
- * holds a translation that grants it directly (RAM or ROM for reads, RAM
- * without cached code for writes), else NULL: the caller takes its slow
- * path. Cost: one index, one OR, one compare. */
-static inline uint8_t *mmu_host_ptr(const struct mmu *m, uint32_t lin, int acc)
-{
-    const struct tlb_entry *e = &m->tlb[(lin >> PAGE_SHIFT) & (TLB_ENTRIES - 1)];
-    if (e->fast[tlb_kind(acc)] != ((lin & PAGE_MASK) | m->epoch))
-        return NULL;
-    return e->host + (lin & ~PAGE_MASK);
-}
-
-/* mmu_host_ptr as a test: true and *host set when the tag matches, so
- * the caller branches on the compare alone (no NULL test of the result). */
+/* Whether the TLB holds a translation of lin that grants an access of kind
+ * acc (ACC_*) directly (RAM or ROM for reads, RAM without cached code for
+ * writes); if so *host is its host address, else the caller takes its
+ * slow path. Cost: one index, one OR, one compare, and the caller
+ * branches on that compare alone. */
 static inline bool mmu_direct(const struct mmu *m, uint32_t lin, int acc, uint8_t **host)
 {
     const struct tlb_entry *e = &m->tlb[(lin >> PAGE_SHIFT) & (TLB_ENTRIES - 1)];
@@ -162,7 +153,6 @@ static inline bool mmu_direct(const struct mmu *m, uint32_t lin, int acc, uint8_
     *host = (uint8_t *)((uintptr_t)e->host + (lin & ~PAGE_MASK));
     return e->fast[tlb_kind(acc)] == ((lin & PAGE_MASK) | m->epoch);
 }
-
 /* Walks without filling the TLB or setting A/D bits (debuggers, traces).
  * Returns 0 and the physical address, or -1 when not mapped. */
 int mmu_probe(struct mmu *m, uint32_t lin, uint32_t *pa);

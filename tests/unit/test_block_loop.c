@@ -155,30 +155,6 @@ START_TEST(row_counts_exact_after_a_run)
 }
 END_TEST
 
-START_TEST(fault_in_a_quiet_load_restarts_at_the_load)
-{
-    /* mov ebx, 0x100 ; push eax ; inc eax ; mov ecx, [ebx] ; hlt, with DS's
-     * limit at 0xff: the load (a quiet form, no restart point of its own)
-     * raises #GP(0) with EIP at the load and ESP after the PUSH, and ECX
-     * unchanged. */
-    static const uint8_t code[] = {0xbb, 0x00, 0x01, 0x00, 0x00, 0x50, 0x40, 0x8b, 0x0b, 0xf4};
-    struct tmachine *tm = flat(code, sizeof(code));
-    struct cpu *c = &tm->cpu;
-    c->seg[S_DS].limit = 0xff;
-    seg_update_cache(c, &c->seg[S_DS]);
-    c->intercept_events = true;
-    c->r[R_EAX] = 0;
-    c->r[R_ECX] = 0x1234;
-    ck_assert_int_eq(tm_run(tm, 100), CPU_EXIT_EVENT);
-    ck_assert_int_eq(c->exit_event.vector, EX_GP);
-    ck_assert_uint_eq(c->eip, 0x10007);
-    ck_assert_uint_eq(c->r[R_ESP], 0x9000 - 4);
-    ck_assert_uint_eq(c->r[R_EAX], 1);
-    ck_assert_uint_eq(c->r[R_ECX], 0x1234);
-    tm_free(tm);
-}
-END_TEST
-
 /* Whether code decodes (32-bit) to a quiet instruction (insn.quiet). */
 static bool decodes_quiet(const uint8_t *code, size_t n)
 {
@@ -187,25 +163,44 @@ static bool decodes_quiet(const uint8_t *code, size_t n)
     return i.quiet;
 }
 
-START_TEST(fault_in_a_quiet_store_restarts_at_the_store)
+/* Runs code = mov ebx, imm32 ; push eax ; inc eax ; <quiet access> ; hlt
+ * (the access at offset 7) with DS's limit at 0xff, EAX = 0 and ECX =
+ * ecx: the access raises #GP(0), and with no restart point of its own the
+ * fault still has EIP at the access, ESP after the PUSH and EAX after the
+ * INC. Returns the machine for the caller's own checks. */
+static struct tmachine *fault_in_quiet_access(const uint8_t *code, size_t n, uint32_t ecx)
 {
-    /* mov ebx, 0xfe ; push eax ; inc eax ; mov [ebx], ecx ; hlt, with DS's
-     * limit at 0xff: the store (quiet) raises #GP(0) with EIP at the store,
-     * ESP after the PUSH, and the bytes at 0xfe untouched. */
-    static const uint8_t code[] = {0xbb, 0xfe, 0x00, 0x00, 0x00, 0x50, 0x40, 0x89, 0x0b, 0xf4};
-    struct tmachine *tm = flat(code, sizeof(code));
+    struct tmachine *tm = flat(code, n);
     struct cpu *c = &tm->cpu;
-    ck_assert(decodes_quiet(code + 7, 3));
+    ck_assert(decodes_quiet(code + 7, n - 8));
     c->seg[S_DS].limit = 0xff;
     seg_update_cache(c, &c->seg[S_DS]);
     c->intercept_events = true;
     c->r[R_EAX] = 0;
-    c->r[R_ECX] = 0xaabbccdd;
+    c->r[R_ECX] = ecx;
     ck_assert_int_eq(tm_run(tm, 100), CPU_EXIT_EVENT);
     ck_assert_int_eq(c->exit_event.vector, EX_GP);
     ck_assert_uint_eq(c->eip, 0x10007);
     ck_assert_uint_eq(c->r[R_ESP], 0x9000 - 4);
     ck_assert_uint_eq(c->r[R_EAX], 1);
+    return tm;
+}
+
+START_TEST(fault_in_a_quiet_load_restarts_at_the_load)
+{
+    /* mov ebx, 0x100 ; ... ; mov ecx, [ebx]: ECX unchanged */
+    static const uint8_t code[] = {0xbb, 0x00, 0x01, 0x00, 0x00, 0x50, 0x40, 0x8b, 0x0b, 0xf4};
+    struct tmachine *tm = fault_in_quiet_access(code, sizeof(code), 0x1234);
+    ck_assert_uint_eq(tm->cpu.r[R_ECX], 0x1234);
+    tm_free(tm);
+}
+END_TEST
+
+START_TEST(fault_in_a_quiet_store_restarts_at_the_store)
+{
+    /* mov ebx, 0xfe ; ... ; mov [ebx], ecx: the bytes at 0xfe untouched */
+    static const uint8_t code[] = {0xbb, 0xfe, 0x00, 0x00, 0x00, 0x50, 0x40, 0x89, 0x0b, 0xf4};
+    struct tmachine *tm = fault_in_quiet_access(code, sizeof(code), 0xaabbccdd);
     ck_assert_uint_eq(tm->bus.ram[0xfe], 0);
     ck_assert_uint_eq(tm->bus.ram[0xff], 0);
     tm_free(tm);
