@@ -153,6 +153,7 @@ static inline bool mmu_direct(const struct mmu *m, uint32_t lin, int acc, uint8_
     *host = (uint8_t *)((uintptr_t)e->host + (lin & ~PAGE_MASK));
     return e->fast[tlb_kind(acc)] == ((lin & PAGE_MASK) | m->epoch);
 }
+
 /* Walks without filling the TLB or setting A/D bits (debuggers, traces).
  * Returns 0 and the physical address, or -1 when not mapped. */
 int mmu_probe(struct mmu *m, uint32_t lin, uint32_t *pa);
