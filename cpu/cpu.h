@@ -273,9 +273,13 @@ struct cpu {
     uint32_t dc_map_generation; /* bus->map_generation the cache and TLB were last checked at */
     uint64_t dc_fills;          /* instructions decoded into the cache (statistics) */
     /* The block the run loop is in (NULL between blocks), icount and EIP
-     * at its start: a fault inside it accounts for the part that ran, and
-     * a fault in a quiet load finds its restart point from them (cpu_run). */
+     * at its start, and the instruction it is running (stored before each
+     * one: the block loop keeps icount and EIP in registers and updates
+     * them before instructions that are not quiet and at the block's end).
+     * A fault inside the block accounts for the part that ran, and a fault
+     * in a quiet instruction finds its restart point from them (cpu_run). */
     struct dc_block *blk;
+    const struct insn *blk_cur;
     uint64_t blk_icount0;
     uint32_t blk_eip0;
 

@@ -72,8 +72,10 @@ struct dc_block *dc_fill_block(struct cpu *c, uint32_t pa, const uint8_t *host, 
         struct insn *i = &d->i[n];
         /* An instruction that does not decode (#UD, too long) or crosses
          * the page's end (needs more bytes) is left to the slow path. */
-        if (decode(host + off + bytes, avail, code32, i) != DEC_OK)
+        if (decode(host + off + bytes, avail, code32, i) != DEC_OK ||
+            bytes + i->len > DC_BLOCK_BYTES)
             break;
+        i->start_off = (uint8_t)bytes;
         n++;
         cls_any |= i->cls;
         bytes += i->len;
@@ -88,6 +90,7 @@ struct dc_block *dc_fill_block(struct cpu *c, uint32_t pa, const uint8_t *host, 
     d->epoch = c->dc_epoch;
     d->gen = bus_code_gen(b, pa);
     d->n = (uint8_t)n;
+    d->i[n] = (struct insn){.start_off = (uint8_t)bytes}; /* the sentinel: not quiet */
     d->cls_any = cls_any;
     const struct insn *last = &d->i[n - 1];
     d->chain = !last->ends_run || (!(last->op->attr & A_SERIAL) && !last->cls);

@@ -13,7 +13,8 @@
  *    EFLAGS.TF, the bus map or the ports' devices carries one; POPF ends
  *    its block at run time when it sets TF, cpu.end_run), at the end
  *    of its page, before an instruction that crosses the page boundary or
- *    does not decode, or at DC_BLOCK_MAX instructions;
+ *    does not decode, at DC_BLOCK_MAX instructions, or before the one that
+ *    would take it past DC_BLOCK_BYTES (insn.start_off is one byte);
  *  - a block is valid while its key matches: the physical address, CS.D,
  *    and the page's code generation on the bus (bus->code_gen), which the
  *    bus bumps whenever a write touches a 64-byte chunk holding cached
@@ -46,14 +47,15 @@
 
 #define DC_BITS 12
 #define DC_BLOCKS (1u << DC_BITS)
-#define DC_BLOCK_MAX 32
+#define DC_BLOCK_MAX 31
+#define DC_BLOCK_BYTES 255
 
 struct dc_block {
     uint64_t key;   /* dc_key(); 0 never matches (bit 0 of a key is always 1) */
     uint32_t epoch;
     uint32_t gen;   /* the page's bus->code_gen when the block was filled */
     uint16_t bytes; /* the instructions' total length */
-    uint8_t n;      /* instructions, 1..DC_BLOCK_MAX */
+    uint8_t n;      /* instructions, 1..DC_BLOCK_MAX, then the sentinel */
     uint8_t listed; /* in dcache.pending */
     uint16_t cls_any; /* the OR of the instructions' class bits */
     /* The block ends with a near branch (A_BRANCH without A_SERIAL, class
@@ -64,7 +66,10 @@ struct dc_block {
      * stat_row): the run loop counts a block once per run instead of each
      * instruction; dc_fold_counts adds them up. */
     uint32_t runs;
-    struct insn i[DC_BLOCK_MAX];
+    /* i[n] is a sentinel: not quiet, start_off = bytes. The block loop
+     * runs quiet instructions until one is not quiet and only then asks
+     * whether it is the end (cpu/exec.c, run_block_impl). */
+    struct insn i[DC_BLOCK_MAX + 1];
 } __attribute__((aligned(64)));
 
 struct dcache {

@@ -342,36 +342,43 @@ static void count_rows(struct cpu *c, const struct insn *first, uint64_t n)
             c->row_counts[first[k].stat_row]++;
 }
 
+/*
+ * Runs block d (its n instructions fit in the budget: run_chain). Quiet
+ * instructions cost a store of blk_cur, the handler's call and the
+ * end_run test: icount and EIP are not kept per instruction but derived
+ * from the position in the block (insn.start_off) before each instruction
+ * that is not quiet, at the block's end, and in cpu_run after a fault.
+ * The sentinel after the last instruction is not quiet, so only the
+ * instructions that are not quiet test for the end.
+ */
 static inline __attribute__((always_inline)) bool
 run_block_impl(struct cpu *c, struct dc_block *d, const uint32_t *gen, bool checked)
 {
-    uint32_t eip = c->eip;
-    const struct insn *first = d->i, *i = first;
-    uint64_t n = d->n < c->budget ? d->n : c->budget;
-    const struct insn *end = i + n;
+    const uint32_t eip0 = c->eip;
+    const struct insn *first = d->i, *i = first, *end = first + d->n;
     uint32_t exit_on = c->exit_on_class;
     uint32_t page_gen = d->gen;
     const uint32_t *g = &gen[(uint32_t)(d->key >> 32) >> PAGE_SHIFT];
-    uint64_t ic0 = c->icount;
+    const uint64_t ic0 = c->icount;
     c->blk_icount0 = ic0;
-    c->blk_eip0 = eip;
+    c->blk_eip0 = eip0;
     c->blk = d;
     for (;;) {
+        c->blk_cur = i;
         if (i->quiet) {
-            /* insn.quiet: nothing to save or store (EIP is stored before
-             * the next instruction that is not quiet, or at the end), and
-             * one check: end_run, which a store that was not a plain RAM
-             * write sets (cpu/mem.c). */
+            /* insn.quiet: nothing to save or store, and one check:
+             * end_run, which a store that was not a plain RAM write sets
+             * (cpu/mem.c). */
             i->fn(c, i);
-            eip += i->len;
-            c->icount++;
             i++;
-            if (i == end || __builtin_expect(c->end_run, 0)) {
-                c->eip = eip;
+            if (__builtin_expect(c->end_run, 0))
                 break;
-            }
             continue;
         }
+        if (i == end)
+            break;
+        uint32_t eip = eip0 + i->start_off;
+        c->icount = ic0 + (uint64_t)(i - first);
         save_restart_point(c, eip);
         if (checked && __builtin_expect(i->cls & exit_on, 0)) {
             c->eip = eip;
@@ -379,29 +386,29 @@ run_block_impl(struct cpu *c, struct dc_block *d, const uint32_t *gen, bool chec
             c->exit_reason = CPU_EXIT_INSN;
             if (c->row_counts) /* counted, as the slow path counts it */
                 c->row_counts[i->stat_row]++;
-            break;
+            goto out_eip_set;
         }
         uint32_t next = eip + i->len;
         c->eip = next;
         i->fn(c, i);
-        c->icount++;
         i++;
         uint64_t w = attention(c);
         if (__builtin_expect(c->eip != next || *g != page_gen, 0))
-            break;
+            goto out_eip_set;
         if (__builtin_expect(w != 0, 0)) {
             if (w == EVENT_SHADOW_ONLY && i < end) {
                 /* The shadow covers the next instruction only. */
                 c->inhibit_intr = false;
             } else if (w != EVENT_INTR_ONLY || (c->eflags & F_IF))
-                break;
+                goto out_eip_set;
         }
-        if (i == end)
-            break;
-        eip = next;
     }
+    /* after a quiet instruction or at the end: EIP is that of i */
+    c->eip = eip0 + i->start_off;
+out_eip_set:;
     c->blk = NULL;
-    uint64_t ran = c->icount - ic0;
+    uint64_t ran = (uint64_t)(i - first);
+    c->icount = ic0 + ran;
     c->budget -= ran;
     if (__builtin_expect(ran == d->n, 1)) {
         dc_count_run(c->dc, d);
@@ -468,6 +475,10 @@ static inline void run_chain(struct cpu *c, const uint32_t *gen)
          * block must not carry EIP past 0xFFFF (the block loop never wraps). */
         uint64_t end = (uint64_t)eip + d->bytes - 1;
         if (end > c->seg[S_CS].hi || (!code32 && end > 0xffff))
+            break;
+        /* The block loop has no budget test: the last few instructions of
+         * a slice go one at a time. */
+        if (__builtin_expect(d->n > c->budget, 0))
             break;
         if (!run_block(c, d, gen) || attention(c) || c->exit_request || !c->budget ||
             c->dc_map_generation != c->bus->map_generation)
@@ -539,16 +550,14 @@ enum cpu_exit cpu_run(struct cpu *c, uint64_t max_insns)
          * in a fault loop still returns. */
         if (c->blk) {
             /* the faulting instruction is counted too, as the slow path does */
-            uint64_t ran = c->icount - c->blk_icount0;
-            const struct insn *f = &c->blk->i[ran];
+            const struct insn *f = c->blk_cur;
+            uint64_t ran = (uint64_t)(f - c->blk->i);
+            c->icount = c->blk_icount0 + ran;
             if (f->quiet) {
                 /* A quiet instruction faulted: no restart point was saved
                  * for it, and it changed nothing, nor did the quiet
                  * instructions before it change ESP. */
-                uint32_t eip = c->blk_eip0;
-                for (const struct insn *k = c->blk->i; k < f; k++)
-                    eip += k->len;
-                c->prev_eip = eip;
+                c->prev_eip = c->blk_eip0 + f->start_off;
                 c->prev_esp = c->r[R_ESP];
             }
             c->budget -= ran;

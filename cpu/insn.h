@@ -89,10 +89,15 @@ struct insn {
     uint8_t b;        /* opcode byte (second byte for 0F xx) */
     uint8_t modrm, mod, reg, rm;
     uint8_t base, index, scale; /* memory operand registers; 8 = none (16-bit forms too) */
+    /* In a cached block (cpu/dcache.h): the instruction's offset from the
+     * block's first byte (a block spans at most 255 bytes), so the block
+     * loop needs no per-instruction EIP arithmetic. 0 elsewhere. */
+    uint8_t start_off;
     uint32_t disp;              /* displacement; the moffs of Ob/Ov forms */
     uint32_t imm;  /* first immediate; Ib and Jb are sign-extended, Ap's offset */
     uint32_t imm2; /* second immediate: ENTER's Ib, Ap's selector */
 };
+_Static_assert(sizeof(struct insn) == 48, "start_off lives in what was padding");
 
 /* The table, in cpu/optable.c, generated from cpu/opcodes.def. */
 extern const struct opdesc op_table[];

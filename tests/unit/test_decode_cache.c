@@ -10,6 +10,7 @@
  */
 #include <check.h>
 #include <stdlib.h>
+#include <string.h>
 
 #include "cpu/dcache.h"
 #include "harness.h"
@@ -308,6 +309,36 @@ START_TEST(budget_stops_inside_a_block)
 }
 END_TEST
 
+START_TEST(long_instructions_split_blocks_at_255_bytes)
+{
+    /* ds ds ds ds ds ds ds ds ds add eax, 1 (14 bytes) x 25 ; hlt: 351
+     * bytes, more than one block spans (insn.start_off is a byte): run
+     * to the HLT, then again from the start with a budget of 20, which
+     * runs the first block (18 instructions, 252 bytes) and two more. */
+    uint8_t code[25 * 14 + 1];
+    for (int k = 0; k < 25; k++) {
+        memset(code + 14 * k, 0x3e, 9);
+        memcpy(code + 14 * k + 9, (const uint8_t[]){0x05, 0x01, 0x00, 0x00, 0x00}, 5);
+    }
+    code[25 * 14] = 0xf4;
+    struct tmachine *tm = flat(code, sizeof(code));
+    struct cpu *c = &tm->cpu;
+    uint64_t ic = c->icount;
+    uint32_t eax = c->r[R_EAX];
+    ck_assert_int_eq(tm_run(tm, 100), CPU_EXIT_HLT);
+    ck_assert_uint_eq(c->eip, 0x10000 + 25 * 14 + 1);
+    ck_assert_uint_eq(c->r[R_EAX] - eax, 25);
+    ck_assert_uint_eq(c->icount - ic, 26);
+    c->eip = 0x10000;
+    c->halted = false;
+    ck_assert_int_eq(tm_run(tm, 20), CPU_EXIT_BUDGET);
+    ck_assert_uint_eq(c->icount - ic, 46);
+    ck_assert_uint_eq(c->eip, 0x10000 + 20 * 14);
+    ck_assert_uint_eq(c->r[R_EAX] - eax, 45);
+    tm_free(tm);
+}
+END_TEST
+
 START_TEST(write_further_ahead_in_the_block)
 {
     /*      mov byte [p+1], 7   ; the block holds the old p already
@@ -338,6 +369,7 @@ int main(void)
     tcase_add_test(t, cs_limit_on_cached_instruction);
     tcase_add_test(t, reset_flushes);
     tcase_add_test(t, budget_stops_inside_a_block);
+    tcase_add_test(t, long_instructions_split_blocks_at_255_bytes);
     tcase_add_test(t, write_further_ahead_in_the_block);
     suite_add_tcase(s, t);
     SRunner *r = srunner_create(s);
