@@ -95,7 +95,7 @@ static void write_within_page(struct cpu *c, struct tlb_entry *e, uint32_t lin, 
     if (e->host && !bus_page_has_code(b, e->ppage) && c->mmu.bus_generation == b->map_generation &&
         bus_page_ptr(b, e->ppage, true) == e->host) {
         e->host_writable = 1;
-        tlb_set_fast(e);
+        tlb_set_direct(&c->mmu, e);
     }
 }
 

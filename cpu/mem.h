@@ -4,8 +4,9 @@
  *
  * Cost of the common case (aligned, within one page, TLB hit, RAM): a
  * bit test and one compare for a flat segment (SEG_FLAT_R/W, else the
- * three compares of its bounds), one index and one compare for the TLB
- * (its direct-access tag, mmu_direct), one host load or store. Everything
+ * three compares of its bounds), one index, one compare and one add for
+ * the TLB (its direct-access tag, whose compare also checks alignment:
+ * mmu_direct), one host load or store. Everything
  * else goes to the out-of-line slow path in cpu/mem.c, which also
  * handles page-crossing accesses (both pages are translated before any
  * byte is written, so a fault leaves memory untouched), alignment checks
@@ -34,38 +35,34 @@ static inline int cpu_acc_user(const struct cpu *c) { return (c->cpl + 1) & ACC_
 
 static inline uint32_t lin_read(struct cpu *c, uint32_t lin, int size, int acc)
 {
-    if (((lin & (uint32_t)(size - 1)) == 0)) {
-        uint8_t *p;
-        if (mmu_direct(&c->mmu, lin, acc, &p)) {
-            if (size == 1)
-                return *p;
-            if (size == 2) {
-                uint16_t v;
-                memcpy(&v, p, 2);
-                return v;
-            }
-            uint32_t v;
-            memcpy(&v, p, 4);
+    uint8_t *p;
+    if (mmu_direct(&c->mmu, lin, acc, size, &p)) {
+        if (size == 1)
+            return *p;
+        if (size == 2) {
+            uint16_t v;
+            memcpy(&v, p, 2);
             return v;
         }
+        uint32_t v;
+        memcpy(&v, p, 4);
+        return v;
     }
     return lin_read_slow(c, lin, size, acc);
 }
 
 static inline void lin_write(struct cpu *c, uint32_t lin, int size, uint32_t v, int acc)
 {
-    if (((lin & (uint32_t)(size - 1)) == 0)) {
-        uint8_t *p;
-        if (mmu_direct(&c->mmu, lin, acc | ACC_WRITE, &p)) {
-            if (size == 1)
-                *p = (uint8_t)v;
-            else if (size == 2) {
-                uint16_t w = (uint16_t)v;
-                memcpy(p, &w, 2);
-            } else
-                memcpy(p, &v, 4);
-            return;
-        }
+    uint8_t *p;
+    if (mmu_direct(&c->mmu, lin, acc | ACC_WRITE, size, &p)) {
+        if (size == 1)
+            *p = (uint8_t)v;
+        else if (size == 2) {
+            uint16_t w = (uint16_t)v;
+            memcpy(p, &w, 2);
+        } else
+            memcpy(p, &v, 4);
+        return;
     }
     lin_write_slow(c, lin, size, v, acc | ACC_WRITE);
 }
@@ -120,7 +117,7 @@ static inline uint32_t cpu_rmw_begin(struct cpu *c, int s, uint32_t off, int siz
     *lin = seg_lin(c, s, off, size, true);
     int acc = cpu_acc_user(c);
     uint8_t *p;
-    if (((*lin & (uint32_t)(size - 1)) != 0) || !mmu_direct(&c->mmu, *lin, acc | ACC_WRITE, &p))
+    if (!mmu_direct(&c->mmu, *lin, acc | ACC_WRITE, size, &p))
         lin_prepare_write(c, *lin, size, acc);
     return lin_read(c, *lin, size, acc);
 }

@@ -20,10 +20,11 @@ enum {
 
 void mmu_flush_all(struct mmu *m)
 {
-    if (++m->epoch >= PAGE_SIZE) {
+    m->epoch += TLB_EPOCH_STEP;
+    if (m->epoch >= PAGE_SIZE) {
         for (int i = 0; i < TLB_ENTRIES; i++)
-            tlb_clear(&m->tlb[i]);
-        m->epoch = 1;
+            tlb_clear(m, &m->tlb[i]);
+        m->epoch = TLB_EPOCH_STEP;
     }
     m->has_global = false;
     m->tlb_flushes++;
@@ -40,7 +41,7 @@ void mmu_flush_nonglobal(struct mmu *m)
     }
     for (int i = 0; i < TLB_ENTRIES; i++)
         if (!(m->tlb[i].perm & TLBP_GLOBAL))
-            tlb_clear(&m->tlb[i]);
+            tlb_clear(m, &m->tlb[i]);
     m->tlb_flushes++;
 }
 
@@ -48,7 +49,7 @@ void mmu_invlpg(struct mmu *m, uint32_t lin)
 {
     struct tlb_entry *e = &m->tlb[(lin >> PAGE_SHIFT) & (TLB_ENTRIES - 1)];
     if (e->lpage == ((lin & PAGE_MASK) | m->epoch))
-        tlb_clear(e);
+        tlb_clear(m, e);
 }
 
 void mmu_revoke_host_write(struct mmu *m, uint32_t ppage)
@@ -56,12 +57,11 @@ void mmu_revoke_host_write(struct mmu *m, uint32_t ppage)
     for (int i = 0; i < TLB_ENTRIES; i++)
         if (m->tlb[i].ppage == ppage) {
             m->tlb[i].host_writable = 0;
-            tlb_set_fast(&m->tlb[i]);
+            tlb_set_direct(m, &m->tlb[i]);
         }
     for (int i = 0; i < 2; i++)
         if (m->scratch[i].ppage == ppage) {
             m->scratch[i].host_writable = 0;
-            tlb_set_fast(&m->scratch[i]);
         }
 }
 
@@ -69,6 +69,9 @@ void mmu_init(struct mmu *m, struct bus *b)
 {
     memset(m, 0, sizeof(*m));
     m->bus = b;
+    for (int i = 0; i < TLB_ENTRIES; i++)
+        m->tlb[i].slot = (uint16_t)i;
+    m->scratch[0].slot = m->scratch[1].slot = TLB_SCRATCH;
     mmu_flush_all(m);
 }
 
@@ -187,7 +190,7 @@ struct tlb_entry *mmu_fill(struct mmu *m, uint32_t lin, int acc, uint32_t *pf_er
      * its write tracking (see mmu_revoke_host_write). */
     t->host_writable = bus_page_ptr(b, pa, true) != NULL && !bus_page_has_code(b, pa);
     t->perm = perm;
-    tlb_set_fast(t);
+    tlb_set_direct(m, t);
     return t;
 }
 

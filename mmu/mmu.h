@@ -24,8 +24,9 @@
  *    reaches bus_write and its write tracking. When a page becomes a code
  *    page, mmu_revoke_host_write clears it from entries filled before.
  *  - Cost: a hit is one array index, one OR and two compares (mmu_lookup),
- *    or one compare of a direct-access tag (mmu_direct, the CPU's loads
- *    and stores), which every change to an entry recomputes.
+ *    or one compare of a direct-access tag that also checks alignment
+ *    (mmu_direct, the CPU's loads and stores), which every change to an
+ *    entry recomputes.
  */
 #ifndef TRAPEZE_MMU_MMU_H
 #define TRAPEZE_MMU_MMU_H
@@ -60,37 +61,30 @@ struct tlb_entry {
     uint32_t lpage;
     uint32_t ppage; /* physical page address (after A20) */
     uint8_t *host;  /* host pointer to the page, NULL for MMIO/unbacked (slow path) */
-    /* The direct-access tags, one per tlb_kind (supervisor read, write;
-     * user read, write): lpage when that kind of access may use host
-     * directly (the rights allow it, host is set, and for writes
-     * host_writable), else 0, which never matches. They let the CPU's
-     * common access be one compare (mmu_direct). Recomputed from the
-     * fields here by tlb_set_fast whenever one of them changes. */
-    uint32_t fast[4];
+    uint16_t slot;  /* its index in mmu.tlb and mmu.direct, TLB_SCRATCH for a scratch entry */
     uint8_t perm;
     uint8_t host_writable; /* host page may be written directly (RAM) */
 };
+#define TLB_SCRATCH 0xffff
 
-/* The index into tlb_entry.fast of an access kind: ACC_EXEC reads, the
+/* The direct-access record of a TLB slot (mmu.direct). */
+struct tlb_direct {
+    uint32_t tag[4];
+    uintptr_t add;
+};
+
+/* The epoch advances in steps of 4, so the low two bits of every tag are
+ * zero and an access that is not aligned to its size never matches a
+ * direct-access tag (mmu_direct): the alignment test is the tag compare. */
+#define TLB_EPOCH_STEP 4
+_Static_assert(TLB_EPOCH_STEP % 4 == 0 && PAGE_SIZE % TLB_EPOCH_STEP == 0, "epoch steps keep tag bits 1:0 zero");
+
+/* The index into tlb_direct.tag of an access kind: ACC_EXEC reads, the
  * user bit selects the user pair. */
 static inline int tlb_kind(int acc) { return ((acc & ACC_USER) >> 1) | (acc & ACC_WRITE); }
 
 /* The perm bit each kind needs: the one table of rights per access. */
 static const uint8_t tlb_kind_perm[4] = {TLBP_SUP_R, TLBP_SUP_W, TLBP_USR_R, TLBP_USR_W};
-
-/* Recomputes e->fast from lpage, perm, host and host_writable. */
-static inline void tlb_set_fast(struct tlb_entry *e)
-{
-    uint32_t tag = e->host ? e->lpage : 0;
-    for (int k = 0; k < 4; k++)
-        e->fast[k] = (e->perm & tlb_kind_perm[k]) && ((k & ACC_WRITE) ? e->host_writable : 1) ? tag : 0;
-}
-/* Invalidates e (no access matches it). */
-static inline void tlb_clear(struct tlb_entry *e)
-{
-    e->lpage = 0;
-    e->fast[0] = e->fast[1] = e->fast[2] = e->fast[3] = 0;
-}
 
 struct mmu {
     struct bus *bus;
@@ -102,6 +96,17 @@ struct mmu {
      * last full flush (a non-global flush must then keep it: a loop). */
     uint32_t epoch;
     bool has_global;
+    /* direct[k]: what the CPU's common access reads of tlb[k]. tag[kind]
+     * (per tlb_kind: supervisor read, write; user read, write) is
+     * tlb[k].lpage when that kind of access may use the host page directly
+     * (the rights allow it, host is set, and for writes host_writable),
+     * else 0, which never matches; add is the host address minus the
+     * linear page address. The common access is then one compare and one
+     * add in one 24-byte record (mmu_direct); recomputed by
+     * tlb_set_direct whenever an entry changes. (Separate 4 KiB tag
+     * arrays per kind measured slower: they alias other hot data modulo
+     * 4 KiB.) */
+    struct tlb_direct direct[TLB_ENTRIES];
     struct tlb_entry tlb[TLB_ENTRIES];
     /* bypass: translations are not cached (data breakpoints armed), so every
      * access takes the CPU's slow path; fills go to these scratch entries. */
@@ -110,6 +115,27 @@ struct mmu {
     struct tlb_entry scratch[2];
     uint64_t tlb_misses, tlb_flushes, walks;
 };
+
+/* Recomputes the direct-access tags of e from lpage, perm, host and
+ * host_writable (nothing for a scratch entry: those are never direct). */
+static inline void tlb_set_direct(struct mmu *m, const struct tlb_entry *e)
+{
+    if (e->slot == TLB_SCRATCH)
+        return;
+    uint32_t tag = e->host ? e->lpage : 0;
+    for (int k = 0; k < 4; k++)
+        m->direct[e->slot].tag[k] =
+            (e->perm & tlb_kind_perm[k]) && ((k & ACC_WRITE) ? e->host_writable : 1) ? tag : 0;
+    m->direct[e->slot].add = (uintptr_t)e->host - (e->lpage & PAGE_MASK);
+}
+/* Invalidates e (no access matches it). */
+static inline void tlb_clear(struct mmu *m, struct tlb_entry *e)
+{
+    e->lpage = 0;
+    if (e->slot != TLB_SCRATCH)
+        for (int k = 0; k < 4; k++)
+            m->direct[e->slot].tag[k] = 0;
+}
 
 void mmu_init(struct mmu *m, struct bus *b);
 void mmu_set_cr0(struct mmu *m, uint32_t cr0);
@@ -142,16 +168,17 @@ static inline struct tlb_entry *mmu_lookup(struct mmu *m, uint32_t lin, int acc)
 }
 
 /* Whether the TLB holds a translation of lin that grants an access of kind
- * acc (ACC_*) directly (RAM or ROM for reads, RAM without cached code for
- * writes); if so *host is its host address, else the caller takes its
- * slow path. Cost: one index, one OR, one compare, and the caller
- * branches on that compare alone. */
-static inline bool mmu_direct(const struct mmu *m, uint32_t lin, int acc, uint8_t **host)
+ * acc (ACC_*) and size bytes (1, 2 or 4) directly (aligned to its size;
+ * RAM or ROM for reads, RAM without cached code for writes); if so *host
+ * is its host address, else the caller takes its slow path. Cost: one
+ * index, one AND, one OR, one compare, one add, and the caller branches on
+ * that compare alone. */
+static inline bool mmu_direct(const struct mmu *m, uint32_t lin, int acc, int size, uint8_t **host)
 {
-    const struct tlb_entry *e = &m->tlb[(lin >> PAGE_SHIFT) & (TLB_ENTRIES - 1)];
-    /* through uintptr_t: e->host may be NULL when the tag does not match */
-    *host = (uint8_t *)((uintptr_t)e->host + (lin & ~PAGE_MASK));
-    return e->fast[tlb_kind(acc)] == ((lin & PAGE_MASK) | m->epoch);
+    uint32_t k = (lin >> PAGE_SHIFT) & (TLB_ENTRIES - 1);
+    /* through uintptr_t: the addend is meaningless when the tag does not match */
+    *host = (uint8_t *)(m->direct[k].add + lin);
+    return m->direct[k].tag[tlb_kind(acc)] == ((lin & (PAGE_MASK | (uint32_t)(size - 1))) | m->epoch);
 }
 
 /* Walks without filling the TLB or setting A/D bits (debuggers, traces).
