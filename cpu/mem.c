@@ -116,6 +116,11 @@ uint32_t lin_read_slow(struct cpu *c, uint32_t lin, int size, int acc)
     return lo | (hi << (8 * first));
 }
 
+void lin_load_slow(struct cpu *c, uint32_t lin, int size, int acc, uint32_t *dst)
+{
+    *dst = lin_read_slow(c, lin, size, acc);
+}
+
 void lin_write_slow(struct cpu *c, uint32_t lin, int size, uint32_t v, int acc)
 {
     acc |= ACC_WRITE;

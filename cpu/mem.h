@@ -24,6 +24,8 @@
 #include "cpu.h"
 
 uint32_t lin_read_slow(struct cpu *c, uint32_t lin, int size, int acc);
+/* lin_read_slow into *dst (untouched on a fault): cpu_load's tail call. */
+void lin_load_slow(struct cpu *c, uint32_t lin, int size, int acc, uint32_t *dst);
 void lin_write_slow(struct cpu *c, uint32_t lin, int size, uint32_t v, int acc);
 /* Translates lin..lin+size-1 for writing (both pages if it crosses), without
  * writing: lets a read-modify-write fault with W set before anything changes. */
@@ -33,21 +35,26 @@ void lin_prepare_write(struct cpu *c, uint32_t lin, int size, int acc);
  * instructions instead of a compare and a set on every data access. */
 static inline int cpu_acc_user(const struct cpu *c) { return (c->cpl + 1) & ACC_USER; }
 
+/* The host load of the common case, zero-extended. */
+static inline uint32_t host_load(const uint8_t *p, int size)
+{
+    if (size == 1)
+        return *p;
+    if (size == 2) {
+        uint16_t v;
+        memcpy(&v, p, 2);
+        return v;
+    }
+    uint32_t v;
+    memcpy(&v, p, 4);
+    return v;
+}
+
 static inline uint32_t lin_read(struct cpu *c, uint32_t lin, int size, int acc)
 {
     uint8_t *p;
-    if (mmu_direct(&c->mmu, lin, acc, size, &p)) {
-        if (size == 1)
-            return *p;
-        if (size == 2) {
-            uint16_t v;
-            memcpy(&v, p, 2);
-            return v;
-        }
-        uint32_t v;
-        memcpy(&v, p, 4);
-        return v;
-    }
+    if (mmu_direct(&c->mmu, lin, acc, size, &p))
+        return host_load(p, size);
     return lin_read_slow(c, lin, size, acc);
 }
 
@@ -88,6 +95,19 @@ static inline uint32_t seg_lin(struct cpu *c, int s, uint32_t off, int size, boo
 static inline uint32_t cpu_read(struct cpu *c, int s, uint32_t off, int size)
 {
     return lin_read(c, seg_lin(c, s, off, size, false), size, cpu_acc_user(c));
+}
+/* cpu_read into *dst (a register; the value zero-extended), for handlers
+ * that do nothing after the load: the slow path is then a tail call, so
+ * the common case needs no stack frame (no saved registers). */
+static inline void cpu_load(struct cpu *c, int s, uint32_t off, int size, uint32_t *dst)
+{
+    uint32_t lin = seg_lin(c, s, off, size, false);
+    uint8_t *p;
+    if (mmu_direct(&c->mmu, lin, cpu_acc_user(c), size, &p)) {
+        *dst = host_load(p, size);
+        return;
+    }
+    lin_load_slow(c, lin, size, cpu_acc_user(c), dst);
 }
 static inline void cpu_write(struct cpu *c, int s, uint32_t off, int size, uint32_t v)
 {

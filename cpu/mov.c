@@ -74,7 +74,7 @@ void mov_Ev_Gv_m32(struct cpu *c, const struct insn *i)
 void mov_Gv_Ev_r32(struct cpu *c, const struct insn *i) { c->r[i->reg] = c->r[i->rm]; }
 void mov_Gv_Ev_m32(struct cpu *c, const struct insn *i)
 {
-    c->r[i->reg] = read_Ef(c, i, 4, FORM_MEM32);
+    cpu_load(c, i->seg, ea_f(c, i, FORM_MEM32), 4, &c->r[i->reg]);
 }
 void mov_Eb_Gb_m32(struct cpu *c, const struct insn *i)
 {
@@ -90,12 +90,12 @@ void mov_Ev_Iz_m32(struct cpu *c, const struct insn *i) { write_Ef(c, i, 4, i->i
 void movzx_Gv_Eb_r32(struct cpu *c, const struct insn *i) { c->r[i->reg] = cpu_reg8(c, i->rm); }
 void movzx_Gv_Eb_m32(struct cpu *c, const struct insn *i)
 {
-    c->r[i->reg] = read_Ef(c, i, 1, FORM_MEM32);
+    cpu_load(c, i->seg, ea_f(c, i, FORM_MEM32), 1, &c->r[i->reg]);
 }
 void movzx_Gv_Ew_r32(struct cpu *c, const struct insn *i) { c->r[i->reg] = (uint16_t)c->r[i->rm]; }
 void movzx_Gv_Ew_m32(struct cpu *c, const struct insn *i)
 {
-    c->r[i->reg] = read_Ef(c, i, 2, FORM_MEM32);
+    cpu_load(c, i->seg, ea_f(c, i, FORM_MEM32), 2, &c->r[i->reg]);
 }
 void movsx_Gv_Eb_m32(struct cpu *c, const struct insn *i)
 {

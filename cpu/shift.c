@@ -35,8 +35,9 @@ static inline uint32_t szp(uint32_t r, int size)
 }
 
 /*
- * Computes op(v, count) for a masked count 1..31; sets *mask and *f to the
- * flags that change and their new values.
+ * Computes op(v, count) for a masked count 1..31; sets *mask to the flags
+ * that change and *f to the new CF and OF (a shift's new SF ZF PF are not
+ * computed here: shift_flags records r, from which they are derived).
  */
 static inline __attribute__((always_inline)) uint32_t
 shift_calc(struct cpu *c, unsigned op, uint32_t v, unsigned count, int size, uint32_t *mask,
@@ -83,14 +84,12 @@ shift_calc(struct cpu *c, unsigned op, uint32_t v, unsigned count, int size, uin
         cf = count <= n ? (v >> (n - count)) & 1 : 0;
         of = ((r >> (n - 1)) ^ cf) & 1;
         *mask = F_CF | F_SZP | (count == 1 ? F_OF : 0);
-        *f = szp(r, size);
         break;
     case SH_SHR:
         r = v >> count;
         cf = count <= n ? (v >> (count - 1)) & 1 : 0;
         of = (v >> (n - 1)) & 1;
         *mask = F_CF | F_SZP | (count == 1 ? F_OF : 0);
-        *f = szp(r, size);
         break;
     default: { /* SAR: sign-extend to 32 bits, then every count < 32 is exact */
         int32_t sv = (int32_t)(v << (32 - n)) >> (32 - n);
@@ -98,7 +97,6 @@ shift_calc(struct cpu *c, unsigned op, uint32_t v, unsigned count, int size, uin
         cf = (uint32_t)(sv >> (count - 1)) & 1;
         of = 0;
         *mask = F_CF | F_SZP | (count == 1 ? F_OF : 0);
-        *f = szp(r, size);
         break;
     }
     }

@@ -81,7 +81,10 @@ _Static_assert(TLB_EPOCH_STEP % 4 == 0 && PAGE_SIZE % TLB_EPOCH_STEP == 0, "epoc
 
 /* The index into tlb_direct.tag of an access kind: ACC_EXEC reads, the
  * user bit selects the user pair. */
-static inline int tlb_kind(int acc) { return ((acc & ACC_USER) >> 1) | (acc & ACC_WRITE); }
+static inline unsigned tlb_kind(int acc)
+{
+    return (((unsigned)acc & ACC_USER) >> 1) | ((unsigned)acc & ACC_WRITE);
+}
 
 /* The perm bit each kind needs: the one table of rights per access. */
 static const uint8_t tlb_kind_perm[4] = {TLBP_SUP_R, TLBP_SUP_W, TLBP_USR_R, TLBP_USR_W};
