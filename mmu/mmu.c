@@ -59,10 +59,9 @@ void mmu_revoke_host_write(struct mmu *m, uint32_t ppage)
             m->tlb[i].host_writable = 0;
             tlb_set_direct(m, &m->tlb[i]);
         }
-    for (int i = 0; i < 2; i++)
-        if (m->scratch[i].ppage == ppage) {
+    for (int i = 0; i < 2; i++) /* scratch entries: never direct, so no tags */
+        if (m->scratch[i].ppage == ppage)
             m->scratch[i].host_writable = 0;
-        }
 }
 
 void mmu_init(struct mmu *m, struct bus *b)

@@ -77,7 +77,8 @@ struct tlb_direct {
  * zero and an access that is not aligned to its size never matches a
  * direct-access tag (mmu_direct): the alignment test is the tag compare. */
 #define TLB_EPOCH_STEP 4
-_Static_assert(TLB_EPOCH_STEP % 4 == 0 && PAGE_SIZE % TLB_EPOCH_STEP == 0, "epoch steps keep tag bits 1:0 zero");
+_Static_assert(TLB_EPOCH_STEP % 4 == 0 && PAGE_SIZE % TLB_EPOCH_STEP == 0,
+               "epoch steps keep tag bits 1:0 zero");
 
 /* The index into tlb_direct.tag of an access kind: ACC_EXEC reads, the
  * user bit selects the user pair. */
@@ -181,7 +182,8 @@ static inline bool mmu_direct(const struct mmu *m, uint32_t lin, int acc, int si
     uint32_t k = (lin >> PAGE_SHIFT) & (TLB_ENTRIES - 1);
     /* through uintptr_t: the addend is meaningless when the tag does not match */
     *host = (uint8_t *)(m->direct[k].add + lin);
-    return m->direct[k].tag[tlb_kind(acc)] == ((lin & (PAGE_MASK | (uint32_t)(size - 1))) | m->epoch);
+    return m->direct[k].tag[tlb_kind(acc)] ==
+           ((lin & (PAGE_MASK | (uint32_t)(size - 1))) | m->epoch);
 }
 
 /* Walks without filling the TLB or setting A/D bits (debuggers, traces).
