@@ -67,9 +67,11 @@ static const struct form forms[] = {
     {ret, ret_r32, NULL, NULL, NULL, false, false, false},
     {jcc_Jb, NULL, NULL, jcc_by_cc_r32, NULL, false, false, false},
     {jcc_Jz, NULL, NULL, jcc_by_cc_r32, NULL, false, false, false},
-    {cmovcc_Gv_Ev, NULL, NULL, cmovcc_by_cc_r32, cmovcc_by_cc_m32, false, false, false},
-    {setcc_Eb, NULL, NULL, setcc_by_cc_r, setcc_by_cc_m32, true, false, false},
-    {imul_Gv_Ev, imul_Gv_Ev_r32, imul_Gv_Ev_m32, NULL, NULL, false, false, true},
+    /* CMOVcc reads its source whether or not it writes, SETcc m32 is a
+     * store: both fault before they write anything. */
+    {cmovcc_Gv_Ev, NULL, NULL, cmovcc_by_cc_r32, cmovcc_by_cc_m32, false, true, true},
+    {setcc_Eb, NULL, NULL, setcc_by_cc_r, setcc_by_cc_m32, true, true, true},
+    {imul_Gv_Ev, imul_Gv_Ev_r32, imul_Gv_Ev_m32, NULL, NULL, false, true, true},
     {mul_Ev, mul_Ev_r32, mul_Ev_m32, NULL, NULL, false, false, false},
 };
 
@@ -109,19 +111,17 @@ insn_fn form_select(const struct insn *i, bool modrm, bool *quiet)
     if (modrm && i->mod != 3) {
         if (i->addrsize != 4)
             return i->fn;
-        if (f->by_cc_m32)
-            return f->by_cc_m32[i->b & 15];
-        if (!f->m32)
+        insn_fn m32 = f->by_cc_m32 ? f->by_cc_m32[i->b & 15] : f->m32;
+        if (!m32)
             return i->fn;
         *quiet = f->m32_quiet && i->cls == 0 && i->reg != R_ESP;
-        return f->m32;
+        return m32;
     }
-    if (f->by_cc)
-        return f->by_cc[i->b & 15];
-    if (!f->r32)
+    insn_fn r32 = f->by_cc ? f->by_cc[i->b & 15] : f->r32;
+    if (!r32)
         return i->fn;
     /* ESP as the destination would change ESP: not quiet (it is still
      * the same form). */
     *quiet = f->quiet && i->cls == 0 && writes_not_esp(i);
-    return f->r32;
+    return r32;
 }

@@ -207,6 +207,38 @@ START_TEST(fault_in_a_quiet_store_restarts_at_the_store)
 }
 END_TEST
 
+START_TEST(fault_in_a_quiet_cmov_or_setcc_restarts_at_it)
+{
+    /* CMOVcc reads its source whether or not the condition holds (here
+     * CMOVB with CF clear after the INC), and SETcc m32 is a store: both
+     * are quiet (their forms fault before writing), and a fault in either
+     * has EIP at the instruction and nothing written. */
+    static const uint8_t cmov[] = {0xbb, 0x00, 0x01, 0x00, 0x00, 0x50, 0x40, 0x0f, 0x42, 0x0b, 0xf4};
+    static const uint8_t setcc[] = {0xbb, 0x00, 0x01, 0x00, 0x00, 0x50, 0x40, 0x0f, 0x94, 0x03, 0xf4};
+    struct tmachine *tm = fault_in_quiet_access(cmov, sizeof(cmov), 0x1234);
+    ck_assert_uint_eq(tm->cpu.r[R_ECX], 0x1234);
+    tm_free(tm);
+    tm = fault_in_quiet_access(setcc, sizeof(setcc), 0);
+    ck_assert_uint_eq(tm->bus.ram[0x100], 0);
+    tm_free(tm);
+}
+END_TEST
+
+START_TEST(register_imul_cmov_setcc_are_quiet)
+{
+    /* imul ecx, edx ; cmovnb esi, eax ; setb dl ; setb ah (byte register
+     * 4 is AH, but the check is conservative): the register forms cannot
+     * fault and write no ESP, so they run without a restart point. */
+    static const uint8_t imul[] = {0x0f, 0xaf, 0xca, 0xf4}, cmov[] = {0x0f, 0x43, 0xf0, 0xf4};
+    static const uint8_t setb_dl[] = {0x0f, 0x92, 0xc2, 0xf4}, cmov_esp[] = {0x0f, 0x43, 0xe0, 0xf4};
+    decode_init();
+    ck_assert(decodes_quiet(imul, sizeof(imul)));
+    ck_assert(decodes_quiet(cmov, sizeof(cmov)));
+    ck_assert(decodes_quiet(setb_dl, sizeof(setb_dl)));
+    ck_assert(!decodes_quiet(cmov_esp, sizeof(cmov_esp))); /* cmovnb esp, eax */
+}
+END_TEST
+
 START_TEST(quiet_store_into_the_next_instruction_is_seen)
 {
     /* mov ebx, 0x1000c ; mov dword [ebx], 0x22 ; mov eax, 0x11 ; hlt: the
@@ -273,6 +305,8 @@ int main(void)
     tcase_add_test(t, row_counts_exact_after_a_run);
     tcase_add_test(t, fault_in_a_quiet_load_restarts_at_the_load);
     tcase_add_test(t, fault_in_a_quiet_store_restarts_at_the_store);
+    tcase_add_test(t, fault_in_a_quiet_cmov_or_setcc_restarts_at_it);
+    tcase_add_test(t, register_imul_cmov_setcc_are_quiet);
     tcase_add_test(t, quiet_store_into_the_next_instruction_is_seen);
     tcase_add_test(t, flat_segment_still_refuses_an_access_past_4g);
     suite_add_tcase(s, t);
