@@ -116,9 +116,28 @@ uint32_t lin_read_slow(struct cpu *c, uint32_t lin, int size, int acc)
     return lo | (hi << (8 * first));
 }
 
-void lin_load_slow(struct cpu *c, uint32_t lin, int size, int acc, uint32_t *dst)
+/* cpu_read, cpu_load, cpu_write and cpu_rmw_begin (mem.h) when the
+ * segment is not flat or the TLB has no direct translation. */
+uint32_t cpu_read_slow(struct cpu *c, int s, uint32_t off, int size)
 {
-    *dst = lin_read_slow(c, lin, size, acc);
+    return lin_read(c, seg_lin(c, s, off, size, false), size, cpu_acc_user(c));
+}
+void cpu_load_slow(struct cpu *c, int s, uint32_t off, int size, uint32_t *dst)
+{
+    *dst = cpu_read_slow(c, s, off, size);
+}
+void cpu_write_slow(struct cpu *c, int s, uint32_t off, int size, uint32_t v)
+{
+    lin_write(c, seg_lin(c, s, off, size, true), size, v, cpu_acc_user(c));
+}
+uint32_t cpu_rmw_begin_slow(struct cpu *c, int s, uint32_t off, int size, uint32_t *lin)
+{
+    *lin = seg_lin(c, s, off, size, true);
+    int acc = cpu_acc_user(c);
+    uint8_t *p;
+    if (!mmu_direct(&c->mmu, *lin, acc | ACC_WRITE, size, &p))
+        lin_prepare_write(c, *lin, size, acc);
+    return lin_read(c, *lin, size, acc);
 }
 
 void lin_write_slow(struct cpu *c, uint32_t lin, int size, uint32_t v, int acc)

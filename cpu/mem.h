@@ -2,12 +2,12 @@
  * Guest memory as the CPU sees it: segment checks, then linear accesses
  * through the software TLB (mmu/mmu.h), then the bus.
  *
- * Cost of the common case (aligned, within one page, TLB hit, RAM): a
- * bit test and one compare for a flat segment (SEG_FLAT_R/W, else the
- * three compares of its bounds), one index, one compare and one add for
- * the TLB (its direct-access tag, whose compare also checks alignment:
- * mmu_direct), one host load or store. Everything
- * else goes to the out-of-line slow path in cpu/mem.c, which also
+ * Cost of the common case (a flat segment, aligned, TLB hit, RAM): a bit
+ * test for the segment (SEG_FLAT_R/W; its 4 GiB bound needs no compare,
+ * data_direct), one index, one compare and one add for the TLB (its
+ * direct-access tag, whose compare also checks alignment: mmu_direct),
+ * one host load or store. Everything else, a segment that is not flat
+ * among it, goes to the out-of-line slow path in cpu/mem.c, which also
  * handles page-crossing accesses (both pages are translated before any
  * byte is written, so a fault leaves memory untouched), alignment checks
  * (#AC), MMIO and ROM writes and pages holding cached code.
@@ -24,8 +24,6 @@
 #include "cpu.h"
 
 uint32_t lin_read_slow(struct cpu *c, uint32_t lin, int size, int acc);
-/* lin_read_slow into *dst (untouched on a fault): cpu_load's tail call. */
-void lin_load_slow(struct cpu *c, uint32_t lin, int size, int acc, uint32_t *dst);
 void lin_write_slow(struct cpu *c, uint32_t lin, int size, uint32_t v, int acc);
 /* Translates lin..lin+size-1 for writing (both pages if it crosses), without
  * writing: lets a read-modify-write fault with W set before anything changes. */
@@ -92,26 +90,57 @@ static inline uint32_t seg_lin(struct cpu *c, int s, uint32_t off, int size, boo
     return sg->base + off;
 }
 
+/*
+ * The common case of a data access of size bytes at off in segment s: a
+ * flat segment (flat_bit: SEG_FLAT_R or SEG_FLAT_W) and a direct TLB hit,
+ * which is the whole check. A direct hit is aligned to its size
+ * (mmu_direct), and an aligned access of 1, 2 or 4 bytes cannot run past
+ * 0xffffffff, so the flat segment's one bound needs no compare here; the
+ * slow paths below (cpu/mem.c) check the segment in full.
+ */
+static inline bool data_direct(struct cpu *c, int s, uint32_t off, int size, int acc, unsigned flat_bit,
+                               uint8_t **p)
+{
+    return (c->seg[s].rw & flat_bit) && mmu_direct(&c->mmu, off, acc, size, p);
+}
+uint32_t cpu_read_slow(struct cpu *c, int s, uint32_t off, int size);
+void cpu_load_slow(struct cpu *c, int s, uint32_t off, int size, uint32_t *dst);
+void cpu_write_slow(struct cpu *c, int s, uint32_t off, int size, uint32_t v);
+uint32_t cpu_rmw_begin_slow(struct cpu *c, int s, uint32_t off, int size, uint32_t *lin);
+
 static inline uint32_t cpu_read(struct cpu *c, int s, uint32_t off, int size)
 {
-    return lin_read(c, seg_lin(c, s, off, size, false), size, cpu_acc_user(c));
+    uint8_t *p;
+    if (__builtin_expect(data_direct(c, s, off, size, cpu_acc_user(c), SEG_FLAT_R, &p), 1))
+        return host_load(p, size);
+    return cpu_read_slow(c, s, off, size);
 }
 /* cpu_read into *dst (a register; the value zero-extended), for handlers
  * that do nothing after the load: the slow path is then a tail call, so
  * the common case needs no stack frame (no saved registers). */
 static inline void cpu_load(struct cpu *c, int s, uint32_t off, int size, uint32_t *dst)
 {
-    uint32_t lin = seg_lin(c, s, off, size, false);
     uint8_t *p;
-    if (mmu_direct(&c->mmu, lin, cpu_acc_user(c), size, &p)) {
+    if (__builtin_expect(data_direct(c, s, off, size, cpu_acc_user(c), SEG_FLAT_R, &p), 1)) {
         *dst = host_load(p, size);
         return;
     }
-    lin_load_slow(c, lin, size, cpu_acc_user(c), dst);
+    cpu_load_slow(c, s, off, size, dst);
 }
 static inline void cpu_write(struct cpu *c, int s, uint32_t off, int size, uint32_t v)
 {
-    lin_write(c, seg_lin(c, s, off, size, true), size, v, cpu_acc_user(c));
+    uint8_t *p;
+    if (__builtin_expect(data_direct(c, s, off, size, cpu_acc_user(c) | ACC_WRITE, SEG_FLAT_W, &p), 1)) {
+        if (size == 1)
+            *p = (uint8_t)v;
+        else if (size == 2) {
+            uint16_t w = (uint16_t)v;
+            memcpy(p, &w, 2);
+        } else
+            memcpy(p, &v, 4);
+        return;
+    }
+    cpu_write_slow(c, s, off, size, v);
 }
 static inline uint8_t cpu_read8(struct cpu *c, int s, uint32_t off)
 {
@@ -134,12 +163,14 @@ static inline void cpu_write32(struct cpu *c, int s, uint32_t off, uint32_t v) {
  * value and the linear address to hand to cpu_rmw_end. */
 static inline uint32_t cpu_rmw_begin(struct cpu *c, int s, uint32_t off, int size, uint32_t *lin)
 {
-    *lin = seg_lin(c, s, off, size, true);
-    int acc = cpu_acc_user(c);
     uint8_t *p;
-    if (!mmu_direct(&c->mmu, *lin, acc | ACC_WRITE, size, &p))
-        lin_prepare_write(c, *lin, size, acc);
-    return lin_read(c, *lin, size, acc);
+    /* A direct write hit reads through the same host address: a page
+     * that grants the write grants the read. */
+    if (__builtin_expect(data_direct(c, s, off, size, cpu_acc_user(c) | ACC_WRITE, SEG_FLAT_W, &p), 1)) {
+        *lin = off;
+        return host_load(p, size);
+    }
+    return cpu_rmw_begin_slow(c, s, off, size, lin);
 }
 static inline void cpu_rmw_end(struct cpu *c, uint32_t lin, int size, uint32_t v)
 {
