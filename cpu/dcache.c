@@ -57,6 +57,8 @@ void dc_fold_counts(struct cpu *c)
     dc->n_pending = 0;
 }
 
+_Static_assert(DC_BLOCK_MAX < 32, "insn.idx holds 0..DC_BLOCK_MAX");
+
 struct dc_block *dc_fill_block(struct cpu *c, uint32_t pa, const uint8_t *host, bool code32)
 {
     struct bus *b = c->bus;
@@ -76,6 +78,7 @@ struct dc_block *dc_fill_block(struct cpu *c, uint32_t pa, const uint8_t *host, 
             bytes + i->len > DC_BLOCK_BYTES)
             break;
         i->start_off = (uint8_t)bytes;
+        i->idx = (uint8_t)n & 31;
         n++;
         cls_any |= i->cls;
         bytes += i->len;
@@ -90,7 +93,8 @@ struct dc_block *dc_fill_block(struct cpu *c, uint32_t pa, const uint8_t *host, 
     d->epoch = c->dc_epoch;
     d->gen = bus_code_gen(b, pa);
     d->n = (uint8_t)n;
-    d->i[n] = (struct insn){.start_off = (uint8_t)bytes}; /* the sentinel: not quiet */
+    /* the sentinel: not quiet */
+    d->i[n] = (struct insn){.start_off = (uint8_t)bytes, .idx = (uint8_t)n & 31};
     d->cls_any = cls_any;
     const struct insn *last = &d->i[n - 1];
     d->chain = !last->ends_run || (!(last->op->attr & A_SERIAL) && !last->cls);

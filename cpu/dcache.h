@@ -47,7 +47,7 @@
 
 #define DC_BITS 12
 #define DC_BLOCKS (1u << DC_BITS)
-#define DC_BLOCK_MAX 31
+#define DC_BLOCK_MAX 31 /* insn.idx is 5 bits and counts the sentinel too */
 #define DC_BLOCK_BYTES 255
 
 struct dc_block {

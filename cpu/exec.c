@@ -378,7 +378,7 @@ run_block_impl(struct cpu *c, struct dc_block *d, const uint32_t *gen, bool chec
         if (i == end)
             break;
         uint32_t eip = eip0 + i->start_off;
-        c->icount = ic0 + (uint64_t)(i - first);
+        c->icount = ic0 + i->idx;
         save_restart_point(c, eip);
         if (checked && __builtin_expect(i->cls & exit_on, 0)) {
             c->eip = eip;
@@ -407,7 +407,7 @@ run_block_impl(struct cpu *c, struct dc_block *d, const uint32_t *gen, bool chec
     c->eip = eip0 + i->start_off;
 out_eip_set:;
     c->blk = NULL;
-    uint64_t ran = (uint64_t)(i - first);
+    uint64_t ran = i->idx;
     c->icount = ic0 + ran;
     c->budget -= ran;
     if (__builtin_expect(ran == d->n, 1)) {
@@ -442,8 +442,18 @@ static inline void run_chain(struct cpu *c, const uint32_t *gen)
 {
     uint32_t cs_base = c->seg[S_CS].base;
     bool code32 = cpu_code32(c);
+    /* The last offset a block may reach: CS's limit, and in 16-bit code
+     * 0xFFFF (the block loop never wraps EIP). */
+    uint64_t cs_end = c->seg[S_CS].hi;
+    if (!code32 && cs_end > 0xffff)
+        cs_end = 0xffff;
     int acc = ACC_EXEC | cpu_acc_user(c);
     uint32_t lpage = 1, ppage = 0; /* lpage: no page (a page address has bit 0 clear) */
+    /* The low half of the cache key of the blocks in ppage (dc_key_gen):
+     * the page's code generation cannot change while the chain stays in
+     * it, for only a write through the slow path changes it and that write
+     * sets end_run, which ends the chain (attention). */
+    uint64_t key_lo = 0;
     uint8_t *host = NULL;
     for (;;) {
         uint32_t eip = c->eip;
@@ -461,20 +471,18 @@ static inline void run_chain(struct cpu *c, const uint32_t *gen)
             lpage = lin & PAGE_MASK;
             ppage = e->ppage;
             host = e->host;
+            key_lo = (uint32_t)dc_key_gen(gen, ppage, code32);
         }
         uint32_t pa = ppage | (lin & ~PAGE_MASK);
         struct dc_block *d = &c->dc->b[dc_index(pa)];
-        if (__builtin_expect(d->key != dc_key_gen(gen, pa, code32) || d->epoch != c->dc_epoch, 0)) {
+        if (__builtin_expect(d->key != (((uint64_t)pa << 32) | key_lo) || d->epoch != c->dc_epoch, 0)) {
             if (!host)
                 break;
             d = dc_fill_block(c, pa, host, code32);
             if (!d)
                 break;
         }
-        /* CS's limit over the block's whole length; in 16-bit code the
-         * block must not carry EIP past 0xFFFF (the block loop never wraps). */
-        uint64_t end = (uint64_t)eip + d->bytes - 1;
-        if (end > c->seg[S_CS].hi || (!code32 && end > 0xffff))
+        if ((uint64_t)eip + d->bytes - 1 > cs_end)
             break;
         /* The block loop has no budget test: the last few instructions of
          * a slice go one at a time. */
@@ -551,7 +559,7 @@ enum cpu_exit cpu_run(struct cpu *c, uint64_t max_insns)
         if (c->blk) {
             /* the faulting instruction is counted too, as the slow path does */
             const struct insn *f = c->blk_cur;
-            uint64_t ran = (uint64_t)(f - c->blk->i);
+            uint64_t ran = f->idx;
             c->icount = c->blk_icount0 + ran;
             if (f->quiet) {
                 /* A quiet instruction faulted: no restart point was saved

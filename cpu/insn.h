@@ -86,6 +86,10 @@ struct insn {
      * block (cpu_run: the block's start EIP plus the lengths of the
      * instructions before it, and ESP as it is). */
     uint8_t quiet : 1;
+    /* In a cached block: the instruction's index in it (the sentinel's is
+     * the block's length, at most DC_BLOCK_MAX = 31), so the block loop
+     * derives icount without dividing by sizeof(struct insn). 0 elsewhere. */
+    uint8_t idx : 5;
     uint8_t b;        /* opcode byte (second byte for 0F xx) */
     uint8_t modrm, mod, reg, rm;
     uint8_t base, index, scale; /* memory operand registers; 8 = none (16-bit forms too) */
