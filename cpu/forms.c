@@ -28,51 +28,57 @@ struct form {
                            * after the access, or a store or read-modify-write
                            * whose only fault comes before it writes
                            * (insn.quiet) */
+    uint8_t dst;          /* the register a quiet form writes (DST_*) */
 };
+
+/* Where a form's register destination is: ModRM.reg (the G,E rows),
+ * ModRM.rm (the E rows, for their register forms), the opcode's low bits
+ * (the Z rows), EAX, or none. */
+enum { DST_NONE, DST_REG, DST_RM, DST_Z, DST_EAX };
 
 /* Every m32 form is quiet: CMP's are loads, the others read-modify-writes
  * that translate for writing before they read (cpu_rmw_begin). */
 #define ALU(n)                                                                                 \
-    {n##_Ev_Gv, n##_Ev_Gv_r32, n##_Ev_Gv_m32, NULL, NULL, false, true, true}, \
-    {n##_Gv_Ev, n##_Gv_Ev_r32, n##_Gv_Ev_m32, NULL, NULL, false, true, true}, \
-    {n##_Ev_Iz, n##_Ev_Iz_r32, n##_Ev_Iz_m32, NULL, NULL, false, true, true}, \
-    {n##_Ev_Ib, n##_Ev_Ib_r32, n##_Ev_Ib_m32, NULL, NULL, false, true, true}, \
-    {n##_eAX_Iz, n##_eAX_Iz_r32, NULL, NULL, NULL, false, true, false}
+    {n##_Ev_Gv, n##_Ev_Gv_r32, n##_Ev_Gv_m32, NULL, NULL, false, true, true, DST_RM}, \
+    {n##_Gv_Ev, n##_Gv_Ev_r32, n##_Gv_Ev_m32, NULL, NULL, false, true, true, DST_REG}, \
+    {n##_Ev_Iz, n##_Ev_Iz_r32, n##_Ev_Iz_m32, NULL, NULL, false, true, true, DST_RM}, \
+    {n##_Ev_Ib, n##_Ev_Ib_r32, n##_Ev_Ib_m32, NULL, NULL, false, true, true, DST_RM}, \
+    {n##_eAX_Iz, n##_eAX_Iz_r32, NULL, NULL, NULL, false, true, false, DST_EAX}
 #define SHIFT(n)                                                                               \
-    {n##_Ev_1, n##_Ev_1_r32, NULL, NULL, NULL, false, true, false}, \
-    {n##_Ev_CL, n##_Ev_CL_r32, NULL, NULL, NULL, false, true, false}, \
-    {n##_Ev_Ib, n##_Ev_Ib_r32, NULL, NULL, NULL, false, true, false}
+    {n##_Ev_1, n##_Ev_1_r32, NULL, NULL, NULL, false, true, false, DST_RM}, \
+    {n##_Ev_CL, n##_Ev_CL_r32, NULL, NULL, NULL, false, true, false, DST_RM}, \
+    {n##_Ev_Ib, n##_Ev_Ib_r32, NULL, NULL, NULL, false, true, false, DST_RM}
 
 static const struct form forms[] = {
     ALU(add), ALU(or), ALU(adc), ALU(sbb), ALU(and), ALU(sub), ALU(xor), ALU(cmp),
     SHIFT(rol), SHIFT(ror), SHIFT(rcl), SHIFT(rcr), SHIFT(shl), SHIFT(shr), SHIFT(sar),
-    {test_Ev_Gv, test_Ev_Gv_r32, test_Ev_Gv_m32, NULL, NULL, false, true, true},
-    {test_Ev_Iz, test_Ev_Iz_r32, test_Ev_Iz_m32, NULL, NULL, false, true, true},
-    {inc_Zv, inc_Zv_r32, NULL, NULL, NULL, false, true, false},
-    {dec_Zv, dec_Zv_r32, NULL, NULL, NULL, false, true, false},
-    {mov_Ev_Gv, mov_Ev_Gv_r32, mov_Ev_Gv_m32, NULL, NULL, false, true, true},
-    {mov_Gv_Ev, mov_Gv_Ev_r32, mov_Gv_Ev_m32, NULL, NULL, false, true, true},
-    {mov_Eb_Gb, NULL, mov_Eb_Gb_m32, NULL, NULL, true, false, true},
-    {mov_Gb_Eb, NULL, mov_Gb_Eb_m32, NULL, NULL, true, false, true},
-    {mov_Zv_Iv, mov_Zv_Iv_r32, NULL, NULL, NULL, false, true, false},
-    {mov_Ev_Iz, mov_Ev_Iz_r32, mov_Ev_Iz_m32, NULL, NULL, false, true, true},
-    {movzx_Gv_Eb, movzx_Gv_Eb_r32, movzx_Gv_Eb_m32, NULL, NULL, false, true, true},
-    {movzx_Gv_Ew, movzx_Gv_Ew_r32, movzx_Gv_Ew_m32, NULL, NULL, false, true, true},
-    {movsx_Gv_Eb, NULL, movsx_Gv_Eb_m32, NULL, NULL, false, false, true},
-    {movsx_Gv_Ew, NULL, movsx_Gv_Ew_m32, NULL, NULL, false, false, true},
-    {lea_Gv_M, NULL, lea_Gv_M_m32, NULL, NULL, false, false, true},
-    {push_Zv, push_Zv_r32, NULL, NULL, NULL, false, false, false},
-    {pop_Zv, pop_Zv_r32, NULL, NULL, NULL, false, false, false},
-    {call_Jz, call_Jz_r32, NULL, NULL, NULL, false, false, false},
-    {ret, ret_r32, NULL, NULL, NULL, false, false, false},
-    {jcc_Jb, NULL, NULL, jcc_by_cc_r32, NULL, false, false, false},
-    {jcc_Jz, NULL, NULL, jcc_by_cc_r32, NULL, false, false, false},
+    {test_Ev_Gv, test_Ev_Gv_r32, test_Ev_Gv_m32, NULL, NULL, false, true, true, DST_NONE},
+    {test_Ev_Iz, test_Ev_Iz_r32, test_Ev_Iz_m32, NULL, NULL, false, true, true, DST_NONE},
+    {inc_Zv, inc_Zv_r32, NULL, NULL, NULL, false, true, false, DST_Z},
+    {dec_Zv, dec_Zv_r32, NULL, NULL, NULL, false, true, false, DST_Z},
+    {mov_Ev_Gv, mov_Ev_Gv_r32, mov_Ev_Gv_m32, NULL, NULL, false, true, true, DST_RM},
+    {mov_Gv_Ev, mov_Gv_Ev_r32, mov_Gv_Ev_m32, NULL, NULL, false, true, true, DST_REG},
+    {mov_Eb_Gb, NULL, mov_Eb_Gb_m32, NULL, NULL, true, false, true, DST_RM},
+    {mov_Gb_Eb, NULL, mov_Gb_Eb_m32, NULL, NULL, true, false, true, DST_REG},
+    {mov_Zv_Iv, mov_Zv_Iv_r32, NULL, NULL, NULL, false, true, false, DST_Z},
+    {mov_Ev_Iz, mov_Ev_Iz_r32, mov_Ev_Iz_m32, NULL, NULL, false, true, true, DST_RM},
+    {movzx_Gv_Eb, movzx_Gv_Eb_r32, movzx_Gv_Eb_m32, NULL, NULL, false, true, true, DST_REG},
+    {movzx_Gv_Ew, movzx_Gv_Ew_r32, movzx_Gv_Ew_m32, NULL, NULL, false, true, true, DST_REG},
+    {movsx_Gv_Eb, NULL, movsx_Gv_Eb_m32, NULL, NULL, false, false, true, DST_REG},
+    {movsx_Gv_Ew, NULL, movsx_Gv_Ew_m32, NULL, NULL, false, false, true, DST_REG},
+    {lea_Gv_M, NULL, lea_Gv_M_m32, NULL, NULL, false, false, true, DST_REG},
+    {push_Zv, push_Zv_r32, NULL, NULL, NULL, false, false, false, DST_NONE},
+    {pop_Zv, pop_Zv_r32, NULL, NULL, NULL, false, false, false, DST_NONE},
+    {call_Jz, call_Jz_r32, NULL, NULL, NULL, false, false, false, DST_NONE},
+    {ret, ret_r32, NULL, NULL, NULL, false, false, false, DST_NONE},
+    {jcc_Jb, NULL, NULL, jcc_by_cc_r32, NULL, false, false, false, DST_NONE},
+    {jcc_Jz, NULL, NULL, jcc_by_cc_r32, NULL, false, false, false, DST_NONE},
     /* CMOVcc reads its source whether or not it writes, SETcc m32 is a
      * store: both fault before they write anything. */
-    {cmovcc_Gv_Ev, NULL, NULL, cmovcc_by_cc_r32, cmovcc_by_cc_m32, false, true, true},
-    {setcc_Eb, NULL, NULL, setcc_by_cc_r, setcc_by_cc_m32, true, true, true},
-    {imul_Gv_Ev, imul_Gv_Ev_r32, imul_Gv_Ev_m32, NULL, NULL, false, true, true},
-    {mul_Ev, mul_Ev_r32, mul_Ev_m32, NULL, NULL, false, false, false},
+    {cmovcc_Gv_Ev, NULL, NULL, cmovcc_by_cc_r32, cmovcc_by_cc_m32, false, true, true, DST_REG},
+    {setcc_Eb, NULL, NULL, setcc_by_cc_r, setcc_by_cc_m32, true, true, true, DST_RM},
+    {imul_Gv_Ev, imul_Gv_Ev_r32, imul_Gv_Ev_m32, NULL, NULL, false, true, true, DST_REG},
+    {mul_Ev, mul_Ev_r32, mul_Ev_m32, NULL, NULL, false, false, false, DST_NONE},
 };
 
 /* Indexed by row (op - op_table); NULL: the row has no forms. The opcode
@@ -90,14 +96,22 @@ void forms_init(void)
                 by_row[k] = &forms[f];
 }
 
-/* Whether a quiet form's register destination is not ESP: a form that
- * writes ESP changes the stack pointer, which the restart point would need.
- * The destination is the ModRM reg field for the G,E rows, the opcode's low
- * bits for the Z rows, and ModRM rm otherwise. Conservative: any of the
- * three naming ESP makes it not quiet. */
-static bool writes_not_esp(const struct insn *i)
+/* Whether form f, as decoded in i, writes ESP: that changes the stack
+ * pointer, which the restart point would need, so such a form is not
+ * quiet. A memory form writes a register only when it is a G,E row. Byte
+ * rows count register 4 (AH) as ESP: conservative, and rare. */
+static bool writes_esp(const struct form *f, const struct insn *i, bool mem)
 {
-    return i->reg != R_ESP && i->rm != R_ESP && (i->b & 7) != R_ESP;
+    switch (f->dst) {
+    case DST_REG:
+        return i->reg == R_ESP;
+    case DST_RM:
+        return !mem && i->rm == R_ESP;
+    case DST_Z:
+        return (i->b & 7) == R_ESP;
+    default:
+        return false;
+    }
 }
 
 insn_fn form_select(const struct insn *i, bool modrm, bool *quiet)
@@ -114,7 +128,7 @@ insn_fn form_select(const struct insn *i, bool modrm, bool *quiet)
         insn_fn m32 = f->by_cc_m32 ? f->by_cc_m32[i->b & 15] : f->m32;
         if (!m32)
             return i->fn;
-        *quiet = f->m32_quiet && i->cls == 0 && i->reg != R_ESP;
+        *quiet = f->m32_quiet && i->cls == 0 && !writes_esp(f, i, true);
         return m32;
     }
     insn_fn r32 = f->by_cc ? f->by_cc[i->b & 15] : f->r32;
@@ -122,6 +136,6 @@ insn_fn form_select(const struct insn *i, bool modrm, bool *quiet)
         return i->fn;
     /* ESP as the destination would change ESP: not quiet (it is still
      * the same form). */
-    *quiet = f->quiet && i->cls == 0 && writes_not_esp(i);
+    *quiet = f->quiet && i->cls == 0 && !writes_esp(f, i, false);
     return r32;
 }

@@ -239,6 +239,36 @@ START_TEST(register_imul_cmov_setcc_are_quiet)
 }
 END_TEST
 
+START_TEST(only_a_write_to_esp_makes_a_form_not_quiet)
+{
+    /* The ModRM reg field of an E row is an opcode extension (SHL is /4,
+     * AND /4), and opcode bits 0-2 of a 0F row are part of the opcode
+     * (CMOVE is 0F 44): none of them names ESP as a destination. */
+    static const struct {
+        uint8_t code[4];
+        bool quiet;
+    } cases[] = {
+        {{0xc1, 0xe0, 0x03, 0xf4}, true},  /* shl eax, 3 */
+        {{0x83, 0xe0, 0x0f, 0xf4}, true},  /* and eax, 0xf */
+        {{0x83, 0x20, 0x01, 0xf4}, true},  /* and dword [eax], 1 */
+        {{0x0f, 0x44, 0xc1, 0xf4}, true},  /* cmove eax, ecx */
+        {{0x0f, 0x94, 0xc0, 0xf4}, true},  /* sete al */
+        {{0x89, 0xe0, 0xf4, 0xf4}, true},  /* mov eax, esp: reads ESP */
+        {{0x89, 0x20, 0xf4, 0xf4}, true},  /* mov [eax], esp */
+        {{0x83, 0xe4, 0xf0, 0xf4}, false}, /* and esp, -16 */
+        {{0x89, 0xc4, 0xf4, 0xf4}, false}, /* mov esp, eax */
+        {{0x8b, 0x20, 0xf4, 0xf4}, false}, /* mov esp, [eax] */
+        {{0x44, 0xf4, 0xf4, 0xf4}, false}, /* inc esp */
+    };
+    decode_init();
+    for (size_t k = 0; k < sizeof(cases) / sizeof(cases[0]); k++) {
+        struct insn i;
+        ck_assert_int_eq(decode(cases[k].code, sizeof(cases[k].code), 1, &i), DEC_OK);
+        ck_assert_msg(i.quiet == cases[k].quiet, "case %zu", k);
+    }
+}
+END_TEST
+
 START_TEST(quiet_store_into_the_next_instruction_is_seen)
 {
     /* mov ebx, 0x1000c ; mov dword [ebx], 0x22 ; mov eax, 0x11 ; hlt: the
@@ -307,6 +337,7 @@ int main(void)
     tcase_add_test(t, fault_in_a_quiet_store_restarts_at_the_store);
     tcase_add_test(t, fault_in_a_quiet_cmov_or_setcc_restarts_at_it);
     tcase_add_test(t, register_imul_cmov_setcc_are_quiet);
+    tcase_add_test(t, only_a_write_to_esp_makes_a_form_not_quiet);
     tcase_add_test(t, quiet_store_into_the_next_instruction_is_seen);
     tcase_add_test(t, flat_segment_still_refuses_an_access_past_4g);
     suite_add_tcase(s, t);
