@@ -346,23 +346,21 @@ static void count_rows(struct cpu *c, const struct insn *first, uint64_t n)
  * Runs block d (its n instructions fit in the budget: run_chain). Quiet
  * instructions cost a store of blk_cur, the handler's call and the
  * end_run test: icount and EIP are not kept per instruction but derived
- * from the position in the block (insn.start_off) before each instruction
- * that is not quiet, at the block's end, and in cpu_run after a fault.
- * The sentinel after the last instruction is not quiet, so only the
- * instructions that are not quiet test for the end.
+ * from the position in the block (insn.idx, insn.start_off) before each
+ * instruction that is not quiet, at the block's end, and in cpu_run after
+ * a fault. The sentinel after the last instruction is not quiet, so only
+ * the instructions that are not quiet test for the end. Only c, d, i (and next around a handler) live in host registers
+ * across the loop: the block's start EIP and icount are read back from
+ * cpu.blk_eip0 and cpu.blk_icount0, where a fault needs them anyway, so
+ * nothing is spilled to the stack per block.
  */
 static inline __attribute__((always_inline)) bool
 run_block_impl(struct cpu *c, struct dc_block *d, const uint32_t *gen, bool checked)
 {
-    const uint32_t eip0 = c->eip;
-    const struct insn *first = d->i, *i = first, *end = first + d->n;
-    uint32_t exit_on = c->exit_on_class;
-    uint32_t page_gen = d->gen;
-    const uint32_t *g = &gen[(uint32_t)(d->key >> 32) >> PAGE_SHIFT];
-    const uint64_t ic0 = c->icount;
-    c->blk_icount0 = ic0;
-    c->blk_eip0 = eip0;
+    c->blk_icount0 = c->icount;
+    c->blk_eip0 = c->eip;
     c->blk = d;
+    const struct insn *i = d->i;
     for (;;) {
         c->blk_cur = i;
         if (i->quiet) {
@@ -375,12 +373,12 @@ run_block_impl(struct cpu *c, struct dc_block *d, const uint32_t *gen, bool chec
                 break;
             continue;
         }
-        if (i == end)
+        if (i->idx == d->n) /* the sentinel */
             break;
-        uint32_t eip = eip0 + i->start_off;
-        c->icount = ic0 + i->idx;
+        uint32_t eip = c->blk_eip0 + i->start_off;
+        c->icount = c->blk_icount0 + i->idx;
         save_restart_point(c, eip);
-        if (checked && __builtin_expect(i->cls & exit_on, 0)) {
+        if (checked && __builtin_expect(i->cls & c->exit_on_class, 0)) {
             c->eip = eip;
             c->exit_insn = *i;
             c->exit_reason = CPU_EXIT_INSN;
@@ -393,10 +391,12 @@ run_block_impl(struct cpu *c, struct dc_block *d, const uint32_t *gen, bool chec
         i->fn(c, i);
         i++;
         uint64_t w = attention(c);
-        if (__builtin_expect(c->eip != next || *g != page_gen, 0))
+        /* EIP moved (a branch taken, a REP that goes on), or the block's
+         * page was written (its code generation moved on) */
+        if (__builtin_expect(c->eip != next || gen[d->key >> (32 + PAGE_SHIFT)] != d->gen, 0))
             goto out_eip_set;
         if (__builtin_expect(w != 0, 0)) {
-            if (w == EVENT_SHADOW_ONLY && i < end) {
+            if (w == EVENT_SHADOW_ONLY && i->idx != d->n) {
                 /* The shadow covers the next instruction only. */
                 c->inhibit_intr = false;
             } else if (w != EVENT_INTR_ONLY || (c->eflags & F_IF))
@@ -404,17 +404,17 @@ run_block_impl(struct cpu *c, struct dc_block *d, const uint32_t *gen, bool chec
         }
     }
     /* after a quiet instruction or at the end: EIP is that of i */
-    c->eip = eip0 + i->start_off;
+    c->eip = c->blk_eip0 + i->start_off;
 out_eip_set:;
     c->blk = NULL;
     uint64_t ran = i->idx;
-    c->icount = ic0 + ran;
+    c->icount = c->blk_icount0 + ran;
     c->budget -= ran;
     if (__builtin_expect(ran == d->n, 1)) {
         dc_count_run(c->dc, d);
         return d->chain;
     }
-    count_rows(c, first, ran);
+    count_rows(c, d->i, ran);
     return false;
 }
 
