@@ -188,6 +188,19 @@ void dec_Zv_r32(struct cpu *c, const struct insn *i)
     int r = reg_Z(i);
     c->r[r] = inc_dec(c, c->r[r], 4, true);
 }
+/* cpu/forms.c: 32-bit operand in memory with a 32-bit address. */
+void inc_Ev_m32(struct cpu *c, const struct insn *i)
+{
+    uint32_t lin;
+    uint32_t a = rmw_Ef_begin(c, i, 4, &lin, FORM_MEM32);
+    rmw_Ef_end(c, i, 4, lin, inc_dec(c, a, 4, false), FORM_MEM32);
+}
+void dec_Ev_m32(struct cpu *c, const struct insn *i)
+{
+    uint32_t lin;
+    uint32_t a = rmw_Ef_begin(c, i, 4, &lin, FORM_MEM32);
+    rmw_Ef_end(c, i, 4, lin, inc_dec(c, a, 4, true), FORM_MEM32);
+}
 void inc_Eb(struct cpu *c, const struct insn *i) { inc_dec_E(c, i, 1, false); }
 void dec_Eb(struct cpu *c, const struct insn *i) { inc_dec_E(c, i, 1, true); }
 void inc_Ev(struct cpu *c, const struct insn *i) { inc_dec_E(c, i, i->opsize, false); }
@@ -202,6 +215,13 @@ static inline void not_E(struct cpu *c, const struct insn *i, int size)
 }
 void not_Eb(struct cpu *c, const struct insn *i) { not_E(c, i, 1); }
 void not_Ev(struct cpu *c, const struct insn *i) { not_E(c, i, i->opsize); }
+void not_Ev_r32(struct cpu *c, const struct insn *i) { c->r[i->rm] = ~c->r[i->rm]; }
+void not_Ev_m32(struct cpu *c, const struct insn *i)
+{
+    uint32_t lin;
+    uint32_t a = rmw_Ef_begin(c, i, 4, &lin, FORM_MEM32);
+    rmw_Ef_end(c, i, 4, lin, ~a, FORM_MEM32);
+}
 
 /* NEG: 0 - x with SUB's flags (CF = x != 0). */
 static inline void neg_E(struct cpu *c, const struct insn *i, int size)

@@ -7,7 +7,8 @@
  *        if the row has one, is a register;
  *   m32  the r/m operand is in memory with a 32-bit address size, and the
  *        operand size is 32 bits where the row is v-sized (not for the
- *        byte rows, marked byte).
+ *        byte rows, marked byte);
+ *   m16  as m32 with a 16-bit operand size (the MOV rows only).
  */
 #include "forms.h"
 
@@ -29,6 +30,8 @@ struct form {
                            * whose only fault comes before it writes
                            * (insn.quiet) */
     uint8_t dst;          /* the register a quiet form writes (DST_*) */
+    insn_fn m16;          /* as m32, with a 16-bit operand (66 prefix); quiet
+                           * when m32 is */
 };
 
 /* Where a form's register destination is: ModRM.reg (the G,E rows),
@@ -39,46 +42,52 @@ enum { DST_NONE, DST_REG, DST_RM, DST_Z, DST_EAX };
 /* Every m32 form is quiet: CMP's are loads, the others read-modify-writes
  * that translate for writing before they read (cpu_rmw_begin). */
 #define ALU(n)                                                                                 \
-    {n##_Ev_Gv, n##_Ev_Gv_r32, n##_Ev_Gv_m32, NULL, NULL, false, true, true, DST_RM}, \
-    {n##_Gv_Ev, n##_Gv_Ev_r32, n##_Gv_Ev_m32, NULL, NULL, false, true, true, DST_REG}, \
-    {n##_Ev_Iz, n##_Ev_Iz_r32, n##_Ev_Iz_m32, NULL, NULL, false, true, true, DST_RM}, \
-    {n##_Ev_Ib, n##_Ev_Ib_r32, n##_Ev_Ib_m32, NULL, NULL, false, true, true, DST_RM}, \
-    {n##_eAX_Iz, n##_eAX_Iz_r32, NULL, NULL, NULL, false, true, false, DST_EAX}
+    {n##_Ev_Gv, n##_Ev_Gv_r32, n##_Ev_Gv_m32, NULL, NULL, false, true, true, DST_RM, NULL}, \
+    {n##_Gv_Ev, n##_Gv_Ev_r32, n##_Gv_Ev_m32, NULL, NULL, false, true, true, DST_REG, NULL}, \
+    {n##_Ev_Iz, n##_Ev_Iz_r32, n##_Ev_Iz_m32, NULL, NULL, false, true, true, DST_RM, NULL}, \
+    {n##_Ev_Ib, n##_Ev_Ib_r32, n##_Ev_Ib_m32, NULL, NULL, false, true, true, DST_RM, NULL}, \
+    {n##_eAX_Iz, n##_eAX_Iz_r32, NULL, NULL, NULL, false, true, false, DST_EAX, NULL}
 #define SHIFT(n)                                                                               \
-    {n##_Ev_1, n##_Ev_1_r32, NULL, NULL, NULL, false, true, false, DST_RM}, \
-    {n##_Ev_CL, n##_Ev_CL_r32, NULL, NULL, NULL, false, true, false, DST_RM}, \
-    {n##_Ev_Ib, n##_Ev_Ib_r32, NULL, NULL, NULL, false, true, false, DST_RM}
+    {n##_Ev_1, n##_Ev_1_r32, NULL, NULL, NULL, false, true, false, DST_RM, NULL}, \
+    {n##_Ev_CL, n##_Ev_CL_r32, NULL, NULL, NULL, false, true, false, DST_RM, NULL}, \
+    {n##_Ev_Ib, n##_Ev_Ib_r32, NULL, NULL, NULL, false, true, false, DST_RM, NULL}
 
 static const struct form forms[] = {
     ALU(add), ALU(or), ALU(adc), ALU(sbb), ALU(and), ALU(sub), ALU(xor), ALU(cmp),
     SHIFT(rol), SHIFT(ror), SHIFT(rcl), SHIFT(rcr), SHIFT(shl), SHIFT(shr), SHIFT(sar),
-    {test_Ev_Gv, test_Ev_Gv_r32, test_Ev_Gv_m32, NULL, NULL, false, true, true, DST_NONE},
-    {test_Ev_Iz, test_Ev_Iz_r32, test_Ev_Iz_m32, NULL, NULL, false, true, true, DST_NONE},
-    {inc_Zv, inc_Zv_r32, NULL, NULL, NULL, false, true, false, DST_Z},
-    {dec_Zv, dec_Zv_r32, NULL, NULL, NULL, false, true, false, DST_Z},
-    {mov_Ev_Gv, mov_Ev_Gv_r32, mov_Ev_Gv_m32, NULL, NULL, false, true, true, DST_RM},
-    {mov_Gv_Ev, mov_Gv_Ev_r32, mov_Gv_Ev_m32, NULL, NULL, false, true, true, DST_REG},
-    {mov_Eb_Gb, NULL, mov_Eb_Gb_m32, NULL, NULL, true, false, true, DST_RM},
-    {mov_Gb_Eb, NULL, mov_Gb_Eb_m32, NULL, NULL, true, false, true, DST_REG},
-    {mov_Zv_Iv, mov_Zv_Iv_r32, NULL, NULL, NULL, false, true, false, DST_Z},
-    {mov_Ev_Iz, mov_Ev_Iz_r32, mov_Ev_Iz_m32, NULL, NULL, false, true, true, DST_RM},
-    {movzx_Gv_Eb, movzx_Gv_Eb_r32, movzx_Gv_Eb_m32, NULL, NULL, false, true, true, DST_REG},
-    {movzx_Gv_Ew, movzx_Gv_Ew_r32, movzx_Gv_Ew_m32, NULL, NULL, false, true, true, DST_REG},
-    {movsx_Gv_Eb, NULL, movsx_Gv_Eb_m32, NULL, NULL, false, false, true, DST_REG},
-    {movsx_Gv_Ew, NULL, movsx_Gv_Ew_m32, NULL, NULL, false, false, true, DST_REG},
-    {lea_Gv_M, NULL, lea_Gv_M_m32, NULL, NULL, false, false, true, DST_REG},
-    {push_Zv, push_Zv_r32, NULL, NULL, NULL, false, false, false, DST_NONE},
-    {pop_Zv, pop_Zv_r32, NULL, NULL, NULL, false, false, false, DST_NONE},
-    {call_Jz, call_Jz_r32, NULL, NULL, NULL, false, false, false, DST_NONE},
-    {ret, ret_r32, NULL, NULL, NULL, false, false, false, DST_NONE},
-    {jcc_Jb, NULL, NULL, jcc_by_cc_r32, NULL, false, false, false, DST_NONE},
-    {jcc_Jz, NULL, NULL, jcc_by_cc_r32, NULL, false, false, false, DST_NONE},
+    {test_Ev_Gv, test_Ev_Gv_r32, test_Ev_Gv_m32, NULL, NULL, false, true, true, DST_NONE, NULL},
+    {test_Ev_Iz, test_Ev_Iz_r32, test_Ev_Iz_m32, NULL, NULL, false, true, true, DST_NONE, NULL},
+    {inc_Zv, inc_Zv_r32, NULL, NULL, NULL, false, true, false, DST_Z, NULL},
+    {dec_Zv, dec_Zv_r32, NULL, NULL, NULL, false, true, false, DST_Z, NULL},
+    {mov_Ev_Gv, mov_Ev_Gv_r32, mov_Ev_Gv_m32, NULL, NULL, false, true, true, DST_RM, mov_Ev_Gv_m16},
+    {mov_Gv_Ev, mov_Gv_Ev_r32, mov_Gv_Ev_m32, NULL, NULL, false, true, true, DST_REG, mov_Gv_Ev_m16},
+    {inc_Ev, NULL, inc_Ev_m32, NULL, NULL, false, false, true, DST_RM, NULL},
+    {dec_Ev, NULL, dec_Ev_m32, NULL, NULL, false, false, true, DST_RM, NULL},
+    {not_Ev, not_Ev_r32, not_Ev_m32, NULL, NULL, false, true, true, DST_RM, NULL},
+    {mov_Eb_Gb, NULL, mov_Eb_Gb_m32, NULL, NULL, true, false, true, DST_RM, NULL},
+    {mov_Gb_Eb, NULL, mov_Gb_Eb_m32, NULL, NULL, true, false, true, DST_REG, NULL},
+    {mov_Zv_Iv, mov_Zv_Iv_r32, NULL, NULL, NULL, false, true, false, DST_Z, NULL},
+    {mov_Ev_Iz, mov_Ev_Iz_r32, mov_Ev_Iz_m32, NULL, NULL, false, true, true, DST_RM, NULL},
+    {movzx_Gv_Eb, movzx_Gv_Eb_r32, movzx_Gv_Eb_m32, NULL, NULL, false, true, true, DST_REG, NULL},
+    {movzx_Gv_Ew, movzx_Gv_Ew_r32, movzx_Gv_Ew_m32, NULL, NULL, false, true, true, DST_REG, NULL},
+    {movsx_Gv_Eb, NULL, movsx_Gv_Eb_m32, NULL, NULL, false, false, true, DST_REG, NULL},
+    {movsx_Gv_Ew, NULL, movsx_Gv_Ew_m32, NULL, NULL, false, false, true, DST_REG, NULL},
+    {lea_Gv_M, NULL, lea_Gv_M_m32, NULL, NULL, false, false, true, DST_REG, NULL},
+    /* PUSH and POP write ESP only after their one memory access, which is
+     * their only fault (cpu_push, cpu_pop), so a fault leaves ESP as the
+     * instruction found it; POP ESP (its destination) is not quiet. */
+    {push_Zv, push_Zv_r32, NULL, NULL, NULL, false, true, false, DST_NONE, NULL},
+    {pop_Zv, pop_Zv_r32, NULL, NULL, NULL, false, true, false, DST_Z, NULL},
+    {call_Jz, call_Jz_r32, NULL, NULL, NULL, false, false, false, DST_NONE, NULL},
+    {ret, ret_r32, NULL, NULL, NULL, false, false, false, DST_NONE, NULL},
+    {jcc_Jb, NULL, NULL, jcc_by_cc_r32, NULL, false, false, false, DST_NONE, NULL},
+    {jcc_Jz, NULL, NULL, jcc_by_cc_r32, NULL, false, false, false, DST_NONE, NULL},
     /* CMOVcc reads its source whether or not it writes, SETcc m32 is a
      * store: both fault before they write anything. */
-    {cmovcc_Gv_Ev, NULL, NULL, cmovcc_by_cc_r32, cmovcc_by_cc_m32, false, true, true, DST_REG},
-    {setcc_Eb, NULL, NULL, setcc_by_cc_r, setcc_by_cc_m32, true, true, true, DST_RM},
-    {imul_Gv_Ev, imul_Gv_Ev_r32, imul_Gv_Ev_m32, NULL, NULL, false, true, true, DST_REG},
-    {mul_Ev, mul_Ev_r32, mul_Ev_m32, NULL, NULL, false, false, false, DST_NONE},
+    {cmovcc_Gv_Ev, NULL, NULL, cmovcc_by_cc_r32, cmovcc_by_cc_m32, false, true, true, DST_REG, NULL},
+    {setcc_Eb, NULL, NULL, setcc_by_cc_r, setcc_by_cc_m32, true, true, true, DST_RM, NULL},
+    {imul_Gv_Ev, imul_Gv_Ev_r32, imul_Gv_Ev_m32, NULL, NULL, false, true, true, DST_REG, NULL},
+    {mul_Ev, mul_Ev_r32, mul_Ev_m32, NULL, NULL, false, false, false, DST_NONE, NULL},
 };
 
 /* Indexed by row (op - op_table); NULL: the row has no forms. The opcode
@@ -120,17 +129,20 @@ insn_fn form_select(const struct insn *i, bool modrm, bool *quiet)
     *quiet = false;
     if (!f)
         return i->fn;
-    if (!f->byte && i->opsize != 4)
+    bool op16 = !f->byte && i->opsize != 4;
+    if (op16 && !f->m16)
         return i->fn;
     if (modrm && i->mod != 3) {
         if (i->addrsize != 4)
             return i->fn;
-        insn_fn m32 = f->by_cc_m32 ? f->by_cc_m32[i->b & 15] : f->m32;
+        insn_fn m32 = op16 ? f->m16 : f->by_cc_m32 ? f->by_cc_m32[i->b & 15] : f->m32;
         if (!m32)
             return i->fn;
         *quiet = f->m32_quiet && i->cls == 0 && !writes_esp(f, i, true);
         return m32;
     }
+    if (op16)
+        return i->fn;
     insn_fn r32 = f->by_cc ? f->by_cc[i->b & 15] : f->r32;
     if (!r32)
         return i->fn;

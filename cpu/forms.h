@@ -46,6 +46,8 @@ FORM_DECL(movzx_Gv_Eb_r32) FORM_DECL(movzx_Gv_Eb_m32) FORM_DECL(movzx_Gv_Ew_r32)
 FORM_DECL(movzx_Gv_Ew_m32) FORM_DECL(movsx_Gv_Eb_m32) FORM_DECL(movsx_Gv_Ew_m32)
 FORM_DECL(lea_Gv_M_m32) FORM_DECL(push_Zv_r32) FORM_DECL(pop_Zv_r32)
 FORM_DECL(call_Jz_r32) FORM_DECL(ret_r32)
+FORM_DECL(mov_Ev_Gv_m16) FORM_DECL(mov_Gv_Ev_m16) FORM_DECL(inc_Ev_m32) FORM_DECL(dec_Ev_m32)
+FORM_DECL(not_Ev_r32) FORM_DECL(not_Ev_m32)
 FORM_DECL(imul_Gv_Ev_r32) FORM_DECL(imul_Gv_Ev_m32) FORM_DECL(mul_Ev_r32) FORM_DECL(mul_Ev_m32)
 #undef FORM_DECL
 

@@ -76,6 +76,15 @@ void mov_Gv_Ev_m32(struct cpu *c, const struct insn *i)
 {
     cpu_load(c, i->seg, ea_f(c, i, FORM_MEM32), 4, &c->r[i->reg]);
 }
+/* m16: a 16-bit operand (66 prefix) in memory with a 32-bit address. */
+void mov_Ev_Gv_m16(struct cpu *c, const struct insn *i)
+{
+    write_Ef(c, i, 2, c->r[i->reg], FORM_MEM32);
+}
+void mov_Gv_Ev_m16(struct cpu *c, const struct insn *i)
+{
+    cpu_set_reg16(c, i->reg, (uint16_t)read_Ef(c, i, 2, FORM_MEM32));
+}
 void mov_Eb_Gb_m32(struct cpu *c, const struct insn *i)
 {
     write_Ef(c, i, 1, cpu_reg8(c, i->reg), FORM_MEM32);

@@ -10,6 +10,7 @@
  */
 #include <check.h>
 #include <stdlib.h>
+#include <string.h>
 
 #include "cpu/decode.h"
 #include "cpu/dcache.h"
@@ -259,6 +260,14 @@ START_TEST(only_a_write_to_esp_makes_a_form_not_quiet)
         {{0x89, 0xc4, 0xf4, 0xf4}, false}, /* mov esp, eax */
         {{0x8b, 0x20, 0xf4, 0xf4}, false}, /* mov esp, [eax] */
         {{0x44, 0xf4, 0xf4, 0xf4}, false}, /* inc esp */
+        {{0x66, 0x89, 0x02, 0xf4}, true},  /* mov [edx], ax */
+        {{0x66, 0x8b, 0x0a, 0xf4}, true},  /* mov cx, [edx] */
+        {{0x66, 0x8b, 0x20, 0xf4}, false}, /* mov sp, [eax] */
+        {{0xff, 0x0c, 0x24, 0xf4}, true},  /* dec dword [esp] */
+        {{0xf7, 0xd1, 0xf4, 0xf4}, true},  /* not ecx */
+        {{0x56, 0xf4, 0xf4, 0xf4}, true},  /* push esi */
+        {{0x5e, 0xf4, 0xf4, 0xf4}, true},  /* pop esi */
+        {{0x5c, 0xf4, 0xf4, 0xf4}, false}, /* pop esp */
     };
     decode_init();
     for (size_t k = 0; k < sizeof(cases) / sizeof(cases[0]); k++) {
@@ -266,6 +275,62 @@ START_TEST(only_a_write_to_esp_makes_a_form_not_quiet)
         ck_assert_int_eq(decode(cases[k].code, sizeof(cases[k].code), 1, &i), DEC_OK);
         ck_assert_msg(i.quiet == cases[k].quiet, "case %zu", k);
     }
+}
+END_TEST
+
+START_TEST(word_moves_inc_dec_not_forms)
+{
+    /* The m16 MOV forms, INC/DEC m32 (CF kept) and NOT r32 give what the
+     * generic handlers give. */
+    static const uint8_t code[] = {
+        0xbb, 0x00, 0x01, 0x00, 0x00,       /* mov ebx, 0x100 */
+        0xc7, 0x03, 0xff, 0xff, 0xff, 0xff, /* mov dword [ebx], -1 */
+        0xf9,                               /* stc */
+        0xff, 0x03,                         /* inc dword [ebx]: 0, ZF, CF kept */
+        0xb9, 0x78, 0x56, 0x34, 0x12,       /* mov ecx, 0x12345678 */
+        0x66, 0x8b, 0x0b,                   /* mov cx, [ebx]: 0x12340000 */
+        0xf7, 0xd1,                         /* not ecx: 0xedcbffff */
+        0x66, 0x89, 0x4b, 0x04,             /* mov [ebx+4], cx */
+        0xff, 0x4b, 0x04,                   /* dec dword [ebx+4]: 0xfffe */
+        0xf4,
+    };
+    struct tmachine *tm = flat(code, sizeof(code));
+    struct cpu *c = &tm->cpu;
+    ck_assert(decodes_quiet(code + 19, 3));
+    ck_assert(decodes_quiet(code + 28, 3));
+    ck_assert_int_eq(tm_run(tm, 100), CPU_EXIT_HLT);
+    uint32_t m0, m1;
+    memcpy(&m0, tm->bus.ram + 0x100, 4);
+    memcpy(&m1, tm->bus.ram + 0x104, 4);
+    ck_assert_uint_eq(m0, 0);
+    ck_assert_uint_eq(m1, 0xfffe);
+    ck_assert_uint_eq(c->r[R_ECX], 0xedcbffff);
+    uint32_t f = cpu_get_eflags(c);
+    ck_assert(f & F_CF);
+    ck_assert(!(f & F_ZF));
+    tm_free(tm);
+}
+END_TEST
+
+START_TEST(fault_in_a_quiet_push_leaves_esp)
+{
+    /* inc eax ; push ebx ; hlt with SS's limit below ESP: #SS(0) at the
+     * PUSH (quiet: no restart point of its own), ESP and memory as they
+     * were, EAX after the INC. */
+    static const uint8_t code[] = {0x40, 0x53, 0xf4};
+    struct tmachine *tm = flat(code, sizeof(code));
+    struct cpu *c = &tm->cpu;
+    ck_assert(decodes_quiet(code + 1, 1));
+    c->seg[S_SS].limit = 0xff;
+    seg_update_cache(c, &c->seg[S_SS]);
+    c->intercept_events = true;
+    c->r[R_EAX] = 0;
+    ck_assert_int_eq(tm_run(tm, 100), CPU_EXIT_EVENT);
+    ck_assert_int_eq(c->exit_event.vector, EX_SS);
+    ck_assert_uint_eq(c->eip, 0x10001);
+    ck_assert_uint_eq(c->r[R_ESP], 0x9000);
+    ck_assert_uint_eq(c->r[R_EAX], 1);
+    tm_free(tm);
 }
 END_TEST
 
@@ -338,6 +403,8 @@ int main(void)
     tcase_add_test(t, fault_in_a_quiet_cmov_or_setcc_restarts_at_it);
     tcase_add_test(t, register_imul_cmov_setcc_are_quiet);
     tcase_add_test(t, only_a_write_to_esp_makes_a_form_not_quiet);
+    tcase_add_test(t, word_moves_inc_dec_not_forms);
+    tcase_add_test(t, fault_in_a_quiet_push_leaves_esp);
     tcase_add_test(t, quiet_store_into_the_next_instruction_is_seen);
     tcase_add_test(t, flat_segment_still_refuses_an_access_past_4g);
     suite_add_tcase(s, t);
