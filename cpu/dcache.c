@@ -7,6 +7,7 @@
 #include <string.h>
 
 #include "decode.h"
+#include "handlers.h"
 
 void dc_alloc(struct cpu *c)
 {
@@ -37,12 +38,14 @@ void dc_flush(struct cpu *c)
 
 void dc_fold_block(struct cpu *c, struct dc_block *d)
 {
-    if (!d->runs)
-        return;
-    if (c->row_counts)
-        for (int k = 0; k < d->n; k++)
-            c->row_counts[d->i[k].stat_row] += d->runs;
-    d->runs = 0;
+    /* instruction k-1 ran in every run that went at least k far */
+    uint64_t ran = 0;
+    for (int k = d->n; k > 0; k--) {
+        ran += d->ran_to[k];
+        d->ran_to[k] = 0;
+        if (c->row_counts && ran)
+            c->row_counts[d->i[k - 1].stat_row] += ran;
+    }
 }
 
 void dc_fold_counts(struct cpu *c)
@@ -55,6 +58,13 @@ void dc_fold_counts(struct cpu *c)
         dc->pending[k]->listed = 0;
     }
     dc->n_pending = 0;
+}
+
+/* A near Jcc (Jb or Jz): a branch that changes nothing but EIP, so the
+ * block goes on along its fall-through path. */
+static bool falls_through(const struct insn *i)
+{
+    return (i->op->fn == jcc_Jb || i->op->fn == jcc_Jz) && !(i->op->attr & A_SERIAL) && !i->cls;
 }
 
 _Static_assert(DC_BLOCK_MAX < 32, "insn.idx holds 0..DC_BLOCK_MAX");
@@ -82,7 +92,7 @@ struct dc_block *dc_fill_block(struct cpu *c, uint32_t pa, const uint8_t *host, 
         n++;
         cls_any |= i->cls;
         bytes += i->len;
-        if (i->ends_run)
+        if (i->ends_run && !falls_through(i))
             break;
     }
     if (n == 0) {

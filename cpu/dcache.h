@@ -11,7 +11,9 @@
  *  - a block ends after an instruction with ends_run (A_BRANCH or A_SERIAL:
  *    everything that can change CS, CPL, paging, control or debug registers,
  *    EFLAGS.TF, the bus map or the ports' devices carries one; POPF ends
- *    its block at run time when it sets TF, cpu.end_run), at the end
+ *    its block at run time when it sets TF, cpu.end_run) other than a
+ *    near Jcc, whose fall-through path goes on in the same block (a taken
+ *    Jcc leaves the block there, and the chain goes on at its target), at the end
  *    of its page, before an instruction that crosses the page boundary or
  *    does not decode, at DC_BLOCK_MAX instructions, or before the one that
  *    would take it past DC_BLOCK_BYTES (insn.start_off is one byte);
@@ -62,10 +64,12 @@ struct dc_block {
      * 0) or no branch: the run loop may go on to the next block without
      * its outer checks (exec.c, run_chain). */
     uint8_t chain;
-    /* Complete runs not yet added to cpu.row_counts (per instruction's
-     * stat_row): the run loop counts a block once per run instead of each
-     * instruction; dc_fold_counts adds them up. */
-    uint32_t runs;
+    /* Runs not yet added to cpu.row_counts (per instruction's stat_row),
+     * by how far they went: ran_to[k] runs ran the first k instructions
+     * (k = n: complete runs; k < n: left by a Jcc inside the block). The
+     * run loop counts a block once per run instead of each instruction;
+     * dc_fold_counts adds them up. */
+    uint32_t ran_to[DC_BLOCK_MAX + 1];
     /* i[n] is a sentinel: not quiet, start_off = bytes. The block loop
      * runs quiet instructions until one is not quiet and only then asks
      * whether it is the end (cpu/exec.c, run_block_impl). */
@@ -97,10 +101,12 @@ static inline uint64_t dc_key(const struct bus *b, uint32_t pa, bool code32)
     return dc_key_gen(b->code_gen, pa, code32);
 }
 
-/* One complete run of block d (the run loop's hot path). */
-static inline void dc_count_run(struct dcache *dc, struct dc_block *d)
+/* One run of block d that ran its first k instructions (the run loop's
+ * hot path). */
+static inline void dc_count_ran(struct dcache *dc, struct dc_block *d, unsigned k)
 {
-    if (d->runs++ == 0 && !d->listed) {
+    d->ran_to[k]++;
+    if (!d->listed) {
         d->listed = 1;
         dc->pending[dc->n_pending++] = d;
     }

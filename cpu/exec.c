@@ -361,6 +361,7 @@ run_block_impl(struct cpu *c, struct dc_block *d, const uint32_t *gen, bool chec
     c->blk_eip0 = c->eip;
     c->blk = d;
     const struct insn *i = d->i;
+    bool taken = false;
     for (;;) {
         c->blk_cur = i;
         if (i->quiet) {
@@ -393,8 +394,13 @@ run_block_impl(struct cpu *c, struct dc_block *d, const uint32_t *gen, bool chec
         uint64_t w = attention(c);
         /* EIP moved (a branch taken, a REP that goes on), or the block's
          * page was written (its code generation moved on) */
-        if (__builtin_expect(c->eip != next || gen[d->key >> (32 + PAGE_SHIFT)] != d->gen, 0))
+        if (__builtin_expect(c->eip != next || gen[d->key >> (32 + PAGE_SHIFT)] != d->gen, 0)) {
+            /* A Jcc inside the block (dcache.c, falls_through) that was
+             * taken: the chain goes on at its target, as after a block
+             * that ends with a near branch. */
+            taken = i[-1].ends_run && gen[d->key >> (32 + PAGE_SHIFT)] == d->gen;
             goto out_eip_set;
+        }
         if (__builtin_expect(w != 0, 0)) {
             if (w == EVENT_SHADOW_ONLY && i->idx != d->n) {
                 /* The shadow covers the next instruction only. */
@@ -411,15 +417,20 @@ out_eip_set:;
     c->icount = c->blk_icount0 + ran;
     c->budget -= ran;
     if (__builtin_expect(ran == d->n, 1)) {
-        dc_count_run(c->dc, d);
+        dc_count_ran(c->dc, d, d->n);
         return d->chain;
+    }
+    if (taken) {
+        dc_count_ran(c->dc, d, (unsigned)ran);
+        return true;
     }
     count_rows(c, d->i, ran);
     return false;
 }
 
 /* Runs block d; true when it ran to its end and the next block may follow
- * without the outer loop's checks (dc_block.chain). */
+ * without the outer loop's checks (dc_block.chain), or left it by a Jcc
+ * inside it. */
 static inline bool run_block(struct cpu *c, struct dc_block *d, const uint32_t *gen)
 {
     if (__builtin_expect(d->cls_any & c->exit_on_class, 0))
@@ -429,7 +440,8 @@ static inline bool run_block(struct cpu *c, struct dc_block *d, const uint32_t *
 
 /*
  * Cached blocks one after another, for as long as each runs to its end
- * and ends with a near branch or falls through (dc_block.chain): such a
+ * and ends with a near branch or falls through (dc_block.chain), or leaves
+ * by a Jcc inside it: such a
  * block changes neither CS, CPL, paging, the debug state nor the bus map,
  * so the next block needs none of the outer loop's checks but the
  * attention word, the exit request, the budget and the bus map generation,

@@ -334,6 +334,35 @@ START_TEST(fault_in_a_quiet_push_leaves_esp)
 }
 END_TEST
 
+START_TEST(block_goes_on_past_a_jcc_not_taken)
+{
+    /* xor eax, eax ; jnz +5 ; mov ebx, 1 ; jz +1 ; inc ebx ; inc ecx ; hlt:
+     * one block of all seven (a Jcc does not end its block); the JZ is
+     * taken and leaves it in the middle, so INC EBX never runs. The
+     * statistics count what ran, not the block. */
+    static const uint8_t code[] = {0x31, 0xc0, 0x75, 0x05, 0xbb, 0x01, 0x00, 0x00,
+                                   0x00, 0x74, 0x01, 0x43, 0x41, 0xf4};
+    struct tmachine *tm = flat(code, sizeof(code));
+    struct cpu *c = &tm->cpu;
+    uint64_t *rows = calloc((size_t)op_table_size + 1, sizeof(*rows));
+    c->row_counts = rows;
+    ck_assert_int_eq(tm_run(tm, 100), CPU_EXIT_HLT);
+    ck_assert_uint_eq(c->r[R_EBX], 1);
+    ck_assert_uint_eq(c->r[R_ECX], 1);
+    const struct dc_block *d = &c->dc->b[dc_index(0x10000)];
+    ck_assert_uint_eq(d->key >> 32, 0x10000);
+    ck_assert_uint_eq(d->n, 7);
+    dc_fold_counts(c);
+    ck_assert_uint_eq(rows[decode_lookup(0xbb, -1) - op_table], 1);
+    ck_assert_uint_eq(rows[decode_lookup(0x74, -1) - op_table], 1);
+    ck_assert_uint_eq(rows[decode_lookup(0x43, -1) - op_table], 0);
+    ck_assert_uint_eq(rows[decode_lookup(0x41, -1) - op_table], 1);
+    c->row_counts = NULL;
+    free(rows);
+    tm_free(tm);
+}
+END_TEST
+
 START_TEST(quiet_store_into_the_next_instruction_is_seen)
 {
     /* mov ebx, 0x1000c ; mov dword [ebx], 0x22 ; mov eax, 0x11 ; hlt: the
@@ -404,6 +433,7 @@ int main(void)
     tcase_add_test(t, register_imul_cmov_setcc_are_quiet);
     tcase_add_test(t, only_a_write_to_esp_makes_a_form_not_quiet);
     tcase_add_test(t, word_moves_inc_dec_not_forms);
+    tcase_add_test(t, block_goes_on_past_a_jcc_not_taken);
     tcase_add_test(t, fault_in_a_quiet_push_leaves_esp);
     tcase_add_test(t, quiet_store_into_the_next_instruction_is_seen);
     tcase_add_test(t, flat_segment_still_refuses_an_access_past_4g);
