@@ -7,6 +7,7 @@
 #include "handlers.h"
 #include "forms.h"
 #include "operand.h"
+#include "threaded.h"
 
 enum { BT_TEST = 4, BT_SET = 5, BT_RESET = 6, BT_COMP = 7 }; /* 0F BA /4../7 */
 
@@ -166,7 +167,20 @@ CC_FORMS(0) CC_FORMS(1) CC_FORMS(2) CC_FORMS(3) CC_FORMS(4) CC_FORMS(5) CC_FORMS
 CC_FORMS(8) CC_FORMS(9) CC_FORMS(10) CC_FORMS(11) CC_FORMS(12) CC_FORMS(13) CC_FORMS(14) CC_FORMS(15)
 #define CC_TABLE(p)                                                                            \
     {p##0, p##1, p##2, p##3, p##4, p##5, p##6, p##7, p##8, p##9, p##10, p##11, p##12, p##13, p##14, p##15}
+#define CC_THREADED(cc)                                                                        \
+    THREADED(cmovcc_r32_cc##cc) THREADED(cmovcc_m32_cc##cc) THREADED(setcc_r_cc##cc)           \
+    THREADED_STORE(setcc_m32_cc##cc)
+CC_THREADED(0) CC_THREADED(1) CC_THREADED(2) CC_THREADED(3) CC_THREADED(4) CC_THREADED(5)
+CC_THREADED(6) CC_THREADED(7) CC_THREADED(8) CC_THREADED(9) CC_THREADED(10) CC_THREADED(11)
+CC_THREADED(12) CC_THREADED(13) CC_THREADED(14) CC_THREADED(15)
 const insn_fn cmovcc_by_cc_r32[16] = CC_TABLE(cmovcc_r32_cc);
+#define CC_TABLE_T(p)                                                                          \
+    {p##0_t, p##1_t, p##2_t, p##3_t, p##4_t, p##5_t, p##6_t, p##7_t, p##8_t, p##9_t, p##10_t,   \
+     p##11_t, p##12_t, p##13_t, p##14_t, p##15_t}
+const insn_fn cmovcc_by_cc_r32_t[16] = CC_TABLE_T(cmovcc_r32_cc);
+const insn_fn cmovcc_by_cc_m32_t[16] = CC_TABLE_T(cmovcc_m32_cc);
+const insn_fn setcc_by_cc_r_t[16] = CC_TABLE_T(setcc_r_cc);
+const insn_fn setcc_by_cc_m32_t[16] = CC_TABLE_T(setcc_m32_cc);
 const insn_fn cmovcc_by_cc_m32[16] = CC_TABLE(cmovcc_m32_cc);
 const insn_fn setcc_by_cc_r[16] = CC_TABLE(setcc_r_cc);
 const insn_fn setcc_by_cc_m32[16] = CC_TABLE(setcc_m32_cc);

@@ -7,6 +7,7 @@
 #include <string.h>
 
 #include "decode.h"
+#include "forms.h"
 #include "handlers.h"
 
 void dc_alloc(struct cpu *c)
@@ -89,6 +90,16 @@ struct dc_block *dc_fill_block(struct cpu *c, uint32_t pa, const uint8_t *host, 
             break;
         i->start_off = (uint8_t)bytes;
         i->idx = (uint8_t)n & 31;
+        if (i->quiet) {
+            /* the block loop runs quiet instructions through their
+             * threaded entries (cpu/threaded.h); one without stays quiet
+             * no more */
+            insn_fn t = form_threaded(i->fn);
+            if (t)
+                i->fn = t;
+            else
+                i->quiet = 0;
+        }
         n++;
         cls_any |= i->cls;
         bytes += i->len;

@@ -344,8 +344,8 @@ static void count_rows(struct cpu *c, const struct insn *first, uint64_t n)
 
 /*
  * Runs block d (its n instructions fit in the budget: run_chain). Quiet
- * instructions cost a store of blk_cur, the handler's call and the
- * end_run test: icount and EIP are not kept per instruction but derived
+ * instructions run threaded (cpu/threaded.h): a store of blk_cur and a
+ * jump from one handler to the next; icount and EIP are not kept per instruction but derived
  * from the position in the block (insn.idx, insn.start_off) before each
  * instruction that is not quiet, at the block's end, and in cpu_run after
  * a fault. The sentinel after the last instruction is not quiet, so only
@@ -365,14 +365,15 @@ run_block_impl(struct cpu *c, struct dc_block *d, const uint32_t *gen, bool chec
     for (;;) {
         c->blk_cur = i;
         if (i->quiet) {
-            /* insn.quiet: nothing to save or store, and one check:
-             * end_run, which a store that was not a plain RAM write sets
-             * (cpu/mem.c). */
+            /* insn.quiet: nothing to save or store. Its threaded entry
+             * (cpu/threaded.h) runs it and the quiet ones after it, and
+             * leaves blk_cur at the first it did not run: one that is not
+             * quiet, or the one after a store that set end_run (a store
+             * that was not a plain RAM write, cpu/mem.c). */
             i->fn(c, i);
-            i++;
+            i = c->blk_cur;
             if (__builtin_expect(c->end_run, 0))
                 break;
-            continue;
         }
         if (i->idx == d->n) /* the sentinel */
             break;

@@ -13,6 +13,8 @@
 #include "forms.h"
 
 #include <stddef.h>
+#include <stdint.h>
+#include <stdlib.h>
 
 #include "cpu.h"
 #include "handlers.h"
@@ -90,6 +92,59 @@ static const struct form forms[] = {
     {mul_Ev, mul_Ev_r32, mul_Ev_m32, NULL, NULL, false, false, false, DST_NONE, NULL},
 };
 
+/* Quiet forms and their threaded entries (cpu/threaded.h); the CMOVcc and
+ * SETcc ones come from their tables. Sorted by forms_init. */
+struct tpair {
+    insn_fn plain, threaded;
+};
+#define T(fn) {fn, fn##_t},
+#define ALU_T(n)                                                                               \
+    T(n##_Ev_Gv_r32) T(n##_Gv_Ev_r32) T(n##_Ev_Iz_r32) T(n##_Ev_Ib_r32) T(n##_eAX_Iz_r32)      \
+    T(n##_Ev_Gv_m32) T(n##_Gv_Ev_m32) T(n##_Ev_Iz_m32) T(n##_Ev_Ib_m32)
+#define SHIFT_T(n) T(n##_Ev_1_r32) T(n##_Ev_CL_r32) T(n##_Ev_Ib_r32)
+static const struct tpair tlist[] = {
+    ALU_T(add) ALU_T(or) ALU_T(adc) ALU_T(sbb) ALU_T(and) ALU_T(sub) ALU_T(xor) ALU_T(cmp)
+    SHIFT_T(rol) SHIFT_T(ror) SHIFT_T(rcl) SHIFT_T(rcr) SHIFT_T(shl) SHIFT_T(shr) SHIFT_T(sar)
+    T(test_Ev_Gv_r32) T(test_Ev_Gv_m32) T(test_Ev_Iz_r32) T(test_Ev_Iz_m32)
+    T(inc_Zv_r32) T(dec_Zv_r32) T(inc_Ev_m32) T(dec_Ev_m32) T(not_Ev_r32) T(not_Ev_m32)
+    T(mov_Ev_Gv_r32) T(mov_Ev_Gv_m32) T(mov_Gv_Ev_r32) T(mov_Gv_Ev_m32) T(mov_Ev_Gv_m16)
+    T(mov_Gv_Ev_m16) T(mov_Eb_Gb_m32) T(mov_Gb_Eb_m32) T(mov_Zv_Iv_r32) T(mov_Ev_Iz_r32)
+    T(mov_Ev_Iz_m32) T(movzx_Gv_Eb_r32) T(movzx_Gv_Eb_m32) T(movzx_Gv_Ew_r32)
+    T(movzx_Gv_Ew_m32) T(movsx_Gv_Eb_m32) T(movsx_Gv_Ew_m32) T(lea_Gv_M_m32)
+    T(push_Zv_r32) T(pop_Zv_r32) T(imul_Gv_Ev_r32) T(imul_Gv_Ev_m32)
+};
+#undef T
+#define N_TPAIRS (sizeof(tlist) / sizeof(tlist[0]) + 4 * 16)
+static struct tpair tsorted[N_TPAIRS];
+
+static int tpair_cmp(const void *a, const void *b)
+{
+    uintptr_t x = (uintptr_t)((const struct tpair *)a)->plain;
+    uintptr_t y = (uintptr_t)((const struct tpair *)b)->plain;
+    return x < y ? -1 : x > y;
+}
+
+static void threaded_init(void)
+{
+    size_t n = 0;
+    for (size_t k = 0; k < sizeof(tlist) / sizeof(tlist[0]); k++)
+        tsorted[n++] = tlist[k];
+    for (int cc = 0; cc < 16; cc++) {
+        tsorted[n++] = (struct tpair){cmovcc_by_cc_r32[cc], cmovcc_by_cc_r32_t[cc]};
+        tsorted[n++] = (struct tpair){cmovcc_by_cc_m32[cc], cmovcc_by_cc_m32_t[cc]};
+        tsorted[n++] = (struct tpair){setcc_by_cc_r[cc], setcc_by_cc_r_t[cc]};
+        tsorted[n++] = (struct tpair){setcc_by_cc_m32[cc], setcc_by_cc_m32_t[cc]};
+    }
+    qsort(tsorted, n, sizeof(tsorted[0]), tpair_cmp);
+}
+
+insn_fn form_threaded(insn_fn fn)
+{
+    struct tpair key = {fn, NULL};
+    const struct tpair *p = bsearch(&key, tsorted, N_TPAIRS, sizeof(tsorted[0]), tpair_cmp);
+    return p ? p->threaded : NULL;
+}
+
 /* Indexed by row (op - op_table); NULL: the row has no forms. The opcode
  * table has fewer rows than this (checked in forms_init). */
 #define MAX_ROWS 2048
@@ -97,6 +152,7 @@ static const struct form *by_row[MAX_ROWS];
 
 void forms_init(void)
 {
+    threaded_init();
     if (op_table_size > MAX_ROWS)
         return; /* no forms: every row runs its own handler */
     for (int k = 0; k < op_table_size; k++)
@@ -150,4 +206,20 @@ insn_fn form_select(const struct insn *i, bool modrm, bool *quiet)
      * the same form). */
     *quiet = f->quiet && i->cls == 0 && !writes_esp(f, i, false);
     return r32;
+}
+
+bool forms_all_threaded(void)
+{
+    for (size_t f = 0; f < sizeof(forms) / sizeof(forms[0]); f++) {
+        const struct form *p = &forms[f];
+        insn_fn r[18] = {p->r32}, m[18] = {p->m32, p->m16};
+        for (int cc = 0; cc < 16; cc++) {
+            r[2 + cc] = p->by_cc ? p->by_cc[cc] : NULL;
+            m[2 + cc] = p->by_cc_m32 ? p->by_cc_m32[cc] : NULL;
+        }
+        for (int k = 0; k < 18; k++)
+            if ((p->quiet && r[k] && !form_threaded(r[k])) || (p->m32_quiet && m[k] && !form_threaded(m[k])))
+                return false;
+    }
+    return true;
 }

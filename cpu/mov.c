@@ -12,6 +12,7 @@
 #include "handlers.h"
 #include "forms.h"
 #include "operand.h"
+#include "threaded.h"
 
 /* --- MOV ------------------------------------------------------------------ */
 
@@ -115,6 +116,11 @@ void movsx_Gv_Ew_m32(struct cpu *c, const struct insn *i)
     c->r[i->reg] = (uint32_t)(int32_t)(int16_t)read_Ef(c, i, 2, FORM_MEM32);
 }
 void lea_Gv_M_m32(struct cpu *c, const struct insn *i) { c->r[i->reg] = ea_f(c, i, FORM_MEM32); }
+THREADED(mov_Ev_Gv_r32) THREADED_STORE(mov_Ev_Gv_m32) THREADED(mov_Gv_Ev_r32) THREADED(mov_Gv_Ev_m32)
+THREADED_STORE(mov_Ev_Gv_m16) THREADED(mov_Gv_Ev_m16) THREADED_STORE(mov_Eb_Gb_m32)
+THREADED(mov_Gb_Eb_m32) THREADED(mov_Zv_Iv_r32) THREADED(mov_Ev_Iz_r32) THREADED_STORE(mov_Ev_Iz_m32)
+THREADED(movzx_Gv_Eb_r32) THREADED(movzx_Gv_Eb_m32) THREADED(movzx_Gv_Ew_r32) THREADED(movzx_Gv_Ew_m32)
+THREADED(movsx_Gv_Eb_m32) THREADED(movsx_Gv_Ew_m32) THREADED(lea_Gv_M_m32)
 
 /* --- LEA --------------------------------------------------------------------
  * The offset is computed at the address size (insn_ea wraps 16-bit forms at

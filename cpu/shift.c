@@ -24,6 +24,7 @@
 #include "handlers.h"
 #include "forms.h"
 #include "operand.h"
+#include "threaded.h"
 
 enum { SH_ROL, SH_ROR, SH_RCL, SH_RCR, SH_SHL, SH_SHR, SH_SAL, SH_SAR };
 
@@ -184,7 +185,8 @@ static inline __attribute__((always_inline)) void shift_E(struct cpu *c, const s
     void name##_Ev_Ib_r32(struct cpu *c, const struct insn *i)                                 \
     {                                                                                          \
         shift_Ef(c, i, op, 4, i->imm, FORM_REG);                                               \
-    }
+    }                                                                                          \
+    THREADED(name##_Ev_1_r32) THREADED(name##_Ev_CL_r32) THREADED(name##_Ev_Ib_r32)
 
 SHIFT_FORMS(rol, SH_ROL)
 SHIFT_FORMS(ror, SH_ROR)

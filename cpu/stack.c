@@ -12,6 +12,7 @@
 #include "handlers.h"
 #include "forms.h"
 #include "operand.h"
+#include "threaded.h"
 
 /* PUSH r: PUSH ESP/SP pushes the value it had before the push (P6; the 8086
  * pushed the decremented value). cpu_push reads nothing back, so passing the
@@ -35,6 +36,7 @@ void pop_Zv_r32(struct cpu *c, const struct insn *i)
     uint32_t v = cpu_pop(c, 4);
     c->r[reg_Z(i)] = v;
 }
+THREADED_STORE(push_Zv_r32) THREADED(pop_Zv_r32)
 
 /* PUSH r/m: the operand's address is computed with ESP before the push. */
 void push_Ev(struct cpu *c, const struct insn *i)

@@ -14,6 +14,7 @@
 
 #include "cpu/decode.h"
 #include "cpu/dcache.h"
+#include "cpu/forms.h"
 #include "harness.h"
 
 static struct tmachine *flat(const uint8_t *code, size_t n)
@@ -363,6 +364,28 @@ START_TEST(block_goes_on_past_a_jcc_not_taken)
 }
 END_TEST
 
+START_TEST(quiet_instructions_run_threaded)
+{
+    /* Every form that can be quiet has a threaded entry (cpu/threaded.h),
+     * and a cached block holds it: mov eax, ebx ; add eax, 1 ; hlt. */
+    static const uint8_t code[] = {0x89, 0xd8, 0x83, 0xc0, 0x01, 0xf4};
+    decode_init();
+    ck_assert(forms_all_threaded());
+    struct tmachine *tm = flat(code, sizeof(code));
+    struct cpu *c = &tm->cpu;
+    c->r[R_EBX] = 41;
+    ck_assert_int_eq(tm_run(tm, 100), CPU_EXIT_HLT);
+    ck_assert_uint_eq(c->r[R_EAX], 42);
+    const struct dc_block *d = &c->dc->b[dc_index(0x10000)];
+    ck_assert_uint_eq(d->n, 3);
+    ck_assert(d->i[0].quiet && d->i[1].quiet);
+    ck_assert(d->i[0].fn == form_threaded(mov_Ev_Gv_r32));
+    ck_assert(d->i[1].fn == form_threaded(add_Ev_Ib_r32));
+    ck_assert(d->i[0].fn != NULL && d->i[0].fn != mov_Ev_Gv_r32);
+    tm_free(tm);
+}
+END_TEST
+
 START_TEST(quiet_store_into_the_next_instruction_is_seen)
 {
     /* mov ebx, 0x1000c ; mov dword [ebx], 0x22 ; mov eax, 0x11 ; hlt: the
@@ -434,6 +457,7 @@ int main(void)
     tcase_add_test(t, only_a_write_to_esp_makes_a_form_not_quiet);
     tcase_add_test(t, word_moves_inc_dec_not_forms);
     tcase_add_test(t, block_goes_on_past_a_jcc_not_taken);
+    tcase_add_test(t, quiet_instructions_run_threaded);
     tcase_add_test(t, fault_in_a_quiet_push_leaves_esp);
     tcase_add_test(t, quiet_store_into_the_next_instruction_is_seen);
     tcase_add_test(t, flat_segment_still_refuses_an_access_past_4g);

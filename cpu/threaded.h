@@ -1,0 +1,47 @@
+/*
+ * Threaded forms: for every quiet form (insn.quiet, cpu/forms.c) a second
+ * entry point, name_t, that runs the form and then jumps straight to the
+ * next instruction's handler while that one is quiet too, instead of
+ * returning to the block loop. A cached block holds the threaded entry of
+ * each quiet instruction (dc_fill_block, form_threaded), so a run of quiet
+ * instructions costs per instruction one store (cpu.blk_cur, which a fault
+ * needs), one test and one indirect jump, with no call, return or loop
+ * test, and each handler has its own jump, which the host's branch
+ * predictor tells apart.
+ *
+ * Invariants: a threaded entry is only ever called on an instruction of a
+ * cached block (insn i + 1 exists: at worst the block's sentinel, which is
+ * not quiet). It returns with cpu.blk_cur at the first instruction it did
+ * not run. Forms that store to memory use THREADED_STORE, which also stops
+ * when the store set end_run (cpu/mem.c); loads and register forms cannot
+ * set it. The jump is a sibling call: GCC emits it as a jump at -O2; where
+ * it does not (sanitizer builds), the depth is still bounded by the
+ * block's length (DC_BLOCK_MAX).
+ */
+#ifndef TRAPEZE_CPU_THREADED_H
+#define TRAPEZE_CPU_THREADED_H
+
+#include "cpu.h"
+
+static inline __attribute__((always_inline)) void quiet_next(struct cpu *c, const struct insn *i,
+                                                             bool store)
+{
+    const struct insn *n = i + 1;
+    c->blk_cur = n;
+    if (__builtin_expect(n->quiet, 1) && !(store && c->end_run))
+        n->fn(c, n);
+}
+
+/* Defines name_t for a form name defined earlier in the same file (so
+ * flatten can inline it). */
+#define THREADED_(name, store)                                                                 \
+    void name##_t(struct cpu *c, const struct insn *i);                                        \
+    __attribute__((flatten)) void name##_t(struct cpu *c, const struct insn *i)                \
+    {                                                                                          \
+        name(c, i);                                                                            \
+        quiet_next(c, i, store);                                                               \
+    }
+#define THREADED(name) THREADED_(name, false)
+#define THREADED_STORE(name) THREADED_(name, true)
+
+#endif
