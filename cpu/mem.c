@@ -3,6 +3,7 @@
  * page-crossing accesses, TLB misses, MMIO/ROM/unbacked pages, #AC and #PF.
  */
 #include "mem.h"
+#include "threaded.h"
 
 __attribute__((noreturn)) void seg_fault(struct cpu *c, int s)
 {
@@ -129,6 +130,16 @@ void cpu_load_slow(struct cpu *c, int s, uint32_t off, int size, uint32_t *dst)
 void cpu_write_slow(struct cpu *c, int s, uint32_t off, int size, uint32_t v)
 {
     lin_write(c, seg_lin(c, s, off, size, true), size, v, cpu_acc_user(c));
+}
+void cpu_load_slow_next(struct cpu *c, const struct insn *i, uint32_t off, int size)
+{
+    c->r[i->reg] = cpu_read_slow(c, i->seg, off, size);
+    quiet_next(c, i, false);
+}
+void cpu_write_slow_next(struct cpu *c, const struct insn *i, uint32_t off, int size, uint32_t v)
+{
+    cpu_write_slow(c, i->seg, off, size, v);
+    quiet_next(c, i, true);
 }
 uint32_t cpu_rmw_begin_slow(struct cpu *c, int s, uint32_t off, int size, uint32_t *lin)
 {

@@ -22,6 +22,8 @@
 #define TRAPEZE_CPU_THREADED_H
 
 #include "cpu.h"
+#include "mem.h"
+#include "operand.h"
 
 static inline __attribute__((always_inline)) void quiet_next(struct cpu *c, const struct insn *i,
                                                              bool store)
@@ -43,5 +45,44 @@ static inline __attribute__((always_inline)) void quiet_next(struct cpu *c, cons
     }
 #define THREADED(name) THREADED_(name, false)
 #define THREADED_STORE(name) THREADED_(name, true)
+
+/* The slow paths of cpu_load and cpu_write (cpu/mem.c) that then go on
+ * with the chain: the threaded loads and stores below tail-call them, so
+ * their fast path needs no stack frame (a call in the middle would). */
+void cpu_load_slow_next(struct cpu *c, const struct insn *i, uint32_t off, int size);
+void cpu_write_slow_next(struct cpu *c, const struct insn *i, uint32_t off, int size, uint32_t v);
+
+/* Threaded entries written out for the commonest loads and stores, for
+ * that frame. THREADED_LOAD_ZX: name is the load of size bytes from its
+ * m32 operand into ModRM.reg, zero-extended (MOV, MOVZX). THREADED_STORE_OF:
+ * name is the store of the size-byte value v to its m32 operand. */
+#define THREADED_LOAD_ZX(name, size)                                                           \
+    void name##_t(struct cpu *c, const struct insn *i);                                        \
+    void name##_t(struct cpu *c, const struct insn *i)                                         \
+    {                                                                                          \
+        uint32_t off = ea_f(c, i, FORM_MEM32);                                                 \
+        uint8_t *p;                                                                            \
+        if (__builtin_expect(data_direct(c, i->seg, off, size, cpu_acc_user(c), SEG_FLAT_R, &p), 1)) { \
+            c->r[i->reg] = host_load(p, size);                                                 \
+            quiet_next(c, i, false);                                                           \
+            return;                                                                            \
+        }                                                                                      \
+        cpu_load_slow_next(c, i, off, size);                                                   \
+    }
+#define THREADED_STORE_OF(name, size, v)                                                       \
+    void name##_t(struct cpu *c, const struct insn *i);                                        \
+    void name##_t(struct cpu *c, const struct insn *i)                                         \
+    {                                                                                          \
+        uint32_t off = ea_f(c, i, FORM_MEM32);                                                 \
+        uint8_t *p;                                                                            \
+        if (__builtin_expect(data_direct(c, i->seg, off, size, cpu_acc_user(c) | ACC_WRITE,    \
+                                         SEG_FLAT_W, &p), 1)) {                                \
+            uint32_t v_ = (v);                                                                 \
+            memcpy(p, &v_, size);                                                              \
+            quiet_next(c, i, true);                                                            \
+            return;                                                                            \
+        }                                                                                      \
+        cpu_write_slow_next(c, i, off, size, (v));                                             \
+    }
 
 #endif
