@@ -11,6 +11,7 @@
 #include "handlers.h"
 #include "forms.h"
 #include "operand.h"
+#include "threaded.h"
 
 /* The condition is the low nibble of the opcode (70-7F, 0F 80-8F). */
 void jcc_Jb(struct cpu *c, const struct insn *i)
@@ -34,6 +35,24 @@ void jcc_Jz(struct cpu *c, const struct insn *i)
     }
 JCC_CC(0) JCC_CC(1) JCC_CC(2) JCC_CC(3) JCC_CC(4) JCC_CC(5) JCC_CC(6) JCC_CC(7)
 JCC_CC(8) JCC_CC(9) JCC_CC(10) JCC_CC(11) JCC_CC(12) JCC_CC(13) JCC_CC(14) JCC_CC(15)
+/* Threaded (cpu/threaded.h): a Jcc with a 32-bit operand inside a cached
+ * block, where it is quiet (dcache.c): not taken, the chain goes on. */
+#define JCC_CC_T(cc)                                                                           \
+    static void jcc_Jb_cc##cc##_t(struct cpu *c, const struct insn *i)                         \
+    {                                                                                          \
+        if (cpu_cond_inline(c, cc)) {                                                          \
+            quiet_branch(c, i, i->imm);                                                        \
+            return;                                                                            \
+        }                                                                                      \
+        quiet_next(c, i, false);                                                               \
+    }
+JCC_CC_T(0) JCC_CC_T(1) JCC_CC_T(2) JCC_CC_T(3) JCC_CC_T(4) JCC_CC_T(5) JCC_CC_T(6) JCC_CC_T(7)
+JCC_CC_T(8) JCC_CC_T(9) JCC_CC_T(10) JCC_CC_T(11) JCC_CC_T(12) JCC_CC_T(13) JCC_CC_T(14) JCC_CC_T(15)
+const insn_fn jcc_by_cc_r32_t[16] = {
+    jcc_Jb_cc0_t, jcc_Jb_cc1_t, jcc_Jb_cc2_t,  jcc_Jb_cc3_t,  jcc_Jb_cc4_t,  jcc_Jb_cc5_t,
+    jcc_Jb_cc6_t, jcc_Jb_cc7_t, jcc_Jb_cc8_t,  jcc_Jb_cc9_t,  jcc_Jb_cc10_t, jcc_Jb_cc11_t,
+    jcc_Jb_cc12_t, jcc_Jb_cc13_t, jcc_Jb_cc14_t, jcc_Jb_cc15_t,
+};
 /* Jb and Jz differ only in the immediate's width, which the decoder has
  * already sign-extended: one set serves both. */
 const insn_fn jcc_by_cc_r32[16] = {

@@ -282,6 +282,9 @@ struct cpu {
     const struct insn *blk_cur;
     uint64_t blk_icount0;
     uint32_t blk_eip0;
+    /* A threaded Jcc (cpu/threaded.h) was taken: EIP is its target, and
+     * end_run is set to stop the chain; the block loop clears both. */
+    bool blk_branched;
 
     /* --- statistics and the VMM's hooks (exec.c; see vmm/) --- */
     /* Per opcode-table row: instructions decoded for execution (retired or

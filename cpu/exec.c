@@ -372,8 +372,15 @@ run_block_impl(struct cpu *c, struct dc_block *d, const uint32_t *gen, bool chec
              * that was not a plain RAM write, cpu/mem.c). */
             i->fn(c, i);
             i = c->blk_cur;
-            if (__builtin_expect(c->end_run, 0))
-                break;
+            if (__builtin_expect(c->end_run, 0)) {
+                if (!c->blk_branched)
+                    break;
+                /* a Jcc taken (quiet_branch): EIP is its target */
+                c->blk_branched = false;
+                c->end_run = false;
+                taken = true;
+                goto out_eip_set;
+            }
         }
         if (i->idx == d->n) /* the sentinel */
             break;

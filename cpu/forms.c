@@ -82,8 +82,10 @@ static const struct form forms[] = {
     {pop_Zv, pop_Zv_r32, NULL, NULL, NULL, false, true, false, DST_Z, NULL},
     {call_Jz, call_Jz_r32, NULL, NULL, NULL, false, false, false, DST_NONE, NULL},
     {ret, ret_r32, NULL, NULL, NULL, false, false, false, DST_NONE, NULL},
-    {jcc_Jb, NULL, NULL, jcc_by_cc_r32, NULL, false, false, false, DST_NONE, NULL},
-    {jcc_Jz, NULL, NULL, jcc_by_cc_r32, NULL, false, false, false, DST_NONE, NULL},
+    /* Jcc is quiet too: inside a cached block its threaded entry ends the
+     * chain when taken (cpu/threaded.h, quiet_branch). */
+    {jcc_Jb, NULL, NULL, jcc_by_cc_r32, NULL, false, true, false, DST_NONE, NULL},
+    {jcc_Jz, NULL, NULL, jcc_by_cc_r32, NULL, false, true, false, DST_NONE, NULL},
     /* CMOVcc reads its source whether or not it writes, SETcc m32 is a
      * store: both fault before they write anything. */
     {cmovcc_Gv_Ev, NULL, NULL, cmovcc_by_cc_r32, cmovcc_by_cc_m32, false, true, true, DST_REG, NULL},
@@ -114,7 +116,7 @@ static const struct tpair tlist[] = {
     T(push_Zv_r32) T(pop_Zv_r32) T(imul_Gv_Ev_r32) T(imul_Gv_Ev_m32)
 };
 #undef T
-#define N_TPAIRS (sizeof(tlist) / sizeof(tlist[0]) + 4 * 16)
+#define N_TPAIRS (sizeof(tlist) / sizeof(tlist[0]) + 5 * 16)
 static struct tpair tsorted[N_TPAIRS];
 
 static int tpair_cmp(const void *a, const void *b)
@@ -134,6 +136,7 @@ static void threaded_init(void)
         tsorted[n++] = (struct tpair){cmovcc_by_cc_m32[cc], cmovcc_by_cc_m32_t[cc]};
         tsorted[n++] = (struct tpair){setcc_by_cc_r[cc], setcc_by_cc_r_t[cc]};
         tsorted[n++] = (struct tpair){setcc_by_cc_m32[cc], setcc_by_cc_m32_t[cc]};
+        tsorted[n++] = (struct tpair){jcc_by_cc_r32[cc], jcc_by_cc_r32_t[cc]};
     }
     qsort(tsorted, n, sizeof(tsorted[0]), tpair_cmp);
 }

@@ -52,8 +52,9 @@ FORM_DECL(not_Ev_r32) FORM_DECL(not_Ev_m32)
 FORM_DECL(imul_Gv_Ev_r32) FORM_DECL(imul_Gv_Ev_m32) FORM_DECL(mul_Ev_r32) FORM_DECL(mul_Ev_m32)
 #undef FORM_DECL
 
-/* Jcc (Jb and Jz rows) with a 32-bit operand size, by condition. */
-extern const insn_fn jcc_by_cc_r32[16];
+/* Jcc (Jb and Jz rows) with a 32-bit operand size, by condition, and
+ * their threaded entries. */
+extern const insn_fn jcc_by_cc_r32[16], jcc_by_cc_r32_t[16];
 /* CMOVcc and SETcc by condition: register (r32; SETcc: any operand size)
  * and 32-bit-address memory forms. */
 extern const insn_fn cmovcc_by_cc_r32[16], cmovcc_by_cc_m32[16];

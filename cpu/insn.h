@@ -73,11 +73,14 @@ struct insn {
     uint8_t lock : 1;
     uint8_t ends_run : 1; /* op->attr has A_BRANCH or A_SERIAL (run_loop's straight-line runs) */
     /* fn is a form (cpu/forms.h) of class 0 that does not read EIP and
-     * changes no EIP or ESP: a register form that cannot fault, LEA, a
-     * load (MOV, MOVZX/MOVSX, an ALU operation with a register
-     * destination, CMP, TEST, IMUL) or a store (MOV, an ALU operation
-     * with a memory destination) whose only possible fault comes before
-     * it writes anything. Its memory write reaches something other than
+     * changes no EIP, and ESP only after its one memory access: a
+     * register form that cannot fault, LEA, a load (MOV, MOVZX/MOVSX, an
+     * ALU operation with a register destination, CMP, TEST, IMUL, CMOVcc,
+     * POP) or a store (MOV, SETcc, PUSH, an ALU operation with a memory
+     * destination) whose only possible fault comes before it writes
+     * anything; or a near Jcc, whose threaded entry computes its target
+     * from the block and ends the chain when taken (cpu/threaded.h). In a
+     * cached block fn is the form's threaded entry. Its memory write reaches something other than
      * plain RAM (MMIO, ROM, a page of cached code: what could change an
      * event flag, the exit reason or the block itself) only through
      * cpu/mem.c's slow path, which sets end_run. The block loop runs it

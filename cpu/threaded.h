@@ -34,6 +34,21 @@ static inline __attribute__((always_inline)) void quiet_next(struct cpu *c, cons
         n->fn(c, n);
 }
 
+/* A taken near branch by rel in a threaded run (a Jcc): the target is
+ * computed from the block (EIP is not kept inside one), checked against
+ * CS's limit (#GP(0) restarts at the branch: blk_cur is still i), and the
+ * chain stops with blk_branched and end_run set (cpu/exec.c). */
+static inline void quiet_branch(struct cpu *c, const struct insn *i, uint32_t rel)
+{
+    uint32_t t = c->blk_eip0 + i->start_off + i->len + rel;
+    if (t > c->seg[S_CS].limit)
+        cpu_fault(c, EX_GP, 0);
+    c->eip = t;
+    c->blk_cur = i + 1;
+    c->blk_branched = true;
+    c->end_run = true;
+}
+
 /* Defines name_t for a form name defined earlier in the same file (so
  * flatten can inline it). */
 #define THREADED_(name, store)                                                                 \

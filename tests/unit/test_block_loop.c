@@ -364,6 +364,26 @@ START_TEST(block_goes_on_past_a_jcc_not_taken)
 }
 END_TEST
 
+START_TEST(threaded_jcc_past_cs_limit_faults_at_the_jcc)
+{
+    /* inc ebx ; xor eax, eax ; jz +0x40 ; hlt with CS's limit at 0x1000f:
+     * the JZ (quiet, threaded) is taken to 0x10045, past the limit:
+     * #GP(0) with EIP at the JZ and the INC done. */
+    static const uint8_t code[] = {0x43, 0x31, 0xc0, 0x74, 0x40, 0xf4};
+    struct tmachine *tm = flat(code, sizeof(code));
+    struct cpu *c = &tm->cpu;
+    ck_assert(decodes_quiet(code + 3, 2));
+    c->seg[S_CS].limit = 0x1000f;
+    seg_update_cache(c, &c->seg[S_CS]);
+    c->intercept_events = true;
+    ck_assert_int_eq(tm_run(tm, 100), CPU_EXIT_EVENT);
+    ck_assert_int_eq(c->exit_event.vector, EX_GP);
+    ck_assert_uint_eq(c->eip, 0x10003);
+    ck_assert_uint_eq(c->r[R_EBX], 1);
+    tm_free(tm);
+}
+END_TEST
+
 START_TEST(quiet_instructions_run_threaded)
 {
     /* Every form that can be quiet has a threaded entry (cpu/threaded.h),
@@ -458,6 +478,7 @@ int main(void)
     tcase_add_test(t, word_moves_inc_dec_not_forms);
     tcase_add_test(t, block_goes_on_past_a_jcc_not_taken);
     tcase_add_test(t, quiet_instructions_run_threaded);
+    tcase_add_test(t, threaded_jcc_past_cs_limit_faults_at_the_jcc);
     tcase_add_test(t, fault_in_a_quiet_push_leaves_esp);
     tcase_add_test(t, quiet_store_into_the_next_instruction_is_seen);
     tcase_add_test(t, flat_segment_still_refuses_an_access_past_4g);
