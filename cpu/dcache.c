@@ -94,7 +94,7 @@ struct dc_block *dc_fill_block(struct cpu *c, uint32_t pa, const uint8_t *host, 
             /* the block loop runs quiet instructions through their
              * threaded entries (cpu/threaded.h); one without stays quiet
              * no more */
-            insn_fn t = form_threaded(i->fn);
+            insn_fn t = form_threaded(i->fn, i->index == 8);
             if (t)
                 i->fn = t;
             else

@@ -98,8 +98,10 @@ static const struct form forms[] = {
  * SETcc ones come from their tables. Sorted by forms_init. */
 struct tpair {
     insn_fn plain, threaded;
+    insn_fn threaded_bd; /* for a memory operand without an index, or NULL */
 };
-#define T(fn) {fn, fn##_t},
+#define T(fn) {fn, fn##_t, NULL},
+#define TB(fn) {fn, fn##_t, fn##_bd_t},
 #define ALU_T(n)                                                                               \
     T(n##_Ev_Gv_r32) T(n##_Gv_Ev_r32) T(n##_Ev_Iz_r32) T(n##_Ev_Ib_r32) T(n##_eAX_Iz_r32)      \
     T(n##_Ev_Gv_m32) T(n##_Gv_Ev_m32) T(n##_Ev_Iz_m32) T(n##_Ev_Ib_m32)
@@ -109,13 +111,14 @@ static const struct tpair tlist[] = {
     SHIFT_T(rol) SHIFT_T(ror) SHIFT_T(rcl) SHIFT_T(rcr) SHIFT_T(shl) SHIFT_T(shr) SHIFT_T(sar)
     T(test_Ev_Gv_r32) T(test_Ev_Gv_m32) T(test_Ev_Iz_r32) T(test_Ev_Iz_m32)
     T(inc_Zv_r32) T(dec_Zv_r32) T(inc_Ev_m32) T(dec_Ev_m32) T(not_Ev_r32) T(not_Ev_m32)
-    T(mov_Ev_Gv_r32) T(mov_Ev_Gv_m32) T(mov_Gv_Ev_r32) T(mov_Gv_Ev_m32) T(mov_Ev_Gv_m16)
+    T(mov_Ev_Gv_r32) TB(mov_Ev_Gv_m32) T(mov_Gv_Ev_r32) TB(mov_Gv_Ev_m32) T(mov_Ev_Gv_m16)
     T(mov_Gv_Ev_m16) T(mov_Eb_Gb_m32) T(mov_Gb_Eb_m32) T(mov_Zv_Iv_r32) T(mov_Ev_Iz_r32)
-    T(mov_Ev_Iz_m32) T(movzx_Gv_Eb_r32) T(movzx_Gv_Eb_m32) T(movzx_Gv_Ew_r32)
-    T(movzx_Gv_Ew_m32) T(movsx_Gv_Eb_m32) T(movsx_Gv_Ew_m32) T(lea_Gv_M_m32)
+    TB(mov_Ev_Iz_m32) T(movzx_Gv_Eb_r32) TB(movzx_Gv_Eb_m32) T(movzx_Gv_Ew_r32)
+    TB(movzx_Gv_Ew_m32) T(movsx_Gv_Eb_m32) T(movsx_Gv_Ew_m32) T(lea_Gv_M_m32)
     T(push_Zv_r32) T(pop_Zv_r32) T(imul_Gv_Ev_r32) T(imul_Gv_Ev_m32)
 };
 #undef T
+#undef TB
 #define N_TPAIRS (sizeof(tlist) / sizeof(tlist[0]) + 5 * 16)
 static struct tpair tsorted[N_TPAIRS];
 
@@ -132,20 +135,22 @@ static void threaded_init(void)
     for (size_t k = 0; k < sizeof(tlist) / sizeof(tlist[0]); k++)
         tsorted[n++] = tlist[k];
     for (int cc = 0; cc < 16; cc++) {
-        tsorted[n++] = (struct tpair){cmovcc_by_cc_r32[cc], cmovcc_by_cc_r32_t[cc]};
-        tsorted[n++] = (struct tpair){cmovcc_by_cc_m32[cc], cmovcc_by_cc_m32_t[cc]};
-        tsorted[n++] = (struct tpair){setcc_by_cc_r[cc], setcc_by_cc_r_t[cc]};
-        tsorted[n++] = (struct tpair){setcc_by_cc_m32[cc], setcc_by_cc_m32_t[cc]};
-        tsorted[n++] = (struct tpair){jcc_by_cc_r32[cc], jcc_by_cc_r32_t[cc]};
+        tsorted[n++] = (struct tpair){cmovcc_by_cc_r32[cc], cmovcc_by_cc_r32_t[cc], NULL};
+        tsorted[n++] = (struct tpair){cmovcc_by_cc_m32[cc], cmovcc_by_cc_m32_t[cc], NULL};
+        tsorted[n++] = (struct tpair){setcc_by_cc_r[cc], setcc_by_cc_r_t[cc], NULL};
+        tsorted[n++] = (struct tpair){setcc_by_cc_m32[cc], setcc_by_cc_m32_t[cc], NULL};
+        tsorted[n++] = (struct tpair){jcc_by_cc_r32[cc], jcc_by_cc_r32_t[cc], NULL};
     }
     qsort(tsorted, n, sizeof(tsorted[0]), tpair_cmp);
 }
 
-insn_fn form_threaded(insn_fn fn)
+insn_fn form_threaded(insn_fn fn, bool no_index)
 {
-    struct tpair key = {fn, NULL};
+    struct tpair key = {fn, NULL, NULL};
     const struct tpair *p = bsearch(&key, tsorted, N_TPAIRS, sizeof(tsorted[0]), tpair_cmp);
-    return p ? p->threaded : NULL;
+    if (!p)
+        return NULL;
+    return no_index && p->threaded_bd ? p->threaded_bd : p->threaded;
 }
 
 /* Indexed by row (op - op_table); NULL: the row has no forms. The opcode
@@ -221,7 +226,7 @@ bool forms_all_threaded(void)
             m[2 + cc] = p->by_cc_m32 ? p->by_cc_m32[cc] : NULL;
         }
         for (int k = 0; k < 18; k++)
-            if ((p->quiet && r[k] && !form_threaded(r[k])) || (p->m32_quiet && m[k] && !form_threaded(m[k])))
+            if ((p->quiet && r[k] && !form_threaded(r[k], false)) || (p->m32_quiet && m[k] && !form_threaded(m[k], false)))
                 return false;
     }
     return true;

@@ -28,7 +28,8 @@ void forms_init(void);
 insn_fn form_select(const struct insn *i, bool modrm, bool *quiet);
 
 /* Each form and its threaded entry (cpu/threaded.h; quiet forms only). */
-#define FORM_DECL(fn) void fn(struct cpu *c, const struct insn *i); void fn##_t(struct cpu *c, const struct insn *i);
+#define FORM_DECL(fn) void fn(struct cpu *c, const struct insn *i); void fn##_t(struct cpu *c, const struct insn *i); \
+    void fn##_bd_t(struct cpu *c, const struct insn *i);
 #define ALU_FORM_DECLS(n)                                                                      \
     FORM_DECL(n##_Ev_Gv_r32) FORM_DECL(n##_Gv_Ev_r32) FORM_DECL(n##_Ev_Iz_r32)                 \
     FORM_DECL(n##_Ev_Ib_r32) FORM_DECL(n##_Ev_Gv_m32) FORM_DECL(n##_Gv_Ev_m32)                 \
@@ -64,9 +65,10 @@ extern const insn_fn cmovcc_by_cc_r32_t[16], cmovcc_by_cc_m32_t[16];
 extern const insn_fn setcc_by_cc_r_t[16], setcc_by_cc_m32_t[16];
 
 /* The threaded entry of quiet form fn (cpu/threaded.h), or NULL if it has
- * none. A binary search; dc_fill_block calls it once per quiet
- * instruction it caches. */
-insn_fn form_threaded(insn_fn fn);
+ * none; no_index: the instruction's memory operand has no index register
+ * (insn.index 8), for which some forms have a cheaper entry. A binary
+ * search; dc_fill_block calls it once per quiet instruction it caches. */
+insn_fn form_threaded(insn_fn fn, bool no_index);
 /* Whether every form that can be quiet has a threaded entry (a test). */
 bool forms_all_threaded(void);
 

@@ -68,14 +68,18 @@ void cpu_load_slow_next(struct cpu *c, const struct insn *i, uint32_t off, int s
 void cpu_write_slow_next(struct cpu *c, const struct insn *i, uint32_t off, int size, uint32_t v);
 
 /* Threaded entries written out for the commonest loads and stores, for
- * that frame. THREADED_LOAD_ZX: name is the load of size bytes from its
- * m32 operand into ModRM.reg, zero-extended (MOV, MOVZX). THREADED_STORE_OF:
- * name is the store of the size-byte value v to its m32 operand. */
-#define THREADED_LOAD_ZX(name, size)                                                           \
-    void name##_t(struct cpu *c, const struct insn *i);                                        \
-    void name##_t(struct cpu *c, const struct insn *i)                                         \
+ * that frame, each in two forms: name_t for any 32-bit address and
+ * name_bd_t for one without an index register (base + displacement, the
+ * commonest: dc_fill_block picks it, form_threaded). THREADED_LOAD_ZX:
+ * name is the load of size bytes from its m32 operand into ModRM.reg,
+ * zero-extended (MOV, MOVZX). THREADED_STORE_OF: name is the store of the
+ * size-byte value v to its m32 operand. */
+#define EA_BD(c, i) ((i)->disp + (c)->r_ea[(i)->base])
+#define THREADED_LOAD_ZX_(fn, ea, size)                                                        \
+    void fn(struct cpu *c, const struct insn *i);                                              \
+    void fn(struct cpu *c, const struct insn *i)                                               \
     {                                                                                          \
-        uint32_t off = ea_f(c, i, FORM_MEM32);                                                 \
+        uint32_t off = (ea);                                                                   \
         uint8_t *p;                                                                            \
         if (__builtin_expect(data_direct(c, i->seg, off, size, cpu_acc_user(c), SEG_FLAT_R, &p), 1)) { \
             c->r[i->reg] = host_load(p, size);                                                 \
@@ -84,11 +88,11 @@ void cpu_write_slow_next(struct cpu *c, const struct insn *i, uint32_t off, int 
         }                                                                                      \
         cpu_load_slow_next(c, i, off, size);                                                   \
     }
-#define THREADED_STORE_OF(name, size, v)                                                       \
-    void name##_t(struct cpu *c, const struct insn *i);                                        \
-    void name##_t(struct cpu *c, const struct insn *i)                                         \
+#define THREADED_STORE_OF_(fn, ea, size, v)                                                    \
+    void fn(struct cpu *c, const struct insn *i);                                              \
+    void fn(struct cpu *c, const struct insn *i)                                               \
     {                                                                                          \
-        uint32_t off = ea_f(c, i, FORM_MEM32);                                                 \
+        uint32_t off = (ea);                                                                   \
         uint8_t *p;                                                                            \
         if (__builtin_expect(data_direct(c, i->seg, off, size, cpu_acc_user(c) | ACC_WRITE,    \
                                          SEG_FLAT_W, &p), 1)) {                                \
@@ -99,5 +103,11 @@ void cpu_write_slow_next(struct cpu *c, const struct insn *i, uint32_t off, int 
         }                                                                                      \
         cpu_write_slow_next(c, i, off, size, (v));                                             \
     }
+#define THREADED_LOAD_ZX(name, size)                                                           \
+    THREADED_LOAD_ZX_(name##_t, ea_f(c, i, FORM_MEM32), size)                                  \
+    THREADED_LOAD_ZX_(name##_bd_t, EA_BD(c, i), size)
+#define THREADED_STORE_OF(name, size, v)                                                       \
+    THREADED_STORE_OF_(name##_t, ea_f(c, i, FORM_MEM32), size, v)                              \
+    THREADED_STORE_OF_(name##_bd_t, EA_BD(c, i), size, v)
 
 #endif

@@ -399,9 +399,32 @@ START_TEST(quiet_instructions_run_threaded)
     const struct dc_block *d = &c->dc->b[dc_index(0x10000)];
     ck_assert_uint_eq(d->n, 3);
     ck_assert(d->i[0].quiet && d->i[1].quiet);
-    ck_assert(d->i[0].fn == form_threaded(mov_Ev_Gv_r32));
-    ck_assert(d->i[1].fn == form_threaded(add_Ev_Ib_r32));
+    ck_assert(d->i[0].fn == form_threaded(mov_Ev_Gv_r32, false));
+    ck_assert(d->i[1].fn == form_threaded(add_Ev_Ib_r32, false));
     ck_assert(d->i[0].fn != NULL && d->i[0].fn != mov_Ev_Gv_r32);
+    tm_free(tm);
+}
+END_TEST
+
+START_TEST(loads_without_an_index_take_their_own_entry)
+{
+    /* mov [ebx+4], eax ; mov ecx, [ebx+4] ; mov edx, [ebx+esi*2] ; hlt:
+     * the first two have no index register and run the base+displacement
+     * entries (threaded.h, name_bd_t), the third the general one. */
+    static const uint8_t code[] = {0x89, 0x43, 0x04, 0x8b, 0x4b, 0x04, 0x8b, 0x14, 0x73, 0xf4};
+    struct tmachine *tm = flat(code, sizeof(code));
+    struct cpu *c = &tm->cpu;
+    c->r[R_EAX] = 0x11223344;
+    c->r[R_EBX] = 0x100;
+    c->r[R_ESI] = 2;
+    ck_assert_int_eq(tm_run(tm, 100), CPU_EXIT_HLT);
+    ck_assert_uint_eq(c->r[R_ECX], 0x11223344);
+    ck_assert_uint_eq(c->r[R_EDX], 0x11223344);
+    const struct dc_block *d = &c->dc->b[dc_index(0x10000)];
+    ck_assert(d->i[0].fn == form_threaded(mov_Ev_Gv_m32, true));
+    ck_assert(d->i[1].fn == form_threaded(mov_Gv_Ev_m32, true));
+    ck_assert(d->i[2].fn == form_threaded(mov_Gv_Ev_m32, false));
+    ck_assert(d->i[1].fn != d->i[2].fn);
     tm_free(tm);
 }
 END_TEST
@@ -478,6 +501,7 @@ int main(void)
     tcase_add_test(t, word_moves_inc_dec_not_forms);
     tcase_add_test(t, block_goes_on_past_a_jcc_not_taken);
     tcase_add_test(t, quiet_instructions_run_threaded);
+    tcase_add_test(t, loads_without_an_index_take_their_own_entry);
     tcase_add_test(t, threaded_jcc_past_cs_limit_faults_at_the_jcc);
     tcase_add_test(t, fault_in_a_quiet_push_leaves_esp);
     tcase_add_test(t, quiet_store_into_the_next_instruction_is_seen);
