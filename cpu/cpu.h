@@ -116,7 +116,9 @@ enum {
     AR_AVL = 0x100000, AR_DB = 0x400000, AR_G = 0x800000,
 };
 #define AR_DPL_OF(ar) (((ar) >> 13) & 3)
-enum { SEG_R = 1, SEG_W = 2, SEG_FLAT_R = 4, SEG_FLAT_W = 8 };
+/* SEG_BASE0_R/W: base 0 and expand-up, with any limit (a VMM's ring
+ * compression truncates the guest kernel's flat segments): one compare. */
+enum { SEG_R = 1, SEG_W = 2, SEG_FLAT_R = 4, SEG_FLAT_W = 8, SEG_BASE0_R = 16, SEG_BASE0_W = 32 };
 
 /* Recomputes lo, hi and rw from base/limit/ar (cpu/segcache.c). Real mode and
  * V86 segments are always readable and writable. Call it after any change

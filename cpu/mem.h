@@ -6,7 +6,8 @@
  * test for the segment (SEG_FLAT_R/W; its 4 GiB bound needs no compare,
  * data_direct), one index, one compare and one add for the TLB (its
  * direct-access tag, whose compare also checks alignment: mmu_direct),
- * one host load or store. Everything else, a segment that is not flat
+ * one host load or store; a segment with base 0 and a smaller limit
+ * (SEG_BASE0_R/W) adds one compare. Everything else, any other segment
  * among it, goes to the out-of-line slow path in cpu/mem.c, which also
  * handles page-crossing accesses (both pages are translated before any
  * byte is written, so a fault leaves memory untouched), alignment checks
@@ -101,7 +102,13 @@ static inline uint32_t seg_lin(struct cpu *c, int s, uint32_t off, int size, boo
 static inline bool data_direct(struct cpu *c, int s, uint32_t off, int size, int acc, unsigned flat_bit,
                                uint8_t **p)
 {
-    return (c->seg[s].rw & flat_bit) && mmu_direct(&c->mmu, off, acc, size, p);
+    const struct seg *sg = &c->seg[s];
+    if (__builtin_expect(sg->rw & flat_bit, 1))
+        return mmu_direct(&c->mmu, off, acc, size, p);
+    /* base 0 but a limit below 4 GiB (SEG_BASE0_R/W = flat_bit << 2): the
+     * limit is the one more compare */
+    return (sg->rw & (flat_bit << 2)) && (uint64_t)off + (uint32_t)(size - 1) <= sg->hi &&
+           mmu_direct(&c->mmu, off, acc, size, p);
 }
 uint32_t cpu_read_slow(struct cpu *c, int s, uint32_t off, int size);
 void cpu_load_slow(struct cpu *c, int s, uint32_t off, int size, uint32_t *dst);

@@ -36,6 +36,7 @@ void seg_update_cache(struct cpu *c, struct seg *s)
 {
     seg_derive(c, s);
     _Static_assert(SEG_FLAT_R == SEG_R << 2 && SEG_FLAT_W == SEG_W << 2, "flat bits");
-    if (s->base == 0 && s->lo == 0 && s->hi == 0xffffffffu)
-        s->rw |= (uint8_t)(s->rw << 2);
+    _Static_assert(SEG_BASE0_R == SEG_R << 4 && SEG_BASE0_W == SEG_W << 4, "base-0 bits");
+    if (s->base == 0 && s->lo == 0)
+        s->rw |= (uint8_t)((s->rw << 4) | (s->hi == 0xffffffffu ? s->rw << 2 : 0));
 }

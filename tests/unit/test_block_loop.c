@@ -429,6 +429,38 @@ START_TEST(loads_without_an_index_take_their_own_entry)
 }
 END_TEST
 
+START_TEST(base0_segment_with_a_smaller_limit_checks_it)
+{
+    /* DS with base 0 and limit 0xffe (as a VMM's ring compression leaves
+     * the guest kernel's segments): not flat but SEG_BASE0_R, so the load
+     * stays inline, with the limit compared. mov eax, [ebx-4] fills the
+     * TLB; then an aligned dword at 0xff8 passes, and at 0xffc it ends
+     * past the limit: #GP(0), though the TLB grants the page directly. */
+    static const uint8_t load[] = {0x8b, 0x43, 0xfc, 0x8b, 0x0b, 0xf4}; /* ...; mov ecx, [ebx] */
+    const uint32_t ebx[] = {0xff8, 0xffc};
+    for (int k = 0; k < 2; k++) {
+        struct tmachine *tm = flat(load, sizeof(load));
+        struct cpu *c = &tm->cpu;
+        c->seg[S_DS].limit = 0xffe;
+        seg_update_cache(c, &c->seg[S_DS]);
+        ck_assert(c->seg[S_DS].rw & SEG_BASE0_R);
+        ck_assert(!(c->seg[S_DS].rw & SEG_FLAT_R));
+        c->intercept_events = true;
+        c->r[R_EBX] = ebx[k];
+        c->r[R_ECX] = 0x1234;
+        if (k == 0) {
+            ck_assert_int_eq(tm_run(tm, 100), CPU_EXIT_HLT);
+        } else {
+            ck_assert_int_eq(tm_run(tm, 100), CPU_EXIT_EVENT);
+            ck_assert_int_eq(c->exit_event.vector, EX_GP);
+            ck_assert_uint_eq(c->eip, 0x10003);
+            ck_assert_uint_eq(c->r[R_ECX], 0x1234);
+        }
+        tm_free(tm);
+    }
+}
+END_TEST
+
 START_TEST(quiet_store_into_the_next_instruction_is_seen)
 {
     /* mov ebx, 0x1000c ; mov dword [ebx], 0x22 ; mov eax, 0x11 ; hlt: the
@@ -506,6 +538,7 @@ int main(void)
     tcase_add_test(t, fault_in_a_quiet_push_leaves_esp);
     tcase_add_test(t, quiet_store_into_the_next_instruction_is_seen);
     tcase_add_test(t, flat_segment_still_refuses_an_access_past_4g);
+    tcase_add_test(t, base0_segment_with_a_smaller_limit_checks_it);
     suite_add_tcase(s, t);
     SRunner *r = srunner_create(s);
     srunner_run_all(r, CK_NORMAL);
