@@ -402,11 +402,13 @@ run_block_impl(struct cpu *c, struct dc_block *d, const uint32_t *gen, bool chec
         uint64_t w = attention(c);
         /* EIP moved (a branch taken, a REP that goes on), or the block's
          * page was written (its code generation moved on) */
-        if (__builtin_expect(c->eip != next || gen[d->key >> (32 + PAGE_SHIFT)] != d->gen, 0)) {
+        if (__builtin_expect(gen[d->key >> (32 + PAGE_SHIFT)] != d->gen, 0))
+            goto out_eip_set;
+        if (__builtin_expect(c->eip != next, 0)) {
             /* A Jcc inside the block (dcache.c, falls_through) that was
              * taken: the chain goes on at its target, as after a block
              * that ends with a near branch. */
-            taken = i[-1].ends_run && gen[d->key >> (32 + PAGE_SHIFT)] == d->gen;
+            taken = i[-1].ends_run;
             goto out_eip_set;
         }
         if (__builtin_expect(w != 0, 0)) {

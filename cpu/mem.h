@@ -49,6 +49,18 @@ static inline uint32_t host_load(const uint8_t *p, int size)
     return v;
 }
 
+/* The host store of the common case: the low size bytes of v. */
+static inline void host_store(uint8_t *p, int size, uint32_t v)
+{
+    if (size == 1)
+        *p = (uint8_t)v;
+    else if (size == 2) {
+        uint16_t w = (uint16_t)v;
+        memcpy(p, &w, 2);
+    } else
+        memcpy(p, &v, 4);
+}
+
 static inline uint32_t lin_read(struct cpu *c, uint32_t lin, int size, int acc)
 {
     uint8_t *p;
@@ -61,13 +73,7 @@ static inline void lin_write(struct cpu *c, uint32_t lin, int size, uint32_t v, 
 {
     uint8_t *p;
     if (mmu_direct(&c->mmu, lin, acc | ACC_WRITE, size, &p)) {
-        if (size == 1)
-            *p = (uint8_t)v;
-        else if (size == 2) {
-            uint16_t w = (uint16_t)v;
-            memcpy(p, &w, 2);
-        } else
-            memcpy(p, &v, 4);
+        host_store(p, size, v);
         return;
     }
     lin_write_slow(c, lin, size, v, acc | ACC_WRITE);
@@ -138,13 +144,7 @@ static inline void cpu_write(struct cpu *c, int s, uint32_t off, int size, uint3
 {
     uint8_t *p;
     if (__builtin_expect(data_direct(c, s, off, size, cpu_acc_user(c) | ACC_WRITE, SEG_FLAT_W, &p), 1)) {
-        if (size == 1)
-            *p = (uint8_t)v;
-        else if (size == 2) {
-            uint16_t w = (uint16_t)v;
-            memcpy(p, &w, 2);
-        } else
-            memcpy(p, &v, 4);
+        host_store(p, size, v);
         return;
     }
     cpu_write_slow(c, s, off, size, v);

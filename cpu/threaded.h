@@ -96,8 +96,7 @@ void cpu_write_slow_next(struct cpu *c, const struct insn *i, uint32_t off, int 
         uint8_t *p;                                                                            \
         if (__builtin_expect(data_direct(c, i->seg, off, size, cpu_acc_user(c) | ACC_WRITE,    \
                                          SEG_FLAT_W, &p), 1)) {                                \
-            uint32_t v_ = (v);                                                                 \
-            memcpy(p, &v_, size);                                                              \
+            host_store(p, size, (v));                                                          \
             quiet_next(c, i, true);                                                            \
             return;                                                                            \
         }                                                                                      \
