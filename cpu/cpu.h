@@ -97,6 +97,8 @@ enum {
  * the byte-granular limit after G scaling. lo/hi is the precomputed range of
  * valid offsets (expand-down handled), so a check is two compares.
  */
+/* 32 bytes (aligned): c->seg[s] is one shift from s, which every memory
+ * access's segment test computes. */
 struct seg {
     uint16_t sel;
     uint32_t base;
@@ -108,7 +110,7 @@ struct seg {
      * SEG_FLAT_R / SEG_FLAT_W where that access is allowed and base = 0,
      * lo = 0, hi = 0xffffffff, so the check is one compare (seg_lin). */
     uint8_t rw;
-};
+} __attribute__((aligned(32)));
 
 /* ar bit positions (shifted down by 8 from the descriptor's high dword) */
 enum {
@@ -214,6 +216,12 @@ struct cpu {
     uint32_t cr0, cr2, cr3, cr4;
     uint32_t dr[8];
     uint8_t cpl;
+    /* tlb_kind(ACC_USER) (2) when cpl is 3, else 0: what every data access
+     * adds to its TLB kind (cpu/mem.h, data_direct). The CPU writes cpl
+     * only through cpu_set_cpl; the entry points (cpu_run, cpu_step_insn,
+     * ...) resync it, so a test or a loader may still set cpl directly
+     * between runs. */
+    uint8_t user_kind;
     uint64_t tsc;
     struct msrs msr;
 
@@ -354,6 +362,13 @@ bool cpu_vector_has_error_code(int vector);
 /* Mode tests */
 static inline bool cpu_pmode(const struct cpu *c) { return (c->cr0 & CR0_PE) != 0; }
 static inline bool cpu_v86(const struct cpu *c) { return (c->eflags & F_VM) != 0; }
+/* The only way the CPU changes its privilege level (cpu.user_kind follows). */
+static inline void cpu_set_cpl(struct cpu *c, unsigned cpl)
+{
+    c->cpl = (uint8_t)cpl;
+    c->user_kind = cpl == 3 ? (uint8_t)tlb_kind(ACC_USER) : 0;
+}
+static inline void cpu_sync_cpl(struct cpu *c) { cpu_set_cpl(c, c->cpl); }
 static inline bool cpu_code32(const struct cpu *c) { return (c->seg[S_CS].ar & AR_DB) != 0; }
 static inline bool cpu_stack32(const struct cpu *c) { return (c->seg[S_SS].ar & AR_DB) != 0; }
 static inline unsigned cpu_iopl(const struct cpu *c) { return (c->eflags >> 12) & 3; }

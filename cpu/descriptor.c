@@ -90,7 +90,7 @@ void seg_load_real(struct cpu *c, int s, uint16_t sel)
 
 void seg_load_cs(struct cpu *c, uint16_t sel, const struct desc *d, unsigned cpl)
 {
-    c->cpl = (uint8_t)cpl;
+    cpu_set_cpl(c, cpl);
     seg_from_desc(c, &c->seg[S_CS], (uint16_t)((sel & 0xfffc) | cpl), d);
 }
 

@@ -572,6 +572,7 @@ static __attribute__((noinline)) void run_loop(struct cpu *c)
 
 enum cpu_exit cpu_run(struct cpu *c, uint64_t max_insns)
 {
+    cpu_sync_cpl(c); /* cpl may have been set from outside (cpu.user_kind) */
     c->budget = max_insns;
     c->exit_reason = CPU_EXIT_NONE;
     if (setjmp(c->fault_jmp)) {
@@ -619,7 +620,7 @@ void cpu_set_flat32(struct cpu *c, uint32_t eip)
 {
     c->cr0 |= CR0_PE;
     mmu_set_cr0(&c->mmu, c->cr0);
-    c->cpl = 0;
+    cpu_set_cpl(c, 0);
     c->eflags = F_RES1;
     c->lf.op = 0;
     /* code: present, DPL 0, S, type 1011 (exec/read, accessed), D, G */
@@ -732,6 +733,7 @@ static bool intercept_event(struct cpu *c, int vector, bool has_err, uint32_t er
 
 void cpu_soft_event(struct cpu *c, int vector, bool is_sw)
 {
+    cpu_sync_cpl(c); /* cpl may have been set from outside (cpu.user_kind) */
     if (!c->intercept_events) {
         cpu_deliver(c, vector, is_sw, false, 0);
         return;
@@ -757,6 +759,7 @@ static void debug_trap_after(struct cpu *c, bool tf)
 
 enum cpu_exit cpu_step_insn(struct cpu *c, const struct insn *i, int *faulted)
 {
+    cpu_sync_cpl(c); /* cpl may have been set from outside (cpu.user_kind) */
     c->exit_reason = CPU_EXIT_NONE;
     *faulted = -1;
     if (setjmp(c->fault_jmp)) {
@@ -787,6 +790,7 @@ static __attribute__((noinline)) void fetch_decode_outlined(struct cpu *c, struc
 
 int cpu_fetch_insn(struct cpu *c, struct insn *i)
 {
+    cpu_sync_cpl(c); /* cpl may have been set from outside (cpu.user_kind) */
     c->exit_reason = CPU_EXIT_NONE;
     volatile int vector = 0;
     if (setjmp(c->fault_jmp)) {
@@ -803,6 +807,7 @@ int cpu_fetch_insn(struct cpu *c, struct insn *i)
 
 enum cpu_exit cpu_raise_event(struct cpu *c, const struct cpu_event *e)
 {
+    cpu_sync_cpl(c); /* cpl may have been set from outside (cpu.user_kind) */
     c->exit_reason = CPU_EXIT_NONE;
     if (setjmp(c->fault_jmp)) {
         handle_fault(c);

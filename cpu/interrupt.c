@@ -240,7 +240,7 @@ static void iret_to_v86(struct cpu *c)
     if ((v[0] & 0xffff0000u) != 0)
         cpu_fault(c, EX_GP, 0);
     cpu_set_eflags(c, v[2], F_WRITABLE);
-    c->cpl = 3;
+    cpu_set_cpl(c, 3);
     seg_load_real(c, S_CS, (uint16_t)v[1]);
     seg_load_real(c, S_SS, (uint16_t)v[4]);
     seg_load_real(c, S_ES, (uint16_t)v[5]);

@@ -30,9 +30,9 @@ void lin_write_slow(struct cpu *c, uint32_t lin, int size, uint32_t v, int acc);
  * writing: lets a read-modify-write fault with W set before anything changes. */
 void lin_prepare_write(struct cpu *c, uint32_t lin, int size, int acc);
 
-/* ACC_USER at CPL 3, else 0: (cpl + 1) & 4 for cpl in 0..3, two host
- * instructions instead of a compare and a set on every data access. */
-static inline int cpu_acc_user(const struct cpu *c) { return (c->cpl + 1) & ACC_USER; }
+/* ACC_USER at CPL 3, else 0 (cpu.user_kind, kept by cpu_set_cpl). */
+static inline int cpu_acc_user(const struct cpu *c) { return c->user_kind << 1; }
+_Static_assert(ACC_USER == 2 << 1 && ACC_WRITE == 1, "tlb_kind(ACC_USER) = 2; user_kind + 1 writes");
 
 /* The host load of the common case, zero-extended. */
 static inline uint32_t host_load(const uint8_t *p, int size)
@@ -105,16 +105,18 @@ static inline uint32_t seg_lin(struct cpu *c, int s, uint32_t off, int size, boo
  * 0xffffffff, so the flat segment's one bound needs no compare here; the
  * slow paths below (cpu/mem.c) check the segment in full.
  */
-static inline bool data_direct(struct cpu *c, int s, uint32_t off, int size, int acc, unsigned flat_bit,
+static inline bool data_direct(struct cpu *c, int s, uint32_t off, int size, unsigned flat_bit,
                                uint8_t **p)
 {
+    /* the TLB kind: user_kind is 0 or 2, and a write adds 1 (tlb_kind) */
+    unsigned kind = c->user_kind + (flat_bit == SEG_FLAT_W);
     const struct seg *sg = &c->seg[s];
     if (__builtin_expect(sg->rw & flat_bit, 1))
-        return mmu_direct(&c->mmu, off, acc, size, p);
+        return mmu_direct_kind(&c->mmu, off, kind, size, p);
     /* base 0 but a limit below 4 GiB (SEG_BASE0_R/W = flat_bit << 2): the
      * limit is the one more compare */
     return (sg->rw & (flat_bit << 2)) && (uint64_t)off + (uint32_t)(size - 1) <= sg->hi &&
-           mmu_direct(&c->mmu, off, acc, size, p);
+           mmu_direct_kind(&c->mmu, off, kind, size, p);
 }
 uint32_t cpu_read_slow(struct cpu *c, int s, uint32_t off, int size);
 void cpu_load_slow(struct cpu *c, int s, uint32_t off, int size, uint32_t *dst);
@@ -124,7 +126,7 @@ uint32_t cpu_rmw_begin_slow(struct cpu *c, int s, uint32_t off, int size, uint32
 static inline uint32_t cpu_read(struct cpu *c, int s, uint32_t off, int size)
 {
     uint8_t *p;
-    if (__builtin_expect(data_direct(c, s, off, size, cpu_acc_user(c), SEG_FLAT_R, &p), 1))
+    if (__builtin_expect(data_direct(c, s, off, size, SEG_FLAT_R, &p), 1))
         return host_load(p, size);
     return cpu_read_slow(c, s, off, size);
 }
@@ -134,7 +136,7 @@ static inline uint32_t cpu_read(struct cpu *c, int s, uint32_t off, int size)
 static inline void cpu_load(struct cpu *c, int s, uint32_t off, int size, uint32_t *dst)
 {
     uint8_t *p;
-    if (__builtin_expect(data_direct(c, s, off, size, cpu_acc_user(c), SEG_FLAT_R, &p), 1)) {
+    if (__builtin_expect(data_direct(c, s, off, size, SEG_FLAT_R, &p), 1)) {
         *dst = host_load(p, size);
         return;
     }
@@ -143,7 +145,7 @@ static inline void cpu_load(struct cpu *c, int s, uint32_t off, int size, uint32
 static inline void cpu_write(struct cpu *c, int s, uint32_t off, int size, uint32_t v)
 {
     uint8_t *p;
-    if (__builtin_expect(data_direct(c, s, off, size, cpu_acc_user(c) | ACC_WRITE, SEG_FLAT_W, &p), 1)) {
+    if (__builtin_expect(data_direct(c, s, off, size, SEG_FLAT_W, &p), 1)) {
         host_store(p, size, v);
         return;
     }
@@ -173,7 +175,7 @@ static inline uint32_t cpu_rmw_begin(struct cpu *c, int s, uint32_t off, int siz
     uint8_t *p;
     /* A direct write hit reads through the same host address: a page
      * that grants the write grants the read. */
-    if (__builtin_expect(data_direct(c, s, off, size, cpu_acc_user(c) | ACC_WRITE, SEG_FLAT_W, &p), 1)) {
+    if (__builtin_expect(data_direct(c, s, off, size, SEG_FLAT_W, &p), 1)) {
         *lin = off;
         return host_load(p, size);
     }

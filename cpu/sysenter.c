@@ -30,7 +30,7 @@ void sysenter(struct cpu *c, const struct insn *i)
         cpu_fault(c, EX_GP, 0);
     bool was_v86 = cpu_v86(c);
     c->eflags &= ~(uint32_t)(F_VM | F_IF | F_RF);
-    c->cpl = 0;
+    cpu_set_cpl(c, 0);
     load_flat(c, S_CS, cs & 0xfffc, 0, true);
     load_flat(c, S_SS, (uint16_t)((cs & 0xfffc) + 8), 0, false);
     if (was_v86) /* the data segment caches change meaning with the mode */
@@ -49,7 +49,7 @@ void sysexit(struct cpu *c, const struct insn *i)
     uint16_t cs = (uint16_t)c->msr.sysenter_cs;
     if (!cpu_pmode(c) || cpu_v86(c) || c->cpl != 0 || (cs & 0xfffc) == 0)
         cpu_fault(c, EX_GP, 0);
-    c->cpl = 3;
+    cpu_set_cpl(c, 3);
     load_flat(c, S_CS, (uint16_t)((cs + 16) | 3), 3, true);
     load_flat(c, S_SS, (uint16_t)((cs + 24) | 3), 3, false);
     c->r[R_ESP] = c->r[R_ECX];

@@ -203,7 +203,7 @@ void task_switch(struct cpu *c, uint16_t sel, struct desc *d, enum task_reason w
     /* (5) descriptors, checked in the new task */
     load_ldtr(c, t.ldt, ext);
     if (cpu_v86(c)) {
-        c->cpl = 3;
+        cpu_set_cpl(c, 3);
         for (int s = 0; s < 6; s++)
             seg_load_real(c, s, t.sreg[s]);
     } else {

@@ -81,7 +81,7 @@ void cpu_write_slow_next(struct cpu *c, const struct insn *i, uint32_t off, int 
     {                                                                                          \
         uint32_t off = (ea);                                                                   \
         uint8_t *p;                                                                            \
-        if (__builtin_expect(data_direct(c, i->seg, off, size, cpu_acc_user(c), SEG_FLAT_R, &p), 1)) { \
+        if (__builtin_expect(data_direct(c, i->seg, off, size, SEG_FLAT_R, &p), 1)) {        \
             c->r[i->reg] = host_load(p, size);                                                 \
             quiet_next(c, i, false);                                                           \
             return;                                                                            \
@@ -94,8 +94,7 @@ void cpu_write_slow_next(struct cpu *c, const struct insn *i, uint32_t off, int 
     {                                                                                          \
         uint32_t off = (ea);                                                                   \
         uint8_t *p;                                                                            \
-        if (__builtin_expect(data_direct(c, i->seg, off, size, cpu_acc_user(c) | ACC_WRITE,    \
-                                         SEG_FLAT_W, &p), 1)) {                                \
+        if (__builtin_expect(data_direct(c, i->seg, off, size, SEG_FLAT_W, &p), 1)) {        \
             host_store(p, size, (v));                                                          \
             quiet_next(c, i, true);                                                            \
             return;                                                                            \

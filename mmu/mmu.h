@@ -172,18 +172,23 @@ static inline struct tlb_entry *mmu_lookup(struct mmu *m, uint32_t lin, int acc)
 }
 
 /* Whether the TLB holds a translation of lin that grants an access of kind
- * acc (ACC_*) and size bytes (1, 2 or 4) directly (aligned to its size;
+ * 'kind' (tlb_kind) and size bytes (1, 2 or 4) directly (aligned to its size;
  * RAM or ROM for reads, RAM without cached code for writes); if so *host
  * is its host address, else the caller takes its slow path. Cost: one
  * index, one AND, one OR, one compare, one add, and the caller branches on
  * that compare alone. */
-static inline bool mmu_direct(const struct mmu *m, uint32_t lin, int acc, int size, uint8_t **host)
+static inline bool mmu_direct_kind(const struct mmu *m, uint32_t lin, unsigned kind, int size,
+                                   uint8_t **host)
 {
     uint32_t k = (lin >> PAGE_SHIFT) & (TLB_ENTRIES - 1);
     /* through uintptr_t: the addend is meaningless when the tag does not match */
     *host = (uint8_t *)(m->direct[k].add + lin);
-    return m->direct[k].tag[tlb_kind(acc)] ==
-           ((lin & (PAGE_MASK | (uint32_t)(size - 1))) | m->epoch);
+    return m->direct[k].tag[kind] == ((lin & (PAGE_MASK | (uint32_t)(size - 1))) | m->epoch);
+}
+/* The same for an access of kind acc (ACC_*). */
+static inline bool mmu_direct(const struct mmu *m, uint32_t lin, int acc, int size, uint8_t **host)
+{
+    return mmu_direct_kind(m, lin, tlb_kind(acc), size, host);
 }
 
 /* Walks without filling the TLB or setting A/D bits (debuggers, traces).

@@ -90,7 +90,7 @@ void vcpu_view_enter(struct vcpu *v)
     c->tr = v->tr;
     for (int s = 0; s < 6; s++)
         decompress_seg(v, s);
-    c->cpl = v->cpl;
+    cpu_set_cpl(c, v->cpl);
     c->eflags = (c->eflags & ~(uint32_t)(F_IF | F_IOPL)) | v->flags;
     /* The x87's FCS was recorded by an instruction running at real ring 1:
      * FNSAVE/FNSTENV in the view store the guest's RPL 0 (ring compression
@@ -154,7 +154,7 @@ bool vcpu_view_leave(struct vcpu *v)
     if (repage)
         shadow_flush(v);
     compress_install(v);
-    c->cpl = v->cpl == 0 ? 1 : v->cpl;
+    cpu_set_cpl(c, v->cpl == 0 ? 1 : v->cpl);
     for (int s = 0; s < 6; s++)
         compress_seg(v, s);
     /* Real IF stays 1 and IOPL 0: CLI/STI/IN/OUT fault at ring 1, POPF
