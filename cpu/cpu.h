@@ -230,21 +230,22 @@ struct cpu {
     uint64_t icount;             /* instructions retired */
     uint64_t idle_cycles;        /* cycles spent not retiring instructions: halted, PAUSE stalls */
     uint64_t budget;             /* instructions left in this cpu_run() */
-    /* halted .. end_run: the "attention" word, eight adjacent bytes that
-     * the run loop tests as one 64-bit load after every instruction of a
-     * block (exec.c asserts the layout): the four event flags, the exit
-     * reason, and end_run, which a handler sets to end the block it runs in
-     * (POPF when it sets TF: the next instruction needs the slow path). */
+    /* halted .. exit_request: the "attention" word, eight adjacent bytes
+     * that the run loop tests as one 64-bit load after every instruction
+     * of a block and after every block of a chain (exec.c asserts the
+     * layout): the four event flags, the exit reason, end_run, which a
+     * handler sets to end the block it runs in (POPF when it sets TF: the
+     * next instruction needs the slow path), and exit_request. */
     _Alignas(8) bool halted;
     bool intr_line;          /* INTR pin (set by the interrupt controller) */
     bool nmi_pending;
     bool inhibit_intr;       /* interrupt shadow after MOV SS / POP SS / STI */
     uint8_t exit_reason;     /* enum cpu_exit */
     bool end_run;
-    uint8_t attention_pad[2];
+    uint8_t exit_request;    /* set by env/devices: stop at the next boundary */
+    uint8_t attention_pad;
     bool in_event_delivery;  /* delivering an exception: for #DF/triple fault */
     int  delivering_vector;  /* vector being delivered, -1 if none */
-    uint8_t exit_request;    /* set by env/devices: stop at the next boundary */
     uint8_t shutdown_on_triple; /* 1: shut down; 0: reset (per the VM's flag) */
     bool a20_cached;
 
@@ -279,7 +280,6 @@ struct cpu {
 
     /* --- decoded-instruction cache (cpu/dcache.c; survives cpu_reset, flushed by it) --- */
     struct dcache *dc;
-    uint32_t dc_epoch;          /* entries of another epoch miss */
     uint32_t dc_map_generation; /* bus->map_generation the cache and TLB were last checked at */
     uint64_t dc_fills;          /* instructions decoded into the cache (statistics) */
     /* The block the run loop is in (NULL between blocks), icount and EIP

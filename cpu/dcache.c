@@ -16,7 +16,6 @@ void dc_alloc(struct cpu *c)
     c->dc = calloc(1, sizeof(*c->dc));
     if (!c->dc)
         abort(); /* a few MiB at start-up: nothing sensible to do without it */
-    c->dc_epoch = 1;
     c->dc_map_generation = c->bus->map_generation;
 }
 
@@ -30,10 +29,11 @@ void dc_flush(struct cpu *c)
 {
     dc_fold_counts(c);
     c->dc_map_generation = c->bus->map_generation;
-    if (++c->dc_epoch == 0) {
-        /* 2^32 flushes: clear for real so no block of epoch 0 survives. */
-        memset(c->dc, 0, sizeof(*c->dc));
-        c->dc_epoch = 1;
+    struct dcache *dc = c->dc;
+    for (uint32_t w = 0; w < DC_BLOCKS / 64; w++) {
+        for (uint64_t m = dc->used[w]; m; m &= m - 1)
+            dc->b[w * 64 + (uint32_t)__builtin_ctzll(m)].key = 0;
+        dc->used[w] = 0;
     }
 }
 
@@ -111,7 +111,8 @@ struct dc_block *dc_fill_block(struct cpu *c, uint32_t pa, const uint8_t *host, 
         return NULL;
     }
     d->key = dc_key(b, pa, code32);
-    d->epoch = c->dc_epoch;
+    uint32_t slot = (uint32_t)(d - c->dc->b);
+    c->dc->used[slot / 64] |= 1ull << (slot % 64);
     d->gen = bus_code_gen(b, pa);
     d->n = (uint8_t)n;
     /* the sentinel: not quiet */

@@ -28,8 +28,9 @@
  *    ahead stops the block before it;
  *  - the CPU's own stores reach that tracking because the TLB never grants
  *    direct host writes to a page with code (mmu.h);
- *  - a flush (reset, bus map change: ROM/MMIO placement, A20) bumps the
- *    cache's epoch; blocks of an older epoch miss;
+ *  - a flush (reset, bus map change: ROM/MMIO placement, A20) clears the
+ *    key of every block filled since the last one (dcache.used), so the
+ *    lookup is one compare;
  *  - only instructions lying entirely within one page of host-backed memory
  *    (RAM, ROM, device memory) are cached; one that crosses a page boundary
  *    is fetched and decoded every time (rare, and both pages' rights must
@@ -54,7 +55,6 @@
 
 struct dc_block {
     uint64_t key;   /* dc_key(); 0 never matches (bit 0 of a key is always 1) */
-    uint32_t epoch;
     uint32_t gen;   /* the page's bus->code_gen when the block was filled */
     uint16_t bytes; /* the instructions' total length */
     uint8_t n;      /* instructions, 1..DC_BLOCK_MAX, then the sentinel */
@@ -82,6 +82,10 @@ struct dcache {
      * these, so folding costs what ran since the last fold. */
     struct dc_block *pending[DC_BLOCKS];
     uint32_t n_pending;
+    /* Blocks filled since the last flush, one bit each: dc_flush clears
+     * only their keys (the cache is committed as it is filled; a flush
+     * touches only what was). */
+    uint64_t used[DC_BLOCKS / 64];
 };
 
 static inline uint32_t dc_index(uint32_t pa)

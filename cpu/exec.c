@@ -239,9 +239,10 @@ _Static_assert(offsetof(struct cpu, intr_line) == offsetof(struct cpu, halted) +
                    offsetof(struct cpu, inhibit_intr) == offsetof(struct cpu, halted) + 3 &&
                    offsetof(struct cpu, exit_reason) == offsetof(struct cpu, halted) + 4 &&
                    offsetof(struct cpu, end_run) == offsetof(struct cpu, halted) + 5 &&
+                   offsetof(struct cpu, exit_request) == offsetof(struct cpu, halted) + 6 &&
                    CPU_EXIT_EVENT < 256 && sizeof(bool) == 1 &&
                    offsetof(struct cpu, halted) % 8 == 0 && CPU_EXIT_NONE == 0,
-               "the attention word: four event flags, the exit reason, end_run");
+               "the attention word: four event flags, the exit reason, end_run, exit_request");
 static inline uint32_t event_flags(const struct cpu *c)
 {
     uint32_t w;
@@ -440,10 +441,12 @@ out_eip_set:;
 
 /* Runs block d; true when it ran to its end and the next block may follow
  * without the outer loop's checks (dc_block.chain), or left it by a Jcc
- * inside it. */
-static inline bool run_block(struct cpu *c, struct dc_block *d, const uint32_t *gen)
+ * inside it. classes: the VMM routes some classes out (exit_on_class is
+ * not 0), so a block holding one tests each instruction. */
+static inline __attribute__((always_inline)) bool run_block(struct cpu *c, struct dc_block *d,
+                                                            const uint32_t *gen, bool classes)
 {
-    if (__builtin_expect(d->cls_any & c->exit_on_class, 0))
+    if (classes && __builtin_expect(d->cls_any & c->exit_on_class, 0))
         return run_block_impl(c, d, gen, true);
     return run_block_impl(c, d, gen, false);
 }
@@ -454,13 +457,15 @@ static inline bool run_block(struct cpu *c, struct dc_block *d, const uint32_t *
  * by a Jcc inside it: such a
  * block changes neither CS, CPL, paging, the debug state nor the bus map,
  * so the next block needs none of the outer loop's checks but the
- * attention word, the exit request, the budget and the bus map generation,
- * and while it lies in the same linear page, not even the TLB lookup (the
+ * attention word (the exit request among it) and the budget (the bus map
+ * changes only through a port write, which ends its block with A_SERIAL,
+ * or through a store's slow path, which sets end_run), and while it lies in the same linear page, not even the TLB lookup (the
  * page's translation and rights were checked when the chain entered it; an
  * instruction that changes translations ends its block with A_SERIAL).
  * Anything the cache cannot run goes to the slow path, one instruction.
  */
-static inline void run_chain(struct cpu *c, const uint32_t *gen)
+static inline __attribute__((always_inline)) void run_chain_impl(struct cpu *c, const uint32_t *gen,
+                                                                 bool classes)
 {
     uint32_t cs_base = c->seg[S_CS].base;
     bool code32 = cpu_code32(c);
@@ -497,7 +502,7 @@ static inline void run_chain(struct cpu *c, const uint32_t *gen)
         }
         uint32_t pa = ppage | (lin & ~PAGE_MASK);
         struct dc_block *d = &c->dc->b[dc_index(pa)];
-        if (__builtin_expect(d->key != (((uint64_t)pa << 32) | key_lo) || d->epoch != c->dc_epoch, 0)) {
+        if (__builtin_expect(d->key != (((uint64_t)pa << 32) | key_lo), 0)) {
             if (!host)
                 break;
             d = dc_fill_block(c, pa, host, code32);
@@ -510,11 +515,19 @@ static inline void run_chain(struct cpu *c, const uint32_t *gen)
          * a slice go one at a time. */
         if (__builtin_expect(d->n > c->budget, 0))
             break;
-        if (!run_block(c, d, gen) || attention(c) || c->exit_request || !c->budget ||
-            c->dc_map_generation != c->bus->map_generation)
+        if (!run_block(c, d, gen, classes) || attention(c) || !c->budget)
             return;
     }
     step_slow(c, NULL);
+}
+/* exit_on_class is set between runs (vmm/vcpu.c), never during one: the
+ * chain is compiled twice, and emulate mode's has no class test at all. */
+static void run_chain(struct cpu *c, const uint32_t *gen)
+{
+    if (c->exit_on_class)
+        run_chain_impl(c, gen, true);
+    else
+        run_chain_impl(c, gen, false);
 }
 
 /*
@@ -652,7 +665,6 @@ void cpu_reset(struct cpu *c)
     uint8_t shutdown_on_triple = c->shutdown_on_triple;
     uint64_t tsc = c->tsc;
     struct dcache *dc = c->dc;
-    uint32_t dc_epoch = c->dc_epoch;
     __typeof__(c->host_watch) host_watch;
     memcpy(host_watch, c->host_watch, sizeof(host_watch));
     int n_host_watch = c->n_host_watch;
@@ -660,7 +672,6 @@ void cpu_reset(struct cpu *c)
     /* The decoded-instruction cache stays allocated; RESET flushes it (the
      * machine may reload memory behind the bus's back: loaders, tests). */
     c->dc = dc;
-    c->dc_epoch = dc_epoch;
     c->fpu = fpu;
     /* x87 at RESET (SDM vol. 3, table 9-1): CW 0x0040, SW 0, TW 0x5555. */
     x87_reset(&c->fpu);

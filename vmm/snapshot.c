@@ -487,7 +487,6 @@ int vm_load_state(struct vm *vm, const char *path, char *err, size_t errlen)
         c->mmu.cr4 = saved_mmu.cr4;
         c->mmu.bypass = saved_mmu.bypass;
         mmu_flush_all(&c->mmu);
-        c->dc_epoch = keep.dc_epoch;
         c->dc_map_generation = keep.dc_map_generation;
         dc_flush(c);
         c->exit_request = 0;
