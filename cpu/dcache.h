@@ -88,6 +88,9 @@ struct dcache {
     uint64_t used[DC_BLOCKS / 64];
 };
 
+/* For pa = page | off: dc_index(pa) == off ^ dc_index(page) (run_chain
+ * computes the page's part once). */
+_Static_assert(DC_BITS == PAGE_SHIFT, "the low DC_BITS of an index are the page offset's");
 static inline uint32_t dc_index(uint32_t pa)
 {
     return (pa ^ (pa >> DC_BITS) ^ (pa >> (2 * DC_BITS))) & (DC_BLOCKS - 1);

@@ -476,11 +476,15 @@ static inline __attribute__((always_inline)) void run_chain_impl(struct cpu *c, 
         cs_end = 0xffff;
     int acc = ACC_EXEC | cpu_acc_user(c);
     uint32_t lpage = 1, ppage = 0; /* lpage: no page (a page address has bit 0 clear) */
-    /* The low half of the cache key of the blocks in ppage (dc_key_gen):
-     * the page's code generation cannot change while the chain stays in
-     * it, for only a write through the slow path changes it and that write
-     * sets end_run, which ends the chain (attention). */
-    uint64_t key_lo = 0;
+    /* The cache key of the page's first byte (dc_key_gen): the key of a
+     * block at offset off is key_page | off << 32. The page's code
+     * generation cannot change while the chain stays in it, for only a
+     * write through the slow path changes it and that write sets end_run,
+     * which ends the chain (attention). The index of that block is
+     * off ^ page_hash (dc_index). */
+    uint64_t key_page = 0;
+    uint32_t page_hash = 0;
+    struct dc_block *blocks = c->dc->b;
     uint8_t *host = NULL;
     for (;;) {
         uint32_t eip = c->eip;
@@ -498,14 +502,15 @@ static inline __attribute__((always_inline)) void run_chain_impl(struct cpu *c, 
             lpage = lin & PAGE_MASK;
             ppage = e->ppage;
             host = e->host;
-            key_lo = (uint32_t)dc_key_gen(gen, ppage, code32);
+            key_page = dc_key_gen(gen, ppage, code32);
+            page_hash = dc_index(ppage);
         }
-        uint32_t pa = ppage | (lin & ~PAGE_MASK);
-        struct dc_block *d = &c->dc->b[dc_index(pa)];
-        if (__builtin_expect(d->key != (((uint64_t)pa << 32) | key_lo), 0)) {
+        uint32_t off = lin & ~PAGE_MASK;
+        struct dc_block *d = &blocks[off ^ page_hash];
+        if (__builtin_expect(d->key != (key_page | (uint64_t)off << 32), 0)) {
             if (!host)
                 break;
-            d = dc_fill_block(c, pa, host, code32);
+            d = dc_fill_block(c, ppage | off, host, code32);
             if (!d)
                 break;
         }
