@@ -99,8 +99,9 @@ static inline void alu_A(struct cpu *c, unsigned op, int size, uint32_t src)
     ALU_FORM32(name, op, FORM_REG, r32)                                                        \
     ALU_FORM32(name, op, FORM_MEM32, m32)                                                      \
     void name##_eAX_Iz_r32(struct cpu *c, const struct insn *i) { alu_A(c, op, 4, i->imm); }     \
-    THREADED(name##_Ev_Gv_r32) THREADED(name##_Gv_Ev_r32) THREADED(name##_Ev_Iz_r32)           \
-    THREADED(name##_Ev_Ib_r32) THREADED(name##_eAX_Iz_r32) THREADED(name##_Gv_Ev_m32)          \
+    THREADED_REG(name##_Ev_Gv_r32) THREADED_REG(name##_Gv_Ev_r32)                            \
+    THREADED_REG(name##_Ev_Iz_r32) THREADED_REG(name##_Ev_Ib_r32)                              \
+    THREADED_REG(name##_eAX_Iz_r32) THREADED(name##_Gv_Ev_m32)                                 \
     THREADED_STORE(name##_Ev_Gv_m32) THREADED_STORE(name##_Ev_Iz_m32)                          \
     THREADED_STORE(name##_Ev_Ib_m32)
 
@@ -139,7 +140,7 @@ void test_Ev_Iz_m32(struct cpu *c, const struct insn *i)
 {
     alu_op(c, OP_AND, read_Ef(c, i, 4, FORM_MEM32), i->imm, 4);
 }
-THREADED(test_Ev_Gv_r32) THREADED(test_Ev_Gv_m32) THREADED(test_Ev_Iz_r32) THREADED(test_Ev_Iz_m32)
+THREADED_REG(test_Ev_Gv_r32) THREADED(test_Ev_Gv_m32) THREADED_REG(test_Ev_Iz_r32) THREADED(test_Ev_Iz_m32)
 void test_AL_Ib(struct cpu *c, const struct insn *i)
 {
     alu_op(c, OP_AND, cpu_reg(c, R_EAX, 1), i->imm, 1);
@@ -207,7 +208,7 @@ void dec_Ev_m32(struct cpu *c, const struct insn *i)
     uint32_t a = rmw_Ef_begin(c, i, 4, &lin, FORM_MEM32);
     rmw_Ef_end(c, i, 4, lin, inc_dec(c, a, 4, true), FORM_MEM32);
 }
-THREADED(inc_Zv_r32) THREADED(dec_Zv_r32) THREADED_STORE(inc_Ev_m32) THREADED_STORE(dec_Ev_m32)
+THREADED_REG(inc_Zv_r32) THREADED_REG(dec_Zv_r32) THREADED_STORE(inc_Ev_m32) THREADED_STORE(dec_Ev_m32)
 void inc_Eb(struct cpu *c, const struct insn *i) { inc_dec_E(c, i, 1, false); }
 void dec_Eb(struct cpu *c, const struct insn *i) { inc_dec_E(c, i, 1, true); }
 void inc_Ev(struct cpu *c, const struct insn *i) { inc_dec_E(c, i, i->opsize, false); }
@@ -229,7 +230,7 @@ void not_Ev_m32(struct cpu *c, const struct insn *i)
     uint32_t a = rmw_Ef_begin(c, i, 4, &lin, FORM_MEM32);
     rmw_Ef_end(c, i, 4, lin, ~a, FORM_MEM32);
 }
-THREADED(not_Ev_r32) THREADED_STORE(not_Ev_m32)
+THREADED_REG(not_Ev_r32) THREADED_STORE(not_Ev_m32)
 
 /* NEG: 0 - x with SUB's flags (CF = x != 0). */
 static inline void neg_E(struct cpu *c, const struct insn *i, int size)

@@ -168,7 +168,8 @@ CC_FORMS(8) CC_FORMS(9) CC_FORMS(10) CC_FORMS(11) CC_FORMS(12) CC_FORMS(13) CC_F
 #define CC_TABLE(p)                                                                            \
     {p##0, p##1, p##2, p##3, p##4, p##5, p##6, p##7, p##8, p##9, p##10, p##11, p##12, p##13, p##14, p##15}
 #define CC_THREADED(cc)                                                                        \
-    THREADED(cmovcc_r32_cc##cc) THREADED(cmovcc_m32_cc##cc) THREADED(setcc_r_cc##cc)           \
+    THREADED_REG(cmovcc_r32_cc##cc) THREADED(cmovcc_m32_cc##cc)                            \
+    THREADED_REG(setcc_r_cc##cc)                                                               \
     THREADED_STORE(setcc_m32_cc##cc)
 CC_THREADED(0) CC_THREADED(1) CC_THREADED(2) CC_THREADED(3) CC_THREADED(4) CC_THREADED(5)
 CC_THREADED(6) CC_THREADED(7) CC_THREADED(8) CC_THREADED(9) CC_THREADED(10) CC_THREADED(11)

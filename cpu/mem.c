@@ -133,11 +133,13 @@ void cpu_write_slow(struct cpu *c, int s, uint32_t off, int size, uint32_t v)
 }
 void cpu_load_slow_next(struct cpu *c, const struct insn *i, uint32_t off, int size)
 {
+    c->blk_cur = i; /* it may fault (cpu/threaded.h) */
     c->r[i->reg] = cpu_read_slow(c, i->seg, off, size);
     quiet_next(c, i, false);
 }
 void cpu_write_slow_next(struct cpu *c, const struct insn *i, uint32_t off, int size, uint32_t v)
 {
+    c->blk_cur = i;
     cpu_write_slow(c, i->seg, off, size, v);
     quiet_next(c, i, true);
 }

@@ -116,11 +116,11 @@ void movsx_Gv_Ew_m32(struct cpu *c, const struct insn *i)
     c->r[i->reg] = (uint32_t)(int32_t)(int16_t)read_Ef(c, i, 2, FORM_MEM32);
 }
 void lea_Gv_M_m32(struct cpu *c, const struct insn *i) { c->r[i->reg] = ea_f(c, i, FORM_MEM32); }
-THREADED(mov_Ev_Gv_r32) THREADED_STORE_OF(mov_Ev_Gv_m32, 4, c->r[i->reg]) THREADED(mov_Gv_Ev_r32)
+THREADED_REG(mov_Ev_Gv_r32) THREADED_STORE_OF(mov_Ev_Gv_m32, 4, c->r[i->reg]) THREADED_REG(mov_Gv_Ev_r32)
 THREADED_LOAD_ZX(mov_Gv_Ev_m32, 4) THREADED_STORE(mov_Ev_Gv_m16) THREADED(mov_Gv_Ev_m16)
-THREADED_STORE(mov_Eb_Gb_m32) THREADED(mov_Gb_Eb_m32) THREADED(mov_Zv_Iv_r32) THREADED(mov_Ev_Iz_r32)
-THREADED_STORE_OF(mov_Ev_Iz_m32, 4, i->imm) THREADED(movzx_Gv_Eb_r32) THREADED_LOAD_ZX(movzx_Gv_Eb_m32, 1)
-THREADED(movzx_Gv_Ew_r32) THREADED_LOAD_ZX(movzx_Gv_Ew_m32, 2)
+THREADED_STORE(mov_Eb_Gb_m32) THREADED(mov_Gb_Eb_m32) THREADED_REG(mov_Zv_Iv_r32) THREADED_REG(mov_Ev_Iz_r32)
+THREADED_STORE_OF(mov_Ev_Iz_m32, 4, i->imm) THREADED_REG(movzx_Gv_Eb_r32) THREADED_LOAD_ZX(movzx_Gv_Eb_m32, 1)
+THREADED_REG(movzx_Gv_Ew_r32) THREADED_LOAD_ZX(movzx_Gv_Ew_m32, 2)
 THREADED(movsx_Gv_Eb_m32) THREADED(movsx_Gv_Ew_m32) THREADED(lea_Gv_M_m32)
 
 /* --- LEA --------------------------------------------------------------------

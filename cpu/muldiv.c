@@ -98,7 +98,7 @@ void imul_Gv_Ev_m32(struct cpu *c, const struct insn *i)
     c->r[i->reg] = (uint32_t)p;
     mul_flags(c, p != (int32_t)p);
 }
-THREADED(imul_Gv_Ev_r32) THREADED(imul_Gv_Ev_m32)
+THREADED_REG(imul_Gv_Ev_r32) THREADED(imul_Gv_Ev_m32)
 void mul_Ev_r32(struct cpu *c, const struct insn *i)
 {
     uint64_t p = (uint64_t)c->r[R_EAX] * c->r[i->rm];

@@ -186,7 +186,7 @@ static inline __attribute__((always_inline)) void shift_E(struct cpu *c, const s
     {                                                                                          \
         shift_Ef(c, i, op, 4, i->imm, FORM_REG);                                               \
     }                                                                                          \
-    THREADED(name##_Ev_1_r32) THREADED(name##_Ev_CL_r32) THREADED(name##_Ev_Ib_r32)
+    THREADED_REG(name##_Ev_1_r32) THREADED_REG(name##_Ev_CL_r32) THREADED_REG(name##_Ev_Ib_r32)
 
 SHIFT_FORMS(rol, SH_ROL)
 SHIFT_FORMS(ror, SH_ROR)

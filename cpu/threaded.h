@@ -4,17 +4,22 @@
  * next instruction's handler while that one is quiet too, instead of
  * returning to the block loop. A cached block holds the threaded entry of
  * each quiet instruction (dc_fill_block, form_threaded), so a run of quiet
- * instructions costs per instruction one store (cpu.blk_cur, which a fault
- * needs), one test and one indirect jump, with no call, return or loop
- * test, and each handler has its own jump, which the host's branch
- * predictor tells apart.
+ * instructions costs per instruction one test and one indirect jump, with
+ * no call, return or loop test, and each handler has its own jump, which
+ * the host's branch predictor tells apart.
  *
  * Invariants: a threaded entry is only ever called on an instruction of a
  * cached block (insn i + 1 exists: at worst the block's sentinel, which is
  * not quiet). It returns with cpu.blk_cur at the first instruction it did
- * not run. Forms that store to memory use THREADED_STORE, which also stops
- * when the store set end_run (cpu/mem.c); loads and register forms cannot
- * set it. The jump is a sibling call: GCC emits it as a jump at -O2; where
+ * not run. cpu.blk_cur is the instruction that faults whenever one does
+ * (cpu_run finds the restart point from it): an entry that can fault
+ * (THREADED, THREADED_STORE) stores it first, the written-out loads and
+ * stores store it on their slow path only, and register forms, which
+ * cannot fault, never (THREADED_REG). end_run is clear whenever a threaded
+ * entry starts (the chain stops after the store that sets it); forms that
+ * store to memory through the general path use THREADED_STORE, which stops
+ * when the store set end_run (cpu/mem.c); loads, register forms and the
+ * fast path of a store cannot set it. The jump is a sibling call: GCC emits it as a jump at -O2; where
  * it does not (sanitizer builds), the depth is still bounded by the
  * block's length (DC_BLOCK_MAX).
  */
@@ -29,20 +34,23 @@ static inline __attribute__((always_inline)) void quiet_next(struct cpu *c, cons
                                                              bool store)
 {
     const struct insn *n = i + 1;
-    c->blk_cur = n;
     if (__builtin_expect(n->quiet, 1) && !(store && c->end_run))
         n->fn(c, n);
+    else
+        c->blk_cur = n;
 }
 
 /* A taken near branch by rel in a threaded run (a Jcc): the target is
  * computed from the block (EIP is not kept inside one), checked against
- * CS's limit (#GP(0) restarts at the branch: blk_cur is still i), and the
+ * CS's limit (#GP(0) restarts at the branch: blk_cur is set to i), and the
  * chain stops with blk_branched and end_run set (cpu/exec.c). */
 static inline void quiet_branch(struct cpu *c, const struct insn *i, uint32_t rel)
 {
     uint32_t t = c->blk_eip0 + i->start_off + i->len + rel;
-    if (t > c->seg[S_CS].limit)
+    if (__builtin_expect(t > c->seg[S_CS].limit, 0)) {
+        c->blk_cur = i;
         cpu_fault(c, EX_GP, 0);
+    }
     c->eip = t;
     c->blk_cur = i + 1;
     c->blk_branched = true;
@@ -51,15 +59,19 @@ static inline void quiet_branch(struct cpu *c, const struct insn *i, uint32_t re
 
 /* Defines name_t for a form name defined earlier in the same file (so
  * flatten can inline it). */
-#define THREADED_(name, store)                                                                 \
+#define THREADED_(name, may_fault, store)                                                      \
     void name##_t(struct cpu *c, const struct insn *i);                                        \
     __attribute__((flatten)) void name##_t(struct cpu *c, const struct insn *i)                \
     {                                                                                          \
+        if (may_fault)                                                                         \
+            c->blk_cur = i;                                                                    \
         name(c, i);                                                                            \
         quiet_next(c, i, store);                                                               \
     }
-#define THREADED(name) THREADED_(name, false)
-#define THREADED_STORE(name) THREADED_(name, true)
+#define THREADED(name) THREADED_(name, true, false)
+#define THREADED_STORE(name) THREADED_(name, true, true)
+/* A register form (it cannot fault). */
+#define THREADED_REG(name) THREADED_(name, false, false)
 
 /* The slow paths of cpu_load and cpu_write (cpu/mem.c) that then go on
  * with the chain: the threaded loads and stores below tail-call them, so
@@ -96,7 +108,7 @@ void cpu_write_slow_next(struct cpu *c, const struct insn *i, uint32_t off, int 
         uint8_t *p;                                                                            \
         if (__builtin_expect(data_direct(c, i->seg, off, size, SEG_FLAT_W, &p), 1)) {        \
             host_store(p, size, (v));                                                          \
-            quiet_next(c, i, true);                                                            \
+            quiet_next(c, i, false); /* a direct store cannot set end_run */                   \
             return;                                                                            \
         }                                                                                      \
         cpu_write_slow_next(c, i, off, size, (v));                                             \
