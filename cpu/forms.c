@@ -111,10 +111,10 @@ static const struct tpair tlist[] = {
     SHIFT_T(rol) SHIFT_T(ror) SHIFT_T(rcl) SHIFT_T(rcr) SHIFT_T(shl) SHIFT_T(shr) SHIFT_T(sar)
     T(test_Ev_Gv_r32) T(test_Ev_Gv_m32) T(test_Ev_Iz_r32) T(test_Ev_Iz_m32)
     T(inc_Zv_r32) T(dec_Zv_r32) T(inc_Ev_m32) T(dec_Ev_m32) T(not_Ev_r32) T(not_Ev_m32)
-    T(mov_Ev_Gv_r32) TB(mov_Ev_Gv_m32) T(mov_Gv_Ev_r32) TB(mov_Gv_Ev_m32) T(mov_Ev_Gv_m16)
-    T(mov_Gv_Ev_m16) T(mov_Eb_Gb_m32) T(mov_Gb_Eb_m32) T(mov_Zv_Iv_r32) T(mov_Ev_Iz_r32)
+    T(mov_Ev_Gv_r32) TB(mov_Ev_Gv_m32) T(mov_Gv_Ev_r32) TB(mov_Gv_Ev_m32) TB(mov_Ev_Gv_m16)
+    T(mov_Gv_Ev_m16) TB(mov_Eb_Gb_m32) T(mov_Gb_Eb_m32) T(mov_Zv_Iv_r32) T(mov_Ev_Iz_r32)
     TB(mov_Ev_Iz_m32) T(movzx_Gv_Eb_r32) TB(movzx_Gv_Eb_m32) T(movzx_Gv_Ew_r32)
-    TB(movzx_Gv_Ew_m32) T(movsx_Gv_Eb_m32) T(movsx_Gv_Ew_m32) T(lea_Gv_M_m32)
+    TB(movzx_Gv_Ew_m32) T(movsx_Gv_Eb_m32) T(movsx_Gv_Ew_m32) TB(lea_Gv_M_m32)
     T(push_Zv_r32) T(pop_Zv_r32) T(imul_Gv_Ev_r32) T(imul_Gv_Ev_m32)
 };
 #undef T

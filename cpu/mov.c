@@ -117,11 +117,17 @@ void movsx_Gv_Ew_m32(struct cpu *c, const struct insn *i)
 }
 void lea_Gv_M_m32(struct cpu *c, const struct insn *i) { c->r[i->reg] = ea_f(c, i, FORM_MEM32); }
 THREADED_REG(mov_Ev_Gv_r32) THREADED_STORE_OF(mov_Ev_Gv_m32, 4, c->r[i->reg]) THREADED_REG(mov_Gv_Ev_r32)
-THREADED_LOAD_ZX(mov_Gv_Ev_m32, 4) THREADED_STORE(mov_Ev_Gv_m16) THREADED(mov_Gv_Ev_m16)
-THREADED_STORE(mov_Eb_Gb_m32) THREADED(mov_Gb_Eb_m32) THREADED_REG(mov_Zv_Iv_r32) THREADED_REG(mov_Ev_Iz_r32)
+THREADED_LOAD_ZX(mov_Gv_Ev_m32, 4) THREADED_STORE_OF(mov_Ev_Gv_m16, 2, c->r[i->reg])
+THREADED(mov_Gv_Ev_m16) THREADED_STORE_OF(mov_Eb_Gb_m32, 1, cpu_reg8(c, i->reg)) THREADED(mov_Gb_Eb_m32) THREADED_REG(mov_Zv_Iv_r32) THREADED_REG(mov_Ev_Iz_r32)
 THREADED_STORE_OF(mov_Ev_Iz_m32, 4, i->imm) THREADED_REG(movzx_Gv_Eb_r32) THREADED_LOAD_ZX(movzx_Gv_Eb_m32, 1)
 THREADED_REG(movzx_Gv_Ew_r32) THREADED_LOAD_ZX(movzx_Gv_Ew_m32, 2)
-THREADED(movsx_Gv_Eb_m32) THREADED(movsx_Gv_Ew_m32) THREADED(lea_Gv_M_m32)
+THREADED(movsx_Gv_Eb_m32) THREADED(movsx_Gv_Ew_m32) THREADED_REG(lea_Gv_M_m32)
+/* LEA with a base and no index: one add (it cannot fault). */
+void lea_Gv_M_m32_bd_t(struct cpu *c, const struct insn *i)
+{
+    c->r[i->reg] = EA_BD(c, i);
+    quiet_next(c, i, false);
+}
 
 /* --- LEA --------------------------------------------------------------------
  * The offset is computed at the address size (insn_ea wraps 16-bit forms at

@@ -429,6 +429,37 @@ START_TEST(loads_without_an_index_take_their_own_entry)
 }
 END_TEST
 
+START_TEST(word_and_byte_stores_and_lea_take_base_displacement_entries)
+{
+    /* mov [ebx+8], ax ; mov [ebx+12], ah ; lea edx, [ebx+16] ; mov [ebx+esi*2+20], al ;
+     * hlt: the first three have their base+displacement entries, the
+     * fourth (an index) the general one; each stores or computes what it
+     * should. */
+    static const uint8_t code[] = {0x66, 0x89, 0x43, 0x08, 0x88, 0x63, 0x0c, 0x8d, 0x53,
+                                   0x10, 0x88, 0x44, 0x73, 0x14, 0xf4};
+    struct tmachine *tm = flat(code, sizeof(code));
+    struct cpu *c = &tm->cpu;
+    c->r[R_EAX] = 0x11223344;
+    c->r[R_EBX] = 0x100;
+    c->r[R_ESI] = 2;
+    ck_assert_int_eq(tm_run(tm, 100), CPU_EXIT_HLT);
+    ck_assert_uint_eq(tm->bus.ram[0x108], 0x44);
+    ck_assert_uint_eq(tm->bus.ram[0x109], 0x33);
+    ck_assert_uint_eq(tm->bus.ram[0x10a], 0);
+    ck_assert_uint_eq(tm->bus.ram[0x10c], 0x33);
+    ck_assert_uint_eq(tm->bus.ram[0x10d], 0);
+    ck_assert_uint_eq(c->r[R_EDX], 0x110);
+    ck_assert_uint_eq(tm->bus.ram[0x118], 0x44);
+    const struct dc_block *d = &c->dc->b[dc_index(0x10000)];
+    ck_assert(d->i[0].fn == form_threaded(mov_Ev_Gv_m16, true));
+    ck_assert(d->i[1].fn == form_threaded(mov_Eb_Gb_m32, true));
+    ck_assert(d->i[2].fn == form_threaded(lea_Gv_M_m32, true));
+    ck_assert(d->i[3].fn == form_threaded(mov_Eb_Gb_m32, false));
+    ck_assert(d->i[1].fn != d->i[3].fn);
+    tm_free(tm);
+}
+END_TEST
+
 START_TEST(base0_segment_with_a_smaller_limit_checks_it)
 {
     /* DS with base 0 and limit 0xffe (as a VMM's ring compression leaves
@@ -534,6 +565,7 @@ int main(void)
     tcase_add_test(t, block_goes_on_past_a_jcc_not_taken);
     tcase_add_test(t, quiet_instructions_run_threaded);
     tcase_add_test(t, loads_without_an_index_take_their_own_entry);
+    tcase_add_test(t, word_and_byte_stores_and_lea_take_base_displacement_entries);
     tcase_add_test(t, threaded_jcc_past_cs_limit_faults_at_the_jcc);
     tcase_add_test(t, fault_in_a_quiet_push_leaves_esp);
     tcase_add_test(t, quiet_store_into_the_next_instruction_is_seen);
