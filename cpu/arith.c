@@ -94,6 +94,20 @@ static inline void alu_A(struct cpu *c, unsigned op, int size, uint32_t src)
     {                                                                                          \
         alu_Ef(c, i, op, 4, i->imm, form);                                                     \
     }
+/* The statements of the written-out threaded m32 forms (THREADED_MEM: p
+ * is the operand's host address): reg op= [p], and [p] op= src. */
+#define ALU_G_P(op)                                                                            \
+    {                                                                                          \
+        uint32_t r_ = alu_op(c, op, c->r[i->reg], host_load(p, 4), 4);                         \
+        if (op != OP_CMP)                                                                      \
+            c->r[i->reg] = r_;                                                                 \
+    }
+#define ALU_E_P(op, src)                                                                       \
+    {                                                                                          \
+        uint32_t r_ = alu_op(c, op, host_load(p, 4), (src), 4);                                \
+        if (op != OP_CMP)                                                                      \
+            host_store(p, 4, r_);                                                              \
+    }
 #define ALU_FORMS_ALL(name, op)                                                                \
     ALU_FORMS(name, op)                                                                        \
     ALU_FORM32(name, op, FORM_REG, r32)                                                        \
@@ -101,9 +115,10 @@ static inline void alu_A(struct cpu *c, unsigned op, int size, uint32_t src)
     void name##_eAX_Iz_r32(struct cpu *c, const struct insn *i) { alu_A(c, op, 4, i->imm); }     \
     THREADED_REG(name##_Ev_Gv_r32) THREADED_REG(name##_Gv_Ev_r32)                            \
     THREADED_REG(name##_Ev_Iz_r32) THREADED_REG(name##_Ev_Ib_r32)                              \
-    THREADED_REG(name##_eAX_Iz_r32) THREADED(name##_Gv_Ev_m32)                                 \
-    THREADED_STORE(name##_Ev_Gv_m32) THREADED_STORE(name##_Ev_Iz_m32)                          \
-    THREADED_STORE(name##_Ev_Ib_m32)
+    THREADED_REG(name##_eAX_Iz_r32) THREADED_MEM(name##_Gv_Ev_m32, false, ALU_G_P(op))          \
+    THREADED_MEM(name##_Ev_Gv_m32, op != OP_CMP, ALU_E_P(op, c->r[i->reg]))                    \
+    THREADED_MEM(name##_Ev_Iz_m32, op != OP_CMP, ALU_E_P(op, i->imm))                          \
+    THREADED_MEM(name##_Ev_Ib_m32, op != OP_CMP, ALU_E_P(op, i->imm))
 
 ALU_FORMS_ALL(add, OP_ADD)
 ALU_FORMS_ALL(or, OP_OR)
@@ -140,7 +155,9 @@ void test_Ev_Iz_m32(struct cpu *c, const struct insn *i)
 {
     alu_op(c, OP_AND, read_Ef(c, i, 4, FORM_MEM32), i->imm, 4);
 }
-THREADED_REG(test_Ev_Gv_r32) THREADED(test_Ev_Gv_m32) THREADED_REG(test_Ev_Iz_r32) THREADED(test_Ev_Iz_m32)
+THREADED_REG(test_Ev_Gv_r32) THREADED_REG(test_Ev_Iz_r32)
+THREADED_MEM(test_Ev_Gv_m32, false, alu_op(c, OP_AND, host_load(p, 4), c->r[i->reg], 4))
+THREADED_MEM(test_Ev_Iz_m32, false, alu_op(c, OP_AND, host_load(p, 4), i->imm, 4))
 void test_AL_Ib(struct cpu *c, const struct insn *i)
 {
     alu_op(c, OP_AND, cpu_reg(c, R_EAX, 1), i->imm, 1);
@@ -208,7 +225,9 @@ void dec_Ev_m32(struct cpu *c, const struct insn *i)
     uint32_t a = rmw_Ef_begin(c, i, 4, &lin, FORM_MEM32);
     rmw_Ef_end(c, i, 4, lin, inc_dec(c, a, 4, true), FORM_MEM32);
 }
-THREADED_REG(inc_Zv_r32) THREADED_REG(dec_Zv_r32) THREADED_STORE(inc_Ev_m32) THREADED_STORE(dec_Ev_m32)
+THREADED_REG(inc_Zv_r32) THREADED_REG(dec_Zv_r32)
+THREADED_MEM(inc_Ev_m32, true, host_store(p, 4, inc_dec(c, host_load(p, 4), 4, false)))
+THREADED_MEM(dec_Ev_m32, true, host_store(p, 4, inc_dec(c, host_load(p, 4), 4, true)))
 void inc_Eb(struct cpu *c, const struct insn *i) { inc_dec_E(c, i, 1, false); }
 void dec_Eb(struct cpu *c, const struct insn *i) { inc_dec_E(c, i, 1, true); }
 void inc_Ev(struct cpu *c, const struct insn *i) { inc_dec_E(c, i, i->opsize, false); }
@@ -230,7 +249,7 @@ void not_Ev_m32(struct cpu *c, const struct insn *i)
     uint32_t a = rmw_Ef_begin(c, i, 4, &lin, FORM_MEM32);
     rmw_Ef_end(c, i, 4, lin, ~a, FORM_MEM32);
 }
-THREADED_REG(not_Ev_r32) THREADED_STORE(not_Ev_m32)
+THREADED_REG(not_Ev_r32) THREADED_MEM(not_Ev_m32, true, host_store(p, 4, ~host_load(p, 4)))
 
 /* NEG: 0 - x with SUB's flags (CF = x != 0). */
 static inline void neg_E(struct cpu *c, const struct insn *i, int size)

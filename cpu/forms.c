@@ -104,13 +104,13 @@ struct tpair {
 #define TB(fn) {fn, fn##_t, fn##_bd_t},
 #define ALU_T(n)                                                                               \
     T(n##_Ev_Gv_r32) T(n##_Gv_Ev_r32) T(n##_Ev_Iz_r32) T(n##_Ev_Ib_r32) T(n##_eAX_Iz_r32)      \
-    T(n##_Ev_Gv_m32) T(n##_Gv_Ev_m32) T(n##_Ev_Iz_m32) T(n##_Ev_Ib_m32)
+    TB(n##_Ev_Gv_m32) TB(n##_Gv_Ev_m32) TB(n##_Ev_Iz_m32) TB(n##_Ev_Ib_m32)
 #define SHIFT_T(n) T(n##_Ev_1_r32) T(n##_Ev_CL_r32) T(n##_Ev_Ib_r32)
 static const struct tpair tlist[] = {
     ALU_T(add) ALU_T(or) ALU_T(adc) ALU_T(sbb) ALU_T(and) ALU_T(sub) ALU_T(xor) ALU_T(cmp)
     SHIFT_T(rol) SHIFT_T(ror) SHIFT_T(rcl) SHIFT_T(rcr) SHIFT_T(shl) SHIFT_T(shr) SHIFT_T(sar)
-    T(test_Ev_Gv_r32) T(test_Ev_Gv_m32) T(test_Ev_Iz_r32) T(test_Ev_Iz_m32)
-    T(inc_Zv_r32) T(dec_Zv_r32) T(inc_Ev_m32) T(dec_Ev_m32) T(not_Ev_r32) T(not_Ev_m32)
+    T(test_Ev_Gv_r32) TB(test_Ev_Gv_m32) T(test_Ev_Iz_r32) TB(test_Ev_Iz_m32)
+    T(inc_Zv_r32) T(dec_Zv_r32) TB(inc_Ev_m32) TB(dec_Ev_m32) T(not_Ev_r32) TB(not_Ev_m32)
     T(mov_Ev_Gv_r32) TB(mov_Ev_Gv_m32) T(mov_Gv_Ev_r32) TB(mov_Gv_Ev_m32) TB(mov_Ev_Gv_m16)
     T(mov_Gv_Ev_m16) TB(mov_Eb_Gb_m32) T(mov_Gb_Eb_m32) T(mov_Zv_Iv_r32) T(mov_Ev_Iz_r32)
     TB(mov_Ev_Iz_m32) T(movzx_Gv_Eb_r32) TB(movzx_Gv_Eb_m32) T(movzx_Gv_Ew_r32)

@@ -59,15 +59,16 @@ static inline void quiet_branch(struct cpu *c, const struct insn *i, uint32_t re
 
 /* Defines name_t for a form name defined earlier in the same file (so
  * flatten can inline it). */
-#define THREADED_(name, may_fault, store)                                                      \
-    void name##_t(struct cpu *c, const struct insn *i);                                        \
-    __attribute__((flatten)) void name##_t(struct cpu *c, const struct insn *i)                \
+#define THREADED_AS_(tname, name, may_fault, store)                                            \
+    void tname(struct cpu *c, const struct insn *i);                                           \
+    __attribute__((flatten)) void tname(struct cpu *c, const struct insn *i)                   \
     {                                                                                          \
         if (may_fault)                                                                         \
             c->blk_cur = i;                                                                    \
         name(c, i);                                                                            \
         quiet_next(c, i, store);                                                               \
     }
+#define THREADED_(name, may_fault, store) THREADED_AS_(name##_t, name, may_fault, store)
 #define THREADED(name) THREADED_(name, true, false)
 #define THREADED_STORE(name) THREADED_(name, true, true)
 /* A register form (it cannot fault). */
@@ -119,5 +120,31 @@ void cpu_write_slow_next(struct cpu *c, const struct insn *i, uint32_t off, int 
 #define THREADED_STORE_OF(name, size, v)                                                       \
     THREADED_STORE_OF_(name##_t, ea_f(c, i, FORM_MEM32), size, v)                              \
     THREADED_STORE_OF_(name##_bd_t, EA_BD(c, i), size, v)
+
+/* Written-out entries for a form with a 32-bit operand in memory (m32):
+ * on a direct TLB hit for reading (write = false) or writing (write: a
+ * read-modify-write, which a write hit also permits to read) the
+ * statement runs with p, the operand's host address, and the chain goes
+ * on; anything else jumps to the form's general threaded entry name_gt,
+ * which redoes the access through the slow path. Two entries, name_t and
+ * name_bd_t (base+displacement), as for the loads above. */
+#define THREADED_MEM_(fn, slow, ea, write, ...)                                                 \
+    void fn(struct cpu *c, const struct insn *i);                                              \
+    void fn(struct cpu *c, const struct insn *i)                                               \
+    {                                                                                          \
+        uint32_t off = (ea);                                                                   \
+        uint8_t *p;                                                                            \
+        if (__builtin_expect(data_direct(c, i->seg, off, 4, (write) ? SEG_FLAT_W : SEG_FLAT_R, \
+                                         &p), 1)) {                                            \
+            __VA_ARGS__;                                                                       \
+            quiet_next(c, i, false); /* a direct store cannot set end_run */                   \
+            return;                                                                            \
+        }                                                                                      \
+        slow(c, i);                                                                            \
+    }
+#define THREADED_MEM(name, write, ...)                                                         \
+    THREADED_AS_(name##_gt, name, true, write)                                                 \
+    THREADED_MEM_(name##_t, name##_gt, ea_f(c, i, FORM_MEM32), write, __VA_ARGS__)             \
+    THREADED_MEM_(name##_bd_t, name##_gt, EA_BD(c, i), write, __VA_ARGS__)
 
 #endif

@@ -429,6 +429,59 @@ START_TEST(loads_without_an_index_take_their_own_entry)
 }
 END_TEST
 
+START_TEST(alu_memory_forms_run_written_out_entries)
+{
+    /* add [ebx+4], eax ; cmp [ebx+4], ecx ; sub ecx, [ebx+4] ; inc dword [ebx+8] ;
+     * not dword [ebx+12] ; test [ebx+4], eax ; add [ebx+esi*2+4], eax ; hlt:
+     * all but the last take the base+displacement entries (THREADED_MEM),
+     * which read, write or only compare as each should. */
+    static const uint8_t code[] = {0x01, 0x43, 0x04, 0x39, 0x4b, 0x04, 0x2b, 0x4b, 0x04,
+                                   0xff, 0x43, 0x08, 0xf7, 0x53, 0x0c, 0x85, 0x43, 0x04,
+                                   0x01, 0x44, 0x73, 0x04, 0xf4};
+    struct tmachine *tm = flat(code, sizeof(code));
+    struct cpu *c = &tm->cpu;
+    c->r[R_EAX] = 0x10;
+    c->r[R_EBX] = 0x100;
+    c->r[R_ECX] = 0x1000;
+    c->r[R_ESI] = 0;
+    tm->bus.ram[0x104] = 0x05;
+    tm->bus.ram[0x108] = 0xff;
+    ck_assert_int_eq(tm_run(tm, 100), CPU_EXIT_HLT);
+    ck_assert_uint_eq(tm->bus.ram[0x104], 0x25); /* 5 + 0x10, then + 0x10 again */
+    ck_assert_uint_eq(c->r[R_ECX], 0x1000 - 0x15);
+    ck_assert_uint_eq(tm->bus.ram[0x108], 0x00); /* 0xff + 1 carries */
+    ck_assert_uint_eq(tm->bus.ram[0x109], 0x01);
+    ck_assert_uint_eq(tm->bus.ram[0x10c], 0xff);
+    ck_assert_uint_eq(tm->bus.ram[0x10f], 0xff);
+    const struct dc_block *d = &c->dc->b[dc_index(0x10000)];
+    ck_assert(d->i[0].fn == form_threaded(add_Ev_Gv_m32, true));
+    ck_assert(d->i[1].fn == form_threaded(cmp_Ev_Gv_m32, true));
+    ck_assert(d->i[2].fn == form_threaded(sub_Gv_Ev_m32, true));
+    ck_assert(d->i[3].fn == form_threaded(inc_Ev_m32, true));
+    ck_assert(d->i[4].fn == form_threaded(not_Ev_m32, true));
+    ck_assert(d->i[5].fn == form_threaded(test_Ev_Gv_m32, true));
+    ck_assert(d->i[6].fn == form_threaded(add_Ev_Gv_m32, false));
+    ck_assert(d->i[0].fn != d->i[6].fn);
+    tm_free(tm);
+}
+END_TEST
+
+START_TEST(fault_in_a_quiet_read_modify_write_restarts_at_it)
+{
+    /* mov ebx, 0xfe ; ... ; add [ebx], ecx, and the same with inc dword
+     * [ebx]: #GP past DS's limit, the bytes at 0xfe untouched */
+    static const uint8_t add[] = {0xbb, 0xfe, 0x00, 0x00, 0x00, 0x50, 0x40, 0x01, 0x0b, 0xf4};
+    static const uint8_t inc[] = {0xbb, 0xfe, 0x00, 0x00, 0x00, 0x50, 0x40, 0xff, 0x03, 0xf4};
+    struct tmachine *tm = fault_in_quiet_access(add, sizeof(add), 0x01010101);
+    ck_assert_uint_eq(tm->bus.ram[0xfe], 0);
+    ck_assert_uint_eq(tm->bus.ram[0xff], 0);
+    tm_free(tm);
+    tm = fault_in_quiet_access(inc, sizeof(inc), 0);
+    ck_assert_uint_eq(tm->bus.ram[0xfe], 0);
+    tm_free(tm);
+}
+END_TEST
+
 START_TEST(word_and_byte_stores_and_lea_take_base_displacement_entries)
 {
     /* mov [ebx+8], ax ; mov [ebx+12], ah ; lea edx, [ebx+16] ; mov [ebx+esi*2+20], al ;
@@ -566,6 +619,8 @@ int main(void)
     tcase_add_test(t, quiet_instructions_run_threaded);
     tcase_add_test(t, loads_without_an_index_take_their_own_entry);
     tcase_add_test(t, word_and_byte_stores_and_lea_take_base_displacement_entries);
+    tcase_add_test(t, alu_memory_forms_run_written_out_entries);
+    tcase_add_test(t, fault_in_a_quiet_read_modify_write_restarts_at_it);
     tcase_add_test(t, threaded_jcc_past_cs_limit_faults_at_the_jcc);
     tcase_add_test(t, fault_in_a_quiet_push_leaves_esp);
     tcase_add_test(t, quiet_store_into_the_next_instruction_is_seen);
