@@ -53,6 +53,67 @@ const insn_fn jcc_by_cc_r32_t[16] = {
     jcc_Jb_cc6_t, jcc_Jb_cc7_t, jcc_Jb_cc8_t,  jcc_Jb_cc9_t,  jcc_Jb_cc10_t, jcc_Jb_cc11_t,
     jcc_Jb_cc12_t, jcc_Jb_cc13_t, jcc_Jb_cc14_t, jcc_Jb_cc15_t,
 };
+
+/* A Jcc right after a 32-bit CMP or SUB (LF_SUB: res = a - b), or AND, OR,
+ * XOR, TEST (LF_LOGIC: CF = OF = 0), in the same cached block: the
+ * instruction before it always ran just before it (a block is entered
+ * only at its start), so the lazy record is known to be of that kind and
+ * size 4 and the condition is one compare of its fields, with no dispatch
+ * on lf.op (dc_fill_block, form_threaded_after). */
+static inline __attribute__((always_inline)) bool cond_after_sub32(const struct cpu *c, unsigned cc)
+{
+    uint32_t a = c->lf.a, b = c->lf.b, r = c->lf.res;
+    bool v;
+    switch (cc >> 1) {
+    case 0: v = (((a ^ b) & (a ^ r)) >> 31) != 0; break; /* O */
+    case 1: v = a < b; break;                            /* B */
+    case 2: v = r == 0; break;                           /* E */
+    case 3: v = a <= b; break;                           /* BE */
+    case 4: v = (r >> 31) != 0; break;                   /* S */
+    case 5: v = flags_pf(r) != 0; break;                 /* P */
+    case 6: v = (int32_t)a < (int32_t)b; break;          /* L */
+    default: v = (int32_t)a <= (int32_t)b; break;        /* LE */
+    }
+    return v != (cc & 1);
+}
+static inline __attribute__((always_inline)) bool cond_after_logic32(const struct cpu *c, unsigned cc)
+{
+    uint32_t r = c->lf.res;
+    bool v;
+    switch (cc >> 1) {
+    case 0: case 1: v = false; break;                    /* O, B */
+    case 2: case 3: v = r == 0; break;                   /* E, BE */
+    case 4: case 6: v = (r >> 31) != 0; break;           /* S, L (SF != OF, OF = 0) */
+    case 5: v = flags_pf(r) != 0; break;                 /* P */
+    default: v = r == 0 || (r >> 31) != 0; break;        /* LE */
+    }
+    return v != (cc & 1);
+}
+#define JCC_AFTER_T(kind, cc)                                                                  \
+    static void jcc_after_##kind##_cc##cc##_t(struct cpu *c, const struct insn *i)             \
+    {                                                                                          \
+        if (cond_after_##kind##32(c, cc)) {                                                    \
+            quiet_branch(c, i, i->imm);                                                        \
+            return;                                                                            \
+        }                                                                                      \
+        quiet_next(c, i, false);                                                               \
+    }
+#define JCC_AFTER_ALL(kind)                                                                    \
+    JCC_AFTER_T(kind, 0) JCC_AFTER_T(kind, 1) JCC_AFTER_T(kind, 2) JCC_AFTER_T(kind, 3)        \
+    JCC_AFTER_T(kind, 4) JCC_AFTER_T(kind, 5) JCC_AFTER_T(kind, 6) JCC_AFTER_T(kind, 7)        \
+    JCC_AFTER_T(kind, 8) JCC_AFTER_T(kind, 9) JCC_AFTER_T(kind, 10) JCC_AFTER_T(kind, 11)      \
+    JCC_AFTER_T(kind, 12) JCC_AFTER_T(kind, 13) JCC_AFTER_T(kind, 14) JCC_AFTER_T(kind, 15)    \
+    const insn_fn jcc_after_##kind##_t[16] = {                                                 \
+        jcc_after_##kind##_cc0_t,  jcc_after_##kind##_cc1_t,  jcc_after_##kind##_cc2_t,        \
+        jcc_after_##kind##_cc3_t,  jcc_after_##kind##_cc4_t,  jcc_after_##kind##_cc5_t,        \
+        jcc_after_##kind##_cc6_t,  jcc_after_##kind##_cc7_t,  jcc_after_##kind##_cc8_t,        \
+        jcc_after_##kind##_cc9_t,  jcc_after_##kind##_cc10_t, jcc_after_##kind##_cc11_t,       \
+        jcc_after_##kind##_cc12_t, jcc_after_##kind##_cc13_t, jcc_after_##kind##_cc14_t,       \
+        jcc_after_##kind##_cc15_t,                                                             \
+    };
+JCC_AFTER_ALL(sub)
+JCC_AFTER_ALL(logic)
+
 /* Jb and Jz differ only in the immediate's width, which the decoder has
  * already sign-extended: one set serves both. */
 const insn_fn jcc_by_cc_r32[16] = {

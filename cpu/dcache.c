@@ -78,6 +78,7 @@ struct dc_block *dc_fill_block(struct cpu *c, uint32_t pa, const uint8_t *host, 
     uint32_t off = pa & ~PAGE_MASK, bytes = 0;
     int n = 0;
     uint16_t cls_any = 0;
+    insn_fn prev = NULL; /* the form of the instruction before, as decoded */
     while (n < DC_BLOCK_MAX && off + bytes < PAGE_SIZE) {
         size_t avail = PAGE_SIZE - (off + bytes);
         if (avail > 15)
@@ -90,16 +91,21 @@ struct dc_block *dc_fill_block(struct cpu *c, uint32_t pa, const uint8_t *host, 
             break;
         i->start_off = (uint8_t)bytes;
         i->idx = (uint8_t)n & 31;
+        insn_fn plain = i->fn;
         if (i->quiet) {
             /* the block loop runs quiet instructions through their
              * threaded entries (cpu/threaded.h); one without stays quiet
-             * no more */
-            insn_fn t = form_threaded(i->fn, i->index == 8);
+             * no more. A Jcc right after a CMP, SUB or logic operation
+             * takes the entry that reads that lazy record directly. */
+            insn_fn t = n > 0 ? form_threaded_after(i->fn, prev) : NULL;
+            if (!t)
+                t = form_threaded(i->fn, i->index == 8);
             if (t)
                 i->fn = t;
             else
                 i->quiet = 0;
         }
+        prev = plain;
         n++;
         cls_any |= i->cls;
         bytes += i->len;

@@ -153,6 +153,39 @@ insn_fn form_threaded(insn_fn fn, bool no_index)
     return no_index && p->threaded_bd ? p->threaded_bd : p->threaded;
 }
 
+/* The forms after which the lazy record is LF_SUB or LF_LOGIC of size 4
+ * (form_threaded_after). */
+#define ALU_NINE(n)                                                                            \
+    n##_Ev_Gv_r32, n##_Gv_Ev_r32, n##_Ev_Iz_r32, n##_Ev_Ib_r32, n##_eAX_Iz_r32, n##_Ev_Gv_m32,  \
+        n##_Gv_Ev_m32, n##_Ev_Iz_m32, n##_Ev_Ib_m32
+static const insn_fn sets_sub32[] = {ALU_NINE(sub), ALU_NINE(cmp)};
+static const insn_fn sets_logic32[] = {ALU_NINE(and), ALU_NINE(or), ALU_NINE(xor),
+                                       test_Ev_Gv_r32, test_Ev_Gv_m32, test_Ev_Iz_r32,
+                                       test_Ev_Iz_m32};
+#undef ALU_NINE
+
+static bool fn_in(insn_fn fn, const insn_fn *set, size_t n)
+{
+    for (size_t k = 0; k < n; k++)
+        if (set[k] == fn)
+            return true;
+    return false;
+}
+
+insn_fn form_threaded_after(insn_fn jcc, insn_fn prev)
+{
+    for (unsigned cc = 0; cc < 16; cc++) {
+        if (jcc != jcc_by_cc_r32[cc])
+            continue;
+        if (fn_in(prev, sets_sub32, sizeof(sets_sub32) / sizeof(sets_sub32[0])))
+            return jcc_after_sub_t[cc];
+        if (fn_in(prev, sets_logic32, sizeof(sets_logic32) / sizeof(sets_logic32[0])))
+            return jcc_after_logic_t[cc];
+        return NULL;
+    }
+    return NULL;
+}
+
 /* Indexed by row (op - op_table); NULL: the row has no forms. The opcode
  * table has fewer rows than this (checked in forms_init). */
 #define MAX_ROWS 2048

@@ -56,6 +56,14 @@ FORM_DECL(imul_Gv_Ev_r32) FORM_DECL(imul_Gv_Ev_m32) FORM_DECL(mul_Ev_r32) FORM_D
 /* Jcc (Jb and Jz rows) with a 32-bit operand size, by condition, and
  * their threaded entries. */
 extern const insn_fn jcc_by_cc_r32[16], jcc_by_cc_r32_t[16];
+/* The threaded Jcc entries for a Jcc right after a 32-bit CMP/SUB or
+ * AND/OR/XOR/TEST in the same block (cpu/branch.c). */
+extern const insn_fn jcc_after_sub_t[16], jcc_after_logic_t[16];
+/* The threaded entry for the quiet Jcc whose form is jcc (one of
+ * jcc_by_cc_r32) when the instruction before it in its block has the form
+ * prev (not threaded), if one reads the lazy record without dispatch;
+ * else NULL. */
+insn_fn form_threaded_after(insn_fn jcc, insn_fn prev);
 /* CMOVcc and SETcc by condition: register (r32; SETcc: any operand size)
  * and 32-bit-address memory forms. */
 extern const insn_fn cmovcc_by_cc_r32[16], cmovcc_by_cc_m32[16];

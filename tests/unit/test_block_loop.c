@@ -482,6 +482,60 @@ START_TEST(fault_in_a_quiet_read_modify_write_restarts_at_it)
 }
 END_TEST
 
+/* ECX after op eax, ebx ; [nop] ; jcc +5 ; mov ecx, 1 ; hlt for each pair
+ * of vals, one bit per pair (1: not taken); and whether the block holds
+ * the Jcc entry expected. */
+static uint64_t jcc_outcomes(uint8_t op, unsigned cc, bool nop, const uint32_t *vals, int nv,
+                             insn_fn want)
+{
+    uint8_t code[16] = {op, 0xd8};
+    size_t n = 2;
+    if (nop)
+        code[n++] = 0x90;
+    code[n++] = (uint8_t)(0x70 + cc);
+    code[n++] = 5;
+    static const uint8_t tail[] = {0xb9, 0x01, 0x00, 0x00, 0x00, 0xf4};
+    memcpy(code + n, tail, sizeof(tail));
+    n += sizeof(tail);
+    struct tmachine *tm = flat(code, n);
+    struct cpu *c = &tm->cpu;
+    uint64_t bits = 0;
+    for (int a = 0; a < nv; a++)
+        for (int b = 0; b < nv; b++) {
+            c->eip = 0x10000;
+            c->halted = false;
+            c->r[R_EAX] = vals[a];
+            c->r[R_EBX] = vals[b];
+            c->r[R_ECX] = 0;
+            ck_assert_int_eq(tm_run(tm, 100), CPU_EXIT_HLT);
+            bits |= (uint64_t)c->r[R_ECX] << (a * nv + b);
+        }
+    const struct dc_block *d = &c->dc->b[dc_index(0x10000)];
+    ck_assert(d->i[nop ? 2 : 1].fn == want);
+    tm_free(tm);
+    return bits;
+}
+
+START_TEST(jcc_after_cmp_or_test_reads_the_record_directly)
+{
+    /* cmp eax, ebx (39 D8) and test eax, ebx (85 D8), then each Jcc: right
+     * after them the Jcc takes the entry that reads the lazy record
+     * directly (jcc_after_*_t); with a NOP between, the general one. Both
+     * must branch alike for every pair of values. */
+    static const uint32_t vals[] = {0, 1, 3, 0x80, 0x7fffffff, 0x80000000, 0xffffffff, 0x12345678};
+    for (unsigned cc = 0; cc < 16; cc++) {
+        uint64_t f = jcc_outcomes(0x39, cc, false, vals, 8, jcc_after_sub_t[cc]);
+        uint64_t g = jcc_outcomes(0x39, cc, true, vals, 8, jcc_by_cc_r32_t[cc]);
+        ck_assert_msg(f == g, "cmp; j%u: %016llx against %016llx", cc, (unsigned long long)f,
+                      (unsigned long long)g);
+        f = jcc_outcomes(0x85, cc, false, vals, 8, jcc_after_logic_t[cc]);
+        g = jcc_outcomes(0x85, cc, true, vals, 8, jcc_by_cc_r32_t[cc]);
+        ck_assert_msg(f == g, "test; j%u: %016llx against %016llx", cc, (unsigned long long)f,
+                      (unsigned long long)g);
+    }
+}
+END_TEST
+
 START_TEST(word_and_byte_stores_and_lea_take_base_displacement_entries)
 {
     /* mov [ebx+8], ax ; mov [ebx+12], ah ; lea edx, [ebx+16] ; mov [ebx+esi*2+20], al ;
@@ -619,6 +673,7 @@ int main(void)
     tcase_add_test(t, quiet_instructions_run_threaded);
     tcase_add_test(t, loads_without_an_index_take_their_own_entry);
     tcase_add_test(t, word_and_byte_stores_and_lea_take_base_displacement_entries);
+    tcase_add_test(t, jcc_after_cmp_or_test_reads_the_record_directly);
     tcase_add_test(t, alu_memory_forms_run_written_out_entries);
     tcase_add_test(t, fault_in_a_quiet_read_modify_write_restarts_at_it);
     tcase_add_test(t, threaded_jcc_past_cs_limit_faults_at_the_jcc);
