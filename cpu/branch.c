@@ -54,55 +54,35 @@ const insn_fn jcc_by_cc_r32_t[16] = {
     jcc_Jb_cc12_t, jcc_Jb_cc13_t, jcc_Jb_cc14_t, jcc_Jb_cc15_t,
 };
 
-/* A Jcc right after a 32-bit CMP or SUB (LF_SUB: res = a - b), or AND, OR,
- * XOR, TEST (LF_LOGIC: CF = OF = 0), in the same cached block: the
- * instruction before it always ran just before it (a block is entered
- * only at its start), so the lazy record is known to be of that kind and
- * size 4 and the condition is one compare of its fields, with no dispatch
- * on lf.op (dc_fill_block, form_threaded_after). */
-static inline __attribute__((always_inline)) bool cond_after_sub32(const struct cpu *c, unsigned cc)
+/* A Jcc right after a 32-bit CMP or SUB (LF_SUB), or AND, OR, XOR, TEST
+ * (LF_LOGIC), in the same cached block: the instruction before it always
+ * ran just before it (a block is entered only at its start), so the lazy
+ * record is known to be of that kind and size 4 (dc_fill_block,
+ * form_threaded_after). Telling the compiler so folds cpu_cond_inline's
+ * dispatch on lf.op away: the conditions stay those of flags.h. */
+static inline __attribute__((always_inline)) bool cond_after(const struct cpu *c, unsigned cc,
+                                                             enum lf_op op)
 {
-    uint32_t a = c->lf.a, b = c->lf.b, r = c->lf.res;
-    bool v;
-    switch (cc >> 1) {
-    case 0: v = (((a ^ b) & (a ^ r)) >> 31) != 0; break; /* O */
-    case 1: v = a < b; break;                            /* B */
-    case 2: v = r == 0; break;                           /* E */
-    case 3: v = a <= b; break;                           /* BE */
-    case 4: v = (r >> 31) != 0; break;                   /* S */
-    case 5: v = flags_pf(r) != 0; break;                 /* P */
-    case 6: v = (int32_t)a < (int32_t)b; break;          /* L */
-    default: v = (int32_t)a <= (int32_t)b; break;        /* LE */
-    }
-    return v != (cc & 1);
+    if (c->lf.op != op || c->lf.size != 4)
+        __builtin_unreachable(); /* what the block guarantees: cpu_cond_inline folds to it */
+    return cpu_cond_inline(c, cc);
 }
-static inline __attribute__((always_inline)) bool cond_after_logic32(const struct cpu *c, unsigned cc)
-{
-    uint32_t r = c->lf.res;
-    bool v;
-    switch (cc >> 1) {
-    case 0: case 1: v = false; break;                    /* O, B */
-    case 2: case 3: v = r == 0; break;                   /* E, BE */
-    case 4: case 6: v = (r >> 31) != 0; break;           /* S, L (SF != OF, OF = 0) */
-    case 5: v = flags_pf(r) != 0; break;                 /* P */
-    default: v = r == 0 || (r >> 31) != 0; break;        /* LE */
-    }
-    return v != (cc & 1);
-}
-#define JCC_AFTER_T(kind, cc)                                                                  \
+#define JCC_AFTER_T(kind, op, cc)                                                              \
     static void jcc_after_##kind##_cc##cc##_t(struct cpu *c, const struct insn *i)             \
     {                                                                                          \
-        if (cond_after_##kind##32(c, cc)) {                                                    \
+        if (cond_after(c, cc, op)) {                                                    \
             quiet_branch(c, i, i->imm);                                                        \
             return;                                                                            \
         }                                                                                      \
         quiet_next(c, i, false);                                                               \
     }
-#define JCC_AFTER_ALL(kind)                                                                    \
-    JCC_AFTER_T(kind, 0) JCC_AFTER_T(kind, 1) JCC_AFTER_T(kind, 2) JCC_AFTER_T(kind, 3)        \
-    JCC_AFTER_T(kind, 4) JCC_AFTER_T(kind, 5) JCC_AFTER_T(kind, 6) JCC_AFTER_T(kind, 7)        \
-    JCC_AFTER_T(kind, 8) JCC_AFTER_T(kind, 9) JCC_AFTER_T(kind, 10) JCC_AFTER_T(kind, 11)      \
-    JCC_AFTER_T(kind, 12) JCC_AFTER_T(kind, 13) JCC_AFTER_T(kind, 14) JCC_AFTER_T(kind, 15)    \
+#define JCC_AFTER_ALL(kind, op)                                                                \
+    JCC_AFTER_T(kind, op, 0) JCC_AFTER_T(kind, op, 1) JCC_AFTER_T(kind, op, 2)                 \
+    JCC_AFTER_T(kind, op, 3) JCC_AFTER_T(kind, op, 4) JCC_AFTER_T(kind, op, 5)                 \
+    JCC_AFTER_T(kind, op, 6) JCC_AFTER_T(kind, op, 7) JCC_AFTER_T(kind, op, 8)                 \
+    JCC_AFTER_T(kind, op, 9) JCC_AFTER_T(kind, op, 10) JCC_AFTER_T(kind, op, 11)               \
+    JCC_AFTER_T(kind, op, 12) JCC_AFTER_T(kind, op, 13) JCC_AFTER_T(kind, op, 14)              \
+    JCC_AFTER_T(kind, op, 15)                                                                  \
     const insn_fn jcc_after_##kind##_t[16] = {                                                 \
         jcc_after_##kind##_cc0_t,  jcc_after_##kind##_cc1_t,  jcc_after_##kind##_cc2_t,        \
         jcc_after_##kind##_cc3_t,  jcc_after_##kind##_cc4_t,  jcc_after_##kind##_cc5_t,        \
@@ -111,8 +91,8 @@ static inline __attribute__((always_inline)) bool cond_after_logic32(const struc
         jcc_after_##kind##_cc12_t, jcc_after_##kind##_cc13_t, jcc_after_##kind##_cc14_t,       \
         jcc_after_##kind##_cc15_t,                                                             \
     };
-JCC_AFTER_ALL(sub)
-JCC_AFTER_ALL(logic)
+JCC_AFTER_ALL(sub, LF_SUB)
+JCC_AFTER_ALL(logic, LF_LOGIC)
 
 /* Jb and Jz differ only in the immediate's width, which the decoder has
  * already sign-extended: one set serves both. */

@@ -406,25 +406,42 @@ START_TEST(quiet_instructions_run_threaded)
 }
 END_TEST
 
+/* The block at 0x10000 holds, for its instruction k, the threaded entry of
+ * form[k] for an operand without an index register (bd[k]) or with one. */
+static void assert_entries(const struct cpu *c, const insn_fn *form, const bool *bd, int n)
+{
+    const struct dc_block *d = &c->dc->b[dc_index(0x10000)];
+    for (int k = 0; k < n; k++)
+        ck_assert_msg(d->i[k].fn == form_threaded(form[k], bd[k]), "instruction %d", k);
+    ck_assert(form_threaded(form[0], true) != form_threaded(form[0], false));
+}
+
+/* The machine flat() builds for code, with EAX = 0x11223344, EBX = 0x100
+ * and ESI = 2, run to its HLT. */
+static struct tmachine *run_with_base_regs(const uint8_t *code, size_t n)
+{
+    struct tmachine *tm = flat(code, n);
+    struct cpu *c = &tm->cpu;
+    c->r[R_EAX] = 0x11223344;
+    c->r[R_EBX] = 0x100;
+    c->r[R_ESI] = 2;
+    ck_assert_int_eq(tm_run(tm, 100), CPU_EXIT_HLT);
+    return tm;
+}
+
 START_TEST(loads_without_an_index_take_their_own_entry)
 {
     /* mov [ebx+4], eax ; mov ecx, [ebx+4] ; mov edx, [ebx+esi*2] ; hlt:
      * the first two have no index register and run the base+displacement
      * entries (threaded.h, name_bd_t), the third the general one. */
     static const uint8_t code[] = {0x89, 0x43, 0x04, 0x8b, 0x4b, 0x04, 0x8b, 0x14, 0x73, 0xf4};
-    struct tmachine *tm = flat(code, sizeof(code));
+    struct tmachine *tm = run_with_base_regs(code, sizeof(code));
     struct cpu *c = &tm->cpu;
-    c->r[R_EAX] = 0x11223344;
-    c->r[R_EBX] = 0x100;
-    c->r[R_ESI] = 2;
-    ck_assert_int_eq(tm_run(tm, 100), CPU_EXIT_HLT);
     ck_assert_uint_eq(c->r[R_ECX], 0x11223344);
     ck_assert_uint_eq(c->r[R_EDX], 0x11223344);
-    const struct dc_block *d = &c->dc->b[dc_index(0x10000)];
-    ck_assert(d->i[0].fn == form_threaded(mov_Ev_Gv_m32, true));
-    ck_assert(d->i[1].fn == form_threaded(mov_Gv_Ev_m32, true));
-    ck_assert(d->i[2].fn == form_threaded(mov_Gv_Ev_m32, false));
-    ck_assert(d->i[1].fn != d->i[2].fn);
+    static const insn_fn form[] = {mov_Ev_Gv_m32, mov_Gv_Ev_m32, mov_Gv_Ev_m32};
+    static const bool bd[] = {true, true, false};
+    assert_entries(c, form, bd, 3);
     tm_free(tm);
 }
 END_TEST
@@ -453,15 +470,10 @@ START_TEST(alu_memory_forms_run_written_out_entries)
     ck_assert_uint_eq(tm->bus.ram[0x109], 0x01);
     ck_assert_uint_eq(tm->bus.ram[0x10c], 0xff);
     ck_assert_uint_eq(tm->bus.ram[0x10f], 0xff);
-    const struct dc_block *d = &c->dc->b[dc_index(0x10000)];
-    ck_assert(d->i[0].fn == form_threaded(add_Ev_Gv_m32, true));
-    ck_assert(d->i[1].fn == form_threaded(cmp_Ev_Gv_m32, true));
-    ck_assert(d->i[2].fn == form_threaded(sub_Gv_Ev_m32, true));
-    ck_assert(d->i[3].fn == form_threaded(inc_Ev_m32, true));
-    ck_assert(d->i[4].fn == form_threaded(not_Ev_m32, true));
-    ck_assert(d->i[5].fn == form_threaded(test_Ev_Gv_m32, true));
-    ck_assert(d->i[6].fn == form_threaded(add_Ev_Gv_m32, false));
-    ck_assert(d->i[0].fn != d->i[6].fn);
+    static const insn_fn form[] = {add_Ev_Gv_m32, cmp_Ev_Gv_m32, sub_Gv_Ev_m32, inc_Ev_m32,
+                                   not_Ev_m32,    test_Ev_Gv_m32, add_Ev_Gv_m32};
+    static const bool bd[] = {true, true, true, true, true, true, false};
+    assert_entries(c, form, bd, 7);
     tm_free(tm);
 }
 END_TEST
@@ -544,12 +556,8 @@ START_TEST(word_and_byte_stores_and_lea_take_base_displacement_entries)
      * should. */
     static const uint8_t code[] = {0x66, 0x89, 0x43, 0x08, 0x88, 0x63, 0x0c, 0x8d, 0x53,
                                    0x10, 0x88, 0x44, 0x73, 0x14, 0xf4};
-    struct tmachine *tm = flat(code, sizeof(code));
+    struct tmachine *tm = run_with_base_regs(code, sizeof(code));
     struct cpu *c = &tm->cpu;
-    c->r[R_EAX] = 0x11223344;
-    c->r[R_EBX] = 0x100;
-    c->r[R_ESI] = 2;
-    ck_assert_int_eq(tm_run(tm, 100), CPU_EXIT_HLT);
     ck_assert_uint_eq(tm->bus.ram[0x108], 0x44);
     ck_assert_uint_eq(tm->bus.ram[0x109], 0x33);
     ck_assert_uint_eq(tm->bus.ram[0x10a], 0);
@@ -557,12 +565,9 @@ START_TEST(word_and_byte_stores_and_lea_take_base_displacement_entries)
     ck_assert_uint_eq(tm->bus.ram[0x10d], 0);
     ck_assert_uint_eq(c->r[R_EDX], 0x110);
     ck_assert_uint_eq(tm->bus.ram[0x118], 0x44);
-    const struct dc_block *d = &c->dc->b[dc_index(0x10000)];
-    ck_assert(d->i[0].fn == form_threaded(mov_Ev_Gv_m16, true));
-    ck_assert(d->i[1].fn == form_threaded(mov_Eb_Gb_m32, true));
-    ck_assert(d->i[2].fn == form_threaded(lea_Gv_M_m32, true));
-    ck_assert(d->i[3].fn == form_threaded(mov_Eb_Gb_m32, false));
-    ck_assert(d->i[1].fn != d->i[3].fn);
+    static const insn_fn form[] = {mov_Ev_Gv_m16, mov_Eb_Gb_m32, lea_Gv_M_m32, mov_Eb_Gb_m32};
+    static const bool bd[] = {true, true, true, false};
+    assert_entries(c, form, bd, 4);
     tm_free(tm);
 }
 END_TEST
