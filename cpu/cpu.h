@@ -210,6 +210,10 @@ struct cpu {
     uint32_t eip;
     uint32_t eflags; /* non-arithmetic bits always valid; arithmetic bits valid when lf.op == 0 */
     struct lazy_flags lf;
+    /* The record that lf's OF and AF come from while lf.op is LF_SHIFTN
+     * (a shift by more than one keeps them; cpu/flags.h); never LF_SHIFTN
+     * itself, meaningless otherwise. */
+    struct lazy_flags lf_prev;
     struct seg seg[6];
     struct seg ldtr, tr; /* tr.ar type distinguishes 16/32-bit TSS */
     struct dtr gdtr, idtr;

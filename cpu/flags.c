@@ -23,22 +23,7 @@ static bool flags_sf(const struct cpu *c)
     return c->lf.res & sign_bit(c->lf.size);
 }
 
-static bool flags_of(const struct cpu *c)
-{
-    const struct lazy_flags *l = &c->lf;
-    if (l->op == LF_NONE)
-        return c->eflags & F_OF;
-    uint32_t sb = sign_bit(l->size);
-    switch (l->op) {
-    case LF_ADD: case LF_ADC: return ((l->a ^ l->res) & (l->b ^ l->res)) & sb;
-    case LF_SUB: case LF_SBB: return ((l->a ^ l->b) & (l->a ^ l->res)) & sb;
-    case LF_INC: return l->res == sb;
-    case LF_DEC: return l->res == sb - 1;
-    case LF_MUL: return l->cf_in;
-    case LF_SHIFT: return l->a & F_OF;
-    default: return false;
-    }
-}
+static bool flags_of(const struct cpu *c) { return lf_of(c); }
 
 static bool flags_pf_lazy(const struct cpu *c)
 {
@@ -85,6 +70,7 @@ void flags_materialize(struct cpu *c)
         break;
     case LF_MUL: f = l->cf_in ? F_CF | F_OF : 0; break;
     case LF_SHIFT: f = l->a & (F_CF | F_OF | F_AF); break;
+    case LF_SHIFTN: f = (l->a & F_CF) | (lf_of(c) ? F_OF : 0) | lf_af(c); break;
     default: f = 0; break;
     }
     f |= szp_of(l->res, l->size);

@@ -30,6 +30,13 @@ enum lf_op {
      * lazy operation costs no materialization. A rotate keeps the previous
      * res and size, whose SF ZF PF it leaves unchanged. */
     LF_SHIFT,
+    /* A shift by more than one (SHL SHR SAR), which on the P6 leaves OF
+     * and AF unchanged: SF ZF PF from res, CF the F_CF bit of a, OF and AF
+     * those of cpu.lf_prev, the record before the first of a run of such
+     * shifts. So the shift copies a record instead of computing two flags
+     * from it (a dispatch on its op); the flags are computed, out of line,
+     * only when something reads OF or AF. */
+    LF_SHIFTN,
     LF_OP_COUNT
 };
 
@@ -91,7 +98,7 @@ static inline bool flags_cf(const struct cpu *c)
     case LF_SUB: return l->a < l->b;
     case LF_SBB: return l->cf_in ? l->a <= l->b : l->a < l->b;
     case LF_INC: case LF_DEC: case LF_MUL: return l->cf_in;
-    case LF_SHIFT: return l->a & F_CF;
+    case LF_SHIFT: case LF_SHIFTN: return l->a & F_CF;
     default: return false; /* LF_LOGIC */
     }
 }
@@ -112,11 +119,15 @@ static inline __attribute__((always_inline)) bool lf_sf(const struct cpu *c)
         return (c->eflags & F_SF) != 0;
     return (c->lf.res >> (8 * c->lf.size - 1)) & 1;
 }
-static inline __attribute__((always_inline)) bool lf_of(const struct cpu *c)
+/* OF and AF of the record l, eflags holding them when l->op is LF_NONE; l
+ * is never an LF_SHIFTN (lf_of and lf_af resolve that one through
+ * cpu.lf_prev). Inline, with no call: a handler that reads OF or AF needs
+ * no stack frame. */
+static inline __attribute__((always_inline)) bool lf_rec_of(const struct lazy_flags *l,
+                                                            uint32_t eflags)
 {
-    const struct lazy_flags *l = &c->lf;
     if (l->op == LF_NONE)
-        return (c->eflags & F_OF) != 0;
+        return (eflags & F_OF) != 0;
     uint32_t sb = 1u << (8 * l->size - 1);
     switch (l->op) {
     case LF_ADD: case LF_ADC: return (((l->a ^ l->res) & (l->b ^ l->res)) & sb) != 0;
@@ -128,18 +139,26 @@ static inline __attribute__((always_inline)) bool lf_of(const struct cpu *c)
     default: return false;
     }
 }
-/* AF from the lazy record (the shifts carry it over). */
-static inline __attribute__((always_inline)) uint32_t lf_af(const struct cpu *c)
+static inline __attribute__((always_inline)) uint32_t lf_rec_af(const struct lazy_flags *l,
+                                                                uint32_t eflags)
 {
-    const struct lazy_flags *l = &c->lf;
     switch (l->op) {
-    case LF_NONE: return c->eflags & F_AF;
+    case LF_NONE: return eflags & F_AF;
     case LF_ADD: case LF_ADC: case LF_SUB: case LF_SBB: return (l->a ^ l->b ^ l->res) & F_AF;
     case LF_INC: return (l->res & 0xf) == 0 ? F_AF : 0;
     case LF_DEC: return (l->res & 0xf) == 0xf ? F_AF : 0;
     case LF_SHIFT: return l->a & F_AF;
     default: return 0; /* LF_LOGIC, LF_MUL */
     }
+}
+static inline __attribute__((always_inline)) bool lf_of(const struct cpu *c)
+{
+    return lf_rec_of(c->lf.op == LF_SHIFTN ? &c->lf_prev : &c->lf, c->eflags);
+}
+/* AF from the lazy record (the shifts carry it over). */
+static inline __attribute__((always_inline)) uint32_t lf_af(const struct cpu *c)
+{
+    return lf_rec_af(c->lf.op == LF_SHIFTN ? &c->lf_prev : &c->lf, c->eflags);
 }
 static inline void flags_set_cf_of(struct cpu *c, uint32_t bits)
 {

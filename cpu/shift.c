@@ -107,25 +107,35 @@ shift_calc(struct cpu *c, unsigned op, uint32_t v, unsigned count, int size, uin
 
 /*
  * The flags of a shift or rotate (mask: the flags it changes, f: their
- * values) as an LF_SHIFT record: CF and OF from f where mask has them, the
- * previous OF and AF otherwise; a shift's SF ZF PF come from its result,
- * a rotate keeps the previous record's res and size and so its SF ZF PF.
- * No materialization of the previous operation's flags (flags.h).
+ * values), with no materialization of the previous operation's flags
+ * (flags.h): a rotate sets CF and OF and keeps the previous record's res
+ * and size, so its SF ZF PF (flags_set_cf_of); a shift by one records an
+ * LF_SHIFT with CF and OF from f and the previous AF; a shift by more,
+ * which keeps OF and AF, records LF_SHIFTN over the previous record,
+ * copied to lf_prev unless it is an LF_SHIFTN already (whose lf_prev then
+ * holds them still). A shift's SF ZF PF come from its result.
  */
 static inline __attribute__((always_inline)) void shift_flags(struct cpu *c, unsigned op, int size,
                                                               uint32_t r, uint32_t mask,
                                                               uint32_t f)
 {
     bool rotate = op == SH_ROL || op == SH_ROR || op == SH_RCL || op == SH_RCR;
-    uint32_t of = (mask & F_OF) ? (f & F_OF) : (lf_of(c) ? F_OF : 0);
     if (rotate) {
+        uint32_t of = (mask & F_OF) ? (f & F_OF) : (lf_of(c) ? F_OF : 0);
         flags_set_cf_of(c, (f & F_CF) | of);
         return;
     }
-    c->lf.a = (f & F_CF) | of | lf_af(c);
+    if (mask & F_OF) {
+        c->lf.a = (f & (F_CF | F_OF)) | lf_af(c);
+        c->lf.op = LF_SHIFT;
+    } else {
+        if (c->lf.op != LF_SHIFTN)
+            c->lf_prev = c->lf;
+        c->lf.a = f & F_CF;
+        c->lf.op = LF_SHIFTN;
+    }
     c->lf.res = r;
     c->lf.size = (uint8_t)size;
-    c->lf.op = LF_SHIFT;
 }
 
 /* op is a constant in every handler (the row's operation; SAL's row uses

@@ -1,6 +1,6 @@
 /*
  * The block loop (cpu/exec.c) and what rides on it: lazy flags of shifts,
- * rotates and MUL across instructions of one block (LF_SHIFT), the
+ * rotates and MUL across instructions of one block (LF_SHIFT, LF_SHIFTN), the
  * interrupt shadow inside a block, POPF ending its block when it sets TF
  * (end_run), the per-row statistics counted once per block run, the
  * restart point of a fault in a quiet load or store, and a quiet store
@@ -58,6 +58,73 @@ START_TEST(shift_keeps_of_and_af_of_the_sub_before_it)
     static const uint8_t code[] = {0xb8, 0x00, 0x00, 0x00, 0x80, 0xbb, 0x01, 0x00, 0x00, 0x00,
                                    0xba, 0x01, 0x00, 0x00, 0x10, 0x29, 0xd8, 0xc1, 0xe2, 0x04,
                                    0x9c, 0x5a, 0xf4};
+    ck_assert_uint_eq(flags_after(code, sizeof(code)), F_CF | F_AF | F_OF);
+}
+END_TEST
+
+/* The opening of the LF_SHIFTN tests below: OF=1 AF=1 CF=0 from a SUB,
+ * then a shift by 4 (LF_SHIFTN over the SUB's record): EDX = 0x10, CF=1.
+ *   mov eax, 0x80000000 ; mov ebx, 1 ; mov edx, 0x10000001
+ *   sub eax, ebx ; shl edx, 4 */
+#define SUB_THEN_SHL4                                                                          \
+    0xb8, 0x00, 0x00, 0x00, 0x80, 0xbb, 0x01, 0x00, 0x00, 0x00, 0xba, 0x01, 0x00, 0x00, 0x10,  \
+        0x29, 0xd8, 0xc1, 0xe2, 0x04
+
+START_TEST(shifts_by_more_than_one_keep_of_and_af_through_a_run_of_them)
+{
+    /* SUB_THEN_SHL4 ; shr edx, 3 (0x2, CF=0; OF AF still the SUB's)
+     * pushfd ; pop edx ; hlt */
+    static const uint8_t code[] = {SUB_THEN_SHL4, 0xc1, 0xea, 0x03, 0x9c, 0x5a, 0xf4};
+    ck_assert_uint_eq(flags_after(code, sizeof(code)), F_AF | F_OF);
+}
+END_TEST
+
+START_TEST(shift_by_one_after_a_longer_shift_keeps_af)
+{
+    /* SUB_THEN_SHL4 ; shl edx, 1 (0x20: CF=0, OF=0 computed, AF the SUB's)
+     * pushfd ; pop edx ; hlt */
+    static const uint8_t code[] = {SUB_THEN_SHL4, 0xd1, 0xe2, 0x9c, 0x5a, 0xf4};
+    ck_assert_uint_eq(flags_after(code, sizeof(code)), F_AF);
+}
+END_TEST
+
+START_TEST(rotate_after_a_longer_shift_keeps_its_szp_and_the_sub_of_af)
+{
+    /* mov ecx, 1 ; SUB_THEN_SHL4
+     * ror ecx, 2     ; 0x40000000: CF=0, OF (count > 1) and AF the SUB's,
+     *                ; SF ZF PF the SHL's (0x10: all clear)
+     * pushfd ; pop edx ; hlt */
+    static const uint8_t code[] = {0xb9, 0x01, 0x00, 0x00, 0x00, SUB_THEN_SHL4, 0xc1,
+                                   0xc9, 0x02, 0x9c, 0x5a, 0xf4};
+    ck_assert_uint_eq(flags_after(code, sizeof(code)), F_AF | F_OF);
+}
+END_TEST
+
+START_TEST(conditions_and_adc_read_a_longer_shift_record)
+{
+    /* mov ecx, 0 ; SUB_THEN_SHL4
+     * seto cl        ; OF=1 (the SUB's) -> 1
+     * setl ch        ; SF=0 (the SHL's 0x10) != OF -> 1
+     * mov eax, 0 ; adc eax, 0  ; CF=1 (the SHL's) -> 1
+     * hlt */
+    static const uint8_t code[] = {0xb9, 0x00, 0x00, 0x00, 0x00, SUB_THEN_SHL4, 0x0f, 0x90,
+                                   0xc1, 0x0f, 0x9c, 0xc5, 0xb8, 0x00, 0x00, 0x00, 0x00,
+                                   0x83, 0xd0, 0x00, 0xf4};
+    struct tmachine *tm = flat(code, sizeof(code));
+    ck_assert_int_eq(tm_run(tm, 100), CPU_EXIT_HLT);
+    ck_assert_uint_eq(tm->cpu.r[R_ECX], 0x0101);
+    ck_assert_uint_eq(tm->cpu.r[R_EAX], 1);
+    tm_free(tm);
+}
+END_TEST
+
+START_TEST(longer_shift_after_popfd_keeps_its_of_and_af)
+{
+    /* push 0x812 ; popfd  ; OF=1 AF=1, the rest clear (eflags, no record)
+     * mov edx, 0x10000001 ; shl edx, 4  ; CF=1, OF AF kept
+     * pushfd ; pop edx ; hlt */
+    static const uint8_t code[] = {0x68, 0x12, 0x08, 0x00, 0x00, 0x9d, 0xba, 0x01, 0x00, 0x00,
+                                   0x10, 0xc1, 0xe2, 0x04, 0x9c, 0x5a, 0xf4};
     ck_assert_uint_eq(flags_after(code, sizeof(code)), F_CF | F_AF | F_OF);
 }
 END_TEST
@@ -663,6 +730,11 @@ int main(void)
     TCase *t = tcase_create("block_loop");
     tcase_add_test(t, rotate_keeps_the_lazy_flags_of_the_add_before_it);
     tcase_add_test(t, shift_keeps_of_and_af_of_the_sub_before_it);
+    tcase_add_test(t, shifts_by_more_than_one_keep_of_and_af_through_a_run_of_them);
+    tcase_add_test(t, shift_by_one_after_a_longer_shift_keeps_af);
+    tcase_add_test(t, rotate_after_a_longer_shift_keeps_its_szp_and_the_sub_of_af);
+    tcase_add_test(t, conditions_and_adc_read_a_longer_shift_record);
+    tcase_add_test(t, longer_shift_after_popfd_keeps_its_of_and_af);
     tcase_add_test(t, mul_keeps_szap_of_the_add_before_it);
     tcase_add_test(t, sti_shadow_covers_exactly_one_instruction);
     tcase_add_test(t, sti_shadow_inside_a_block_without_intr);
