@@ -69,7 +69,7 @@ void flags_materialize(struct cpu *c)
             (l->res == sb - 1 ? F_OF : 0);
         break;
     case LF_MUL: f = l->cf_in ? F_CF | F_OF : 0; break;
-    case LF_SHIFT: f = l->a & (F_CF | F_OF | F_AF); break;
+    case LF_CF_OF: f = (l->a & (F_CF | F_OF)) | lf_af(c); break;
     case LF_SHIFTN: f = (l->a & F_CF) | (lf_of(c) ? F_OF : 0) | lf_af(c); break;
     default: f = 0; break;
     }

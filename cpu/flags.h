@@ -24,24 +24,32 @@ enum lf_op {
     LF_DEC,   /* res = a - 1; CF = cf_in */
     LF_MUL,   /* CF = OF = cf_in; SF ZF PF from res; AF = 0 (the P4's MUL flags; the P6
                  model leaves SF ZF AF PF unchanged instead and does not use this op) */
-    /* Shifts and rotates: SF ZF PF from res (of size), as for every op;
-     * CF, OF and AF are the bits of a (the shift computed the ones it
-     * changes and carried the others over), so a shift or rotate after a
-     * lazy operation costs no materialization. A rotate keeps the previous
-     * res and size, whose SF ZF PF it leaves unchanged. */
-    LF_SHIFT,
+    /* CF and OF given (the F_CF and F_OF bits of a), AF that of
+     * cpu.lf_prev, SF ZF PF from res: MUL, IMUL and rotates, which keep
+     * the previous record's res and size and so its SF ZF PF, and shifts
+     * by one, which record their result. No materialization of the
+     * previous operation's flags: they are computed, inline, only when
+     * something reads AF. */
+    LF_CF_OF,
     /* A shift by more than one (SHL SHR SAR), which on the P6 leaves OF
      * and AF unchanged: SF ZF PF from res, CF the F_CF bit of a, OF and AF
-     * those of cpu.lf_prev, the record before the first of a run of such
-     * shifts. So the shift copies a record instead of computing two flags
-     * from it (a dispatch on its op); the flags are computed, out of line,
-     * only when something reads OF or AF. */
+     * those of cpu.lf_prev. */
     LF_SHIFTN,
     LF_OP_COUNT
 };
 
 /* Folds the lazy state into eflags (op becomes LF_NONE). */
 void flags_materialize(struct cpu *c);
+
+/* Before lf becomes an LF_CF_OF or LF_SHIFTN: makes cpu.lf_prev the record
+ * that AF (and OF) come from, the current one, unless it is one of those
+ * two already, whose lf_prev still holds them. So lf_prev is never either
+ * of them. Cost: one compare and a 16-byte copy. */
+static inline void lf_keep_prev(struct cpu *c)
+{
+    if ((uint8_t)(c->lf.op - LF_CF_OF) > LF_SHIFTN - LF_CF_OF)
+        c->lf_prev = c->lf;
+}
 
 static inline void lf_set(struct cpu *c, enum lf_op op, int size, uint32_t res, uint32_t a,
                           uint32_t b)
@@ -75,9 +83,9 @@ static inline void flags_update(struct cpu *c, uint32_t mask, uint32_t f)
     c->eflags = (c->eflags & ~mask) | (f & mask);
 }
 /* Sets CF and OF from bits (F_CF, F_OF) and keeps SF ZF AF PF, with no
- * materialization: after a lazy operation the record becomes LF_SHIFT with
- * the previous res and size (so SF ZF PF stay) and AF carried over (MUL,
- * IMUL, rotates). Defined below, after lf_af. */
+ * materialization: after a lazy operation the record becomes LF_CF_OF with
+ * the previous res and size (so SF ZF PF stay) and AF from lf_prev (MUL,
+ * IMUL, rotates). Defined below. */
 static inline void flags_set_cf_of(struct cpu *c, uint32_t bits);
 
 /* Parity flag of the low byte of v (PF = 1 when the count of ones is even). */
@@ -98,7 +106,7 @@ static inline bool flags_cf(const struct cpu *c)
     case LF_SUB: return l->a < l->b;
     case LF_SBB: return l->cf_in ? l->a <= l->b : l->a < l->b;
     case LF_INC: case LF_DEC: case LF_MUL: return l->cf_in;
-    case LF_SHIFT: case LF_SHIFTN: return l->a & F_CF;
+    case LF_CF_OF: case LF_SHIFTN: return l->a & F_CF;
     default: return false; /* LF_LOGIC */
     }
 }
@@ -120,8 +128,8 @@ static inline __attribute__((always_inline)) bool lf_sf(const struct cpu *c)
     return (c->lf.res >> (8 * c->lf.size - 1)) & 1;
 }
 /* OF and AF of the record l, eflags holding them when l->op is LF_NONE; l
- * is never an LF_SHIFTN (lf_of and lf_af resolve that one through
- * cpu.lf_prev). Inline, with no call: a handler that reads OF or AF needs
+ * is never an LF_SHIFTN (lf_of and lf_af resolve that one, and AF of an
+ * LF_CF_OF, through cpu.lf_prev). Inline, with no call: a handler that reads OF or AF needs
  * no stack frame. */
 static inline __attribute__((always_inline)) bool lf_rec_of(const struct lazy_flags *l,
                                                             uint32_t eflags)
@@ -135,7 +143,7 @@ static inline __attribute__((always_inline)) bool lf_rec_of(const struct lazy_fl
     case LF_INC: return l->res == sb;
     case LF_DEC: return l->res == sb - 1;
     case LF_MUL: return l->cf_in;
-    case LF_SHIFT: return (l->a & F_OF) != 0;
+    case LF_CF_OF: return (l->a & F_OF) != 0;
     default: return false;
     }
 }
@@ -147,7 +155,6 @@ static inline __attribute__((always_inline)) uint32_t lf_rec_af(const struct laz
     case LF_ADD: case LF_ADC: case LF_SUB: case LF_SBB: return (l->a ^ l->b ^ l->res) & F_AF;
     case LF_INC: return (l->res & 0xf) == 0 ? F_AF : 0;
     case LF_DEC: return (l->res & 0xf) == 0xf ? F_AF : 0;
-    case LF_SHIFT: return l->a & F_AF;
     default: return 0; /* LF_LOGIC, LF_MUL */
     }
 }
@@ -158,7 +165,8 @@ static inline __attribute__((always_inline)) bool lf_of(const struct cpu *c)
 /* AF from the lazy record (the shifts carry it over). */
 static inline __attribute__((always_inline)) uint32_t lf_af(const struct cpu *c)
 {
-    return lf_rec_af(c->lf.op == LF_SHIFTN ? &c->lf_prev : &c->lf, c->eflags);
+    bool prev = c->lf.op == LF_SHIFTN || c->lf.op == LF_CF_OF;
+    return lf_rec_af(prev ? &c->lf_prev : &c->lf, c->eflags);
 }
 static inline void flags_set_cf_of(struct cpu *c, uint32_t bits)
 {
@@ -166,8 +174,9 @@ static inline void flags_set_cf_of(struct cpu *c, uint32_t bits)
         c->eflags = (c->eflags & ~(F_CF | F_OF)) | (bits & (F_CF | F_OF));
         return;
     }
-    c->lf.a = (bits & (F_CF | F_OF)) | lf_af(c);
-    c->lf.op = LF_SHIFT;
+    lf_keep_prev(c);
+    c->lf.a = bits & (F_CF | F_OF);
+    c->lf.op = LF_CF_OF;
 }
 static inline __attribute__((always_inline)) bool lf_pf(const struct cpu *c)
 {

@@ -110,10 +110,9 @@ shift_calc(struct cpu *c, unsigned op, uint32_t v, unsigned count, int size, uin
  * values), with no materialization of the previous operation's flags
  * (flags.h): a rotate sets CF and OF and keeps the previous record's res
  * and size, so its SF ZF PF (flags_set_cf_of); a shift by one records an
- * LF_SHIFT with CF and OF from f and the previous AF; a shift by more,
- * which keeps OF and AF, records LF_SHIFTN over the previous record,
- * copied to lf_prev unless it is an LF_SHIFTN already (whose lf_prev then
- * holds them still). A shift's SF ZF PF come from its result.
+ * LF_CF_OF with its CF and OF and the previous AF; a shift by more, which
+ * keeps OF and AF, an LF_SHIFTN (after an LF_CF_OF, whose OF is in its
+ * record, an LF_CF_OF again). A shift's SF ZF PF come from its result.
  */
 static inline __attribute__((always_inline)) void shift_flags(struct cpu *c, unsigned op, int size,
                                                               uint32_t r, uint32_t mask,
@@ -126,11 +125,13 @@ static inline __attribute__((always_inline)) void shift_flags(struct cpu *c, uns
         return;
     }
     if (mask & F_OF) {
-        c->lf.a = (f & (F_CF | F_OF)) | lf_af(c);
-        c->lf.op = LF_SHIFT;
+        lf_keep_prev(c);
+        c->lf.a = f & (F_CF | F_OF);
+        c->lf.op = LF_CF_OF;
+    } else if (c->lf.op == LF_CF_OF) {
+        c->lf.a = (f & F_CF) | (c->lf.a & F_OF);
     } else {
-        if (c->lf.op != LF_SHIFTN)
-            c->lf_prev = c->lf;
+        lf_keep_prev(c);
         c->lf.a = f & F_CF;
         c->lf.op = LF_SHIFTN;
     }

@@ -1,6 +1,6 @@
 /*
  * The block loop (cpu/exec.c) and what rides on it: lazy flags of shifts,
- * rotates and MUL across instructions of one block (LF_SHIFT, LF_SHIFTN), the
+ * rotates and MUL across instructions of one block (LF_CF_OF, LF_SHIFTN), the
  * interrupt shadow inside a block, POPF ending its block when it sets TF
  * (end_run), the per-row statistics counted once per block run, the
  * restart point of a fault in a quiet load or store, and a quiet store
@@ -126,6 +126,22 @@ START_TEST(longer_shift_after_popfd_keeps_its_of_and_af)
     static const uint8_t code[] = {0x68, 0x12, 0x08, 0x00, 0x00, 0x9d, 0xba, 0x01, 0x00, 0x00,
                                    0x10, 0xc1, 0xe2, 0x04, 0x9c, 0x5a, 0xf4};
     ck_assert_uint_eq(flags_after(code, sizeof(code)), F_CF | F_AF | F_OF);
+}
+END_TEST
+
+START_TEST(longer_shift_after_mul_keeps_the_mul_of_of_and_the_add_of_af)
+{
+    /* mov eax, 0xf ; mov ebx, 1
+     * add eax, ebx   ; 0x10: AF=1 OF=0
+     * mov eax, 2 ; mov ecx, 0x80000000
+     * mul ecx        ; EDX:EAX = 1:0, CF=OF=1, AF the ADD's (LF_CF_OF)
+     * shl edx, 4     ; 0x10: CF=0, OF the MUL's, AF the ADD's
+     * pushfd ; pop edx ; hlt */
+    static const uint8_t code[] = {0xb8, 0x0f, 0x00, 0x00, 0x00, 0xbb, 0x01, 0x00, 0x00,
+                                   0x00, 0x01, 0xd8, 0xb8, 0x02, 0x00, 0x00, 0x00, 0xb9,
+                                   0x00, 0x00, 0x00, 0x80, 0xf7, 0xe1, 0xc1, 0xe2, 0x04,
+                                   0x9c, 0x5a, 0xf4};
+    ck_assert_uint_eq(flags_after(code, sizeof(code)), F_AF | F_OF);
 }
 END_TEST
 
@@ -735,6 +751,7 @@ int main(void)
     tcase_add_test(t, rotate_after_a_longer_shift_keeps_its_szp_and_the_sub_of_af);
     tcase_add_test(t, conditions_and_adc_read_a_longer_shift_record);
     tcase_add_test(t, longer_shift_after_popfd_keeps_its_of_and_af);
+    tcase_add_test(t, longer_shift_after_mul_keeps_the_mul_of_of_and_the_add_of_af);
     tcase_add_test(t, mul_keeps_szap_of_the_add_before_it);
     tcase_add_test(t, sti_shadow_covers_exactly_one_instruction);
     tcase_add_test(t, sti_shadow_inside_a_block_without_intr);
