@@ -70,7 +70,7 @@ static inline __attribute__((always_inline)) bool cond_after(const struct cpu *c
 #define JCC_AFTER_T(kind, op, cc)                                                              \
     static void jcc_after_##kind##_cc##cc##_t(struct cpu *c, const struct insn *i)             \
     {                                                                                          \
-        if (cond_after(c, cc, op)) {                                                    \
+        if (cond_after(c, cc, op)) {                                                           \
             quiet_branch(c, i, i->imm);                                                        \
             return;                                                                            \
         }                                                                                      \

@@ -210,9 +210,9 @@ struct cpu {
     uint32_t eip;
     uint32_t eflags; /* non-arithmetic bits always valid; arithmetic bits valid when lf.op == 0 */
     struct lazy_flags lf;
-    /* The record that lf's OF and AF come from while lf.op is LF_SHIFTN
-     * (a shift by more than one keeps them; cpu/flags.h); never LF_SHIFTN
-     * itself, meaningless otherwise. */
+    /* The record that lf's AF (and for LF_SHIFTN its OF) come from while
+     * lf.op is LF_CF_OF or LF_SHIFTN (cpu/flags.h); never one of those
+     * two itself, meaningless otherwise. */
     struct lazy_flags lf_prev;
     struct seg seg[6];
     struct seg ldtr, tr; /* tr.ar type distinguishes 16/32-bit TSS */

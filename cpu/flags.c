@@ -23,8 +23,6 @@ static bool flags_sf(const struct cpu *c)
     return c->lf.res & sign_bit(c->lf.size);
 }
 
-static bool flags_of(const struct cpu *c) { return lf_of(c); }
-
 static bool flags_pf_lazy(const struct cpu *c)
 {
     if (c->lf.op == LF_NONE)
@@ -94,14 +92,14 @@ bool cpu_cond(const struct cpu *c, unsigned cc)
 {
     bool r;
     switch ((cc >> 1) & 7) {
-    case 0: r = flags_of(c); break;
+    case 0: r = lf_of(c); break;
     case 1: r = flags_cf(c); break;
     case 2: r = flags_zf(c); break;
     case 3: r = flags_cf(c) || flags_zf(c); break;
     case 4: r = flags_sf(c); break;
     case 5: r = flags_pf_lazy(c); break;
-    case 6: r = flags_sf(c) != flags_of(c); break;
-    default: r = flags_zf(c) || (flags_sf(c) != flags_of(c)); break;
+    case 6: r = flags_sf(c) != lf_of(c); break;
+    default: r = flags_zf(c) || (flags_sf(c) != lf_of(c)); break;
     }
     return (cc & 1) ? !r : r;
 }

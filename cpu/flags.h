@@ -47,8 +47,17 @@ void flags_materialize(struct cpu *c);
  * of them. Cost: one compare and a 16-byte copy. */
 static inline void lf_keep_prev(struct cpu *c)
 {
-    if ((uint8_t)(c->lf.op - LF_CF_OF) > LF_SHIFTN - LF_CF_OF)
+    _Static_assert(LF_SHIFTN == LF_CF_OF + 1, "one range compare tells the two apart");
+    if ((uint8_t)(c->lf.op - LF_CF_OF) > 1)
         c->lf_prev = c->lf;
+}
+/* Records CF and OF (bits: F_CF, F_OF) over a lazy record, keeping its res
+ * and size (the caller may set others) and, through lf_prev, its AF. */
+static inline void lf_record_cf_of(struct cpu *c, uint32_t bits)
+{
+    lf_keep_prev(c);
+    c->lf.a = bits & (F_CF | F_OF);
+    c->lf.op = LF_CF_OF;
 }
 
 static inline void lf_set(struct cpu *c, enum lf_op op, int size, uint32_t res, uint32_t a,
@@ -129,8 +138,8 @@ static inline __attribute__((always_inline)) bool lf_sf(const struct cpu *c)
 }
 /* OF and AF of the record l, eflags holding them when l->op is LF_NONE; l
  * is never an LF_SHIFTN (lf_of and lf_af resolve that one, and AF of an
- * LF_CF_OF, through cpu.lf_prev). Inline, with no call: a handler that reads OF or AF needs
- * no stack frame. */
+ * LF_CF_OF, through cpu.lf_prev). Inline, with no call: a handler that
+ * reads OF or AF needs no stack frame. */
 static inline __attribute__((always_inline)) bool lf_rec_of(const struct lazy_flags *l,
                                                             uint32_t eflags)
 {
@@ -158,11 +167,11 @@ static inline __attribute__((always_inline)) uint32_t lf_rec_af(const struct laz
     default: return 0; /* LF_LOGIC, LF_MUL */
     }
 }
+/* OF and AF of the lazy state. */
 static inline __attribute__((always_inline)) bool lf_of(const struct cpu *c)
 {
     return lf_rec_of(c->lf.op == LF_SHIFTN ? &c->lf_prev : &c->lf, c->eflags);
 }
-/* AF from the lazy record (the shifts carry it over). */
 static inline __attribute__((always_inline)) uint32_t lf_af(const struct cpu *c)
 {
     bool prev = c->lf.op == LF_SHIFTN || c->lf.op == LF_CF_OF;
@@ -174,9 +183,7 @@ static inline void flags_set_cf_of(struct cpu *c, uint32_t bits)
         c->eflags = (c->eflags & ~(F_CF | F_OF)) | (bits & (F_CF | F_OF));
         return;
     }
-    lf_keep_prev(c);
-    c->lf.a = bits & (F_CF | F_OF);
-    c->lf.op = LF_CF_OF;
+    lf_record_cf_of(c, bits);
 }
 static inline __attribute__((always_inline)) bool lf_pf(const struct cpu *c)
 {

@@ -125,9 +125,7 @@ static inline __attribute__((always_inline)) void shift_flags(struct cpu *c, uns
         return;
     }
     if (mask & F_OF) {
-        lf_keep_prev(c);
-        c->lf.a = f & (F_CF | F_OF);
-        c->lf.op = LF_CF_OF;
+        lf_record_cf_of(c, f);
     } else if (c->lf.op == LF_CF_OF) {
         c->lf.a = (f & F_CF) | (c->lf.a & F_OF);
     } else {
